@@ -1,0 +1,157 @@
+"""Test styles that run the tests in the program's own interpreter: ``assert`` and ``humaneval``.
+
+The program is loaded as module ``solution`` (so ``if __name__ == "__main__"`` blocks stay
+quiet, as in the official harness), then the tests run in its namespace. Every
+``BaseException`` a test raises -- ``SystemExit`` and ``KeyboardInterrupt`` included -- is a
+failure of that test, never an exit of the harness.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+import time
+import types
+from typing import Any
+
+from codesynth.harness._trace import (
+    NOTE_HELPER,
+    compile_explained,
+    exception_info,
+    explain,
+    register_source,
+)
+from codesynth.harness.evidence import Evidence
+
+SOLUTION_FILE = "solution.py"
+TESTS_FILE = "tests.py"
+
+# Top-level statements that only prepare the tests; everything else is a test item.
+_SETUP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+          ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global, ast.Nonlocal)
+
+
+def load_solution(code: str, evidence: Evidence) -> dict[str, Any] | None:
+    """Run the program as module ``solution``; None (and a ``final`` error) if it fails."""
+    evidence.phase("code")
+    register_source(SOLUTION_FILE, code)
+    module = types.ModuleType("solution")
+    module.__file__ = SOLUTION_FILE
+    namespace = module.__dict__
+    namespace["__builtins__"] = builtins
+    namespace[NOTE_HELPER] = explain
+    sys.modules["solution"] = module
+    try:
+        exec(compile(code, SOLUTION_FILE, "exec", dont_inherit=True), namespace)
+    except BaseException as exc:  # noqa: BLE001 - any failure here is the program's
+        evidence.final("error", phase="code", exception=exception_info(exc, SOLUTION_FILE),
+                       reason=f"the program raised {type(exc).__name__} before the tests ran")
+        return None
+    return namespace
+
+
+def parse_tests(tests: str, evidence: Evidence) -> ast.Module | None:
+    register_source(TESTS_FILE, tests)
+    try:
+        return ast.parse(tests, TESTS_FILE)
+    except SyntaxError as exc:
+        evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
+                       reason="the tests do not parse")
+        return None
+
+
+def _run_item(code: Any, namespace: dict[str, Any]) -> tuple[BaseException | None, float]:
+    start = time.perf_counter()
+    try:
+        exec(code, namespace)
+    except BaseException as exc:  # noqa: BLE001
+        return exc, time.perf_counter() - start
+    return None, time.perf_counter() - start
+
+
+def _outcome_fields(exc: BaseException) -> tuple[dict[str, Any], dict[str, Any]]:
+    info = exception_info(exc, TESTS_FILE)
+    return {"outcome": "failed", "message": f"{info['type']}: {info['message']}".strip(),
+            "line": info["line"]}, info
+
+
+def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
+    tree = parse_tests(job["tests"], evidence)
+    if tree is None:
+        return
+    namespace = load_solution(job["code"], evidence)
+    if namespace is None:
+        return
+    evidence.phase("tests")
+    source_lines = job["tests"].splitlines()
+    first_failure: dict[str, Any] | None = None
+    count = 0
+    for stmt in tree.body:
+        is_test = not isinstance(stmt, _SETUP)
+        code = compile_explained(stmt, TESTS_FILE)
+        exc, duration = _run_item(code, namespace)
+        if not is_test and exc is None:
+            continue
+        count += 1
+        source = "\n".join(source_lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
+        name = f"{TESTS_FILE}:{stmt.lineno}"
+        if exc is None:
+            evidence.test(name=name, outcome="passed", line=stmt.lineno, source=source,
+                          duration=duration)
+            continue
+        fields, info = _outcome_fields(exc)
+        fields["line"] = fields["line"] or stmt.lineno
+        evidence.test(name=name, source=source, duration=duration, **fields)
+        if first_failure is None:
+            first_failure = info | {"line": fields["line"]}
+    _finish(evidence, count, first_failure)
+
+
+def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
+    tree = parse_tests(job["tests"], evidence)
+    if tree is None:
+        return
+    namespace = load_solution(job["code"], evidence)
+    if namespace is None:
+        return
+    entry_point = job.get("entry_point") or ""
+    evidence.phase("tests")
+    exc, _ = _run_item(compile_explained(tree, TESTS_FILE), namespace)
+    if exc is not None:
+        evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
+                       reason=f"the tests raised {type(exc).__name__} while loading")
+        return
+    check = namespace.get("check")
+    candidate = namespace.get(entry_point)
+    if not callable(check):
+        evidence.final("error", phase="tests", reason="the tests define no check(candidate)")
+        return
+    if candidate is None:
+        info = {"type": "NameError", "message": f"name '{entry_point}' is not defined",
+                "traceback": "", "line": None}
+        evidence.test(name="check", outcome="failed", message=f"NameError: {info['message']}")
+        _finish(evidence, 1, info)
+        return
+    start = time.perf_counter()
+    try:
+        check(candidate)
+    except BaseException as exc:  # noqa: BLE001
+        fields, info = _outcome_fields(exc)
+        evidence.test(name="check", duration=time.perf_counter() - start, **fields)
+        _finish(evidence, 1, info)
+        return
+    evidence.test(name="check", outcome="passed", duration=time.perf_counter() - start)
+    _finish(evidence, 1, None)
+
+
+def _finish(evidence: Evidence, count: int, first_failure: dict[str, Any] | None) -> None:
+    if count == 0:
+        evidence.final("error", phase="tests", reason="the tests contain no test statement")
+    elif first_failure is not None:
+        status = "memory" if first_failure["type"] == "MemoryError" else "failed"
+        where = f" at line {first_failure['line']}" if first_failure.get("line") else ""
+        evidence.final(status, phase="tests", exception=first_failure,
+                       reason=f"{first_failure['type']}{where}")
+    else:
+        evidence.final("passed", phase="tests", reason=f"{count} test(s) passed")

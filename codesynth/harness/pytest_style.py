@@ -1,0 +1,86 @@
+"""The ``pytest`` test style: a test module importing the program from ``solution.py``.
+
+pytest runs in the job's own interpreter (imported once in the runner, so a job pays no
+import). A plugin records one outcome per test item; collection errors make the verdict
+``error``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from codesynth.harness._trace import exception_info
+from codesynth.harness.evidence import Evidence
+
+TEST_FILE = "test_solution.py"
+_MAX_MESSAGE = 4000
+
+
+class _Collector:
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+        self.collect_errors: list[str] = []
+        self.first_failure: dict[str, Any] | None = None
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr)[-_MAX_MESSAGE:])
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            if report.when != "call" and report.outcome == "failed":
+                outcome = "error"  # setup/teardown failure
+            else:
+                outcome = report.outcome
+            if report.when == "teardown" and outcome == "passed":
+                return
+            message = None if report.passed else str(report.longrepr)[-_MAX_MESSAGE:]
+            line = None
+            crash = getattr(report.longrepr, "reprcrash", None)
+            if crash is not None and os.path.basename(str(crash.path)) == TEST_FILE:
+                line = crash.lineno
+            self.counts[outcome] = self.counts.get(outcome, 0) + 1
+            self.evidence.test(name=report.nodeid, outcome=outcome, message=message, line=line,
+                               duration=report.duration)
+            if outcome in ("failed", "error") and self.first_failure is None:
+                summary = crash.message if crash is not None else (message or "")
+                self.first_failure = {"type": "TestFailure", "message": summary[:_MAX_MESSAGE],
+                                      "traceback": message or "", "line": line}
+
+
+def run_pytest(job: dict[str, Any], evidence: Evidence) -> None:
+    import pytest
+
+    with open("solution.py", "w", encoding="utf-8") as handle:
+        handle.write(job["code"])
+    with open(TEST_FILE, "w", encoding="utf-8") as handle:
+        handle.write(job["tests"])
+    collector = _Collector(evidence)
+    evidence.phase("tests")
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir", os.getcwd(),
+            "-o", "python_files=test_*.py", "--no-header", "-rN", TEST_FILE]
+    try:
+        code = int(pytest.main(args, plugins=[collector]))
+    except BaseException as exc:  # noqa: BLE001
+        evidence.final("error", phase="tests", exception=exception_info(exc),
+                       reason=f"pytest raised {type(exc).__name__}")
+        return
+    counts = collector.counts
+    if collector.collect_errors:
+        evidence.final("error", phase="code",
+                       exception={"type": "CollectionError",
+                                  "message": collector.collect_errors[0], "traceback": "",
+                                  "line": None},
+                       reason="the test module or the solution failed to import")
+    elif code == 5 or sum(counts.values()) == 0:
+        evidence.final("error", phase="tests", reason="pytest collected no tests")
+    elif counts["failed"] or counts["error"] or code != 0:
+        evidence.final("failed", phase="tests", exception=collector.first_failure,
+                       reason=f"{counts['failed'] + counts['error']} of "
+                              f"{sum(counts.values())} test(s) failed (pytest exit {code})")
+    elif counts["passed"] == 0:
+        evidence.final("failed", phase="tests", reason="every test was skipped")
+    else:
+        evidence.final("passed", phase="tests", reason=f"{counts['passed']} test(s) passed")

@@ -1,0 +1,232 @@
+"""The one data model: tasks, candidate programs, sandbox jobs and execution results.
+
+Every record is a frozen dataclass that round-trips through JSON (``to_dict`` / ``from_dict``).
+Ids derived from content (:func:`content_id`) make resume and dedup deterministic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+TEST_STYLES = ("assert", "humaneval", "pytest", "stdio")
+LANGUAGES = ("python",)
+
+
+class Status(enum.StrEnum):
+    """How an execution ended. Only ``passed`` means the tests ran to the end and all passed."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # a test failed (or the program left while the tests ran)
+    ERROR = "error"  # syntax/import/runtime error before the tests could run
+    TIMEOUT = "timeout"  # wall-time or CPU-time limit
+    MEMORY = "memory"  # memory limit (cgroup OOM kill or MemoryError)
+    CRASHED = "crashed"  # killed by a signal
+    OUTPUT_LIMIT = "output_limit"  # stdout/stderr grew past the file-size limit
+    SANDBOX_ERROR = "sandbox_error"  # infrastructure fault: no verdict about the program
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_id(*parts: Any, length: int = 16) -> str:
+    """A stable id: the first ``length`` hex digits of sha256 over canonical JSON of ``parts``."""
+    return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:length]
+
+
+class _Record:
+    """JSON round-trip for flat-or-nested frozen dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in known:
+                kwargs[name] = cls._decode(name, value)
+        return cls(**kwargs)
+
+    @classmethod
+    def _decode(cls, name: str, value: Any) -> Any:
+        return value
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Limits(_Record):
+    """Resource limits for one execution. ``cpu_time`` defaults to ``timeout``."""
+
+    timeout: float = 10.0  # wall seconds per record
+    cpu_time: float | None = None  # CPU seconds per process; None: same as timeout
+    memory_mb: int = 1024  # the whole process tree (cgroup), else per process
+    max_processes: int = 64
+    file_size_mb: int = 64  # any file the program writes, stdout/stderr included
+    max_output: int = 65536  # bytes of each stream kept in the trace
+
+    def __post_init__(self) -> None:
+        checks = {
+            "timeout": self.timeout > 0,
+            "cpu_time": self.cpu_time is None or self.cpu_time > 0,
+            "memory_mb": self.memory_mb >= 16,
+            "max_processes": self.max_processes >= 1,
+            "file_size_mb": self.file_size_mb >= 1,
+            "max_output": self.max_output >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"invalid limit {name}={getattr(self, name)!r}")
+
+    @property
+    def effective_cpu_time(self) -> float:
+        return self.timeout if self.cpu_time is None else self.cpu_time
+
+
+@dataclass(frozen=True)
+class Job(_Record):
+    """What a sandbox runs: a program and its tests in one test style."""
+
+    id: str
+    code: str
+    tests: Any  # str for assert/humaneval/pytest; list of {"input", "output"} for stdio
+    test_style: str = "assert"
+    entry_point: str | None = None
+    language: str = "python"
+
+
+@dataclass(frozen=True)
+class TestOutcome(_Record):
+    """One test's result: an assert statement, a pytest item, a stdio case, or ``check``."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    outcome: str  # passed | failed | error | skipped
+    line: int | None = None
+    source: str | None = None
+    message: str | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class ExceptionInfo(_Record):
+    type: str
+    message: str
+    traceback: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Execution(_Record):
+    """The trace of one execution: the verdict and the evidence around it."""
+
+    status: Status
+    reason: str = ""
+    tests: tuple[TestOutcome, ...] = ()
+    exception: ExceptionInfo | None = None
+    stdout: str = ""
+    stderr: str = ""
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    exit_code: int | None = None
+    signal: int | None = None
+    duration: float = 0.0  # wall seconds
+    cpu_time: float = 0.0  # seconds, the whole tree where measurable
+    memory_peak_mb: float | None = None
+    limits: Limits = field(default_factory=Limits)
+    backend: str = ""
+    isolation: str = ""
+    runtime: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _plain(self)
+        return {"passed": self.passed, **data}
+
+    @classmethod
+    def _decode(cls, name: str, value: Any) -> Any:
+        if name == "status":
+            return Status(value)
+        if name == "tests":
+            return tuple(TestOutcome.from_dict(t) for t in value)
+        if name == "exception":
+            return None if value is None else ExceptionInfo.from_dict(value)
+        if name == "limits":
+            return Limits.from_dict(value)
+        return value
+
+    @classmethod
+    def infrastructure_fault(cls, reason: str, limits: Limits, backend: str) -> Execution:
+        return cls(status=Status.SANDBOX_ERROR, reason=reason, limits=limits, backend=backend)
+
+
+@dataclass(frozen=True)
+class Origin(_Record):
+    """Provenance: how a record came to be."""
+
+    method: str
+    model: str | None = None
+    template_hash: str | None = None
+    parent_ids: tuple[str, ...] = ()
+    round: int = 0
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def _decode(cls, name: str, value: Any) -> Any:
+        return tuple(value) if name == "parent_ids" else value
+
+
+@dataclass(frozen=True)
+class Task(_Record):
+    """A programming task: an instruction and, when known, tests and a reference solution."""
+
+    id: str
+    instruction: str
+    language: str = "python"
+    tests: Any = None
+    test_style: str = "assert"
+    entry_point: str | None = None
+    reference: str | None = None
+    origin: Origin | None = None
+
+    @classmethod
+    def _decode(cls, name: str, value: Any) -> Any:
+        if name == "origin" and value is not None:
+            return Origin.from_dict(value)
+        return value
+
+
+@dataclass(frozen=True)
+class Candidate(_Record):
+    """A candidate program for a task, e.g. one LLM sample."""
+
+    id: str
+    task_id: str
+    code: str
+    model: str | None = None
+    request_hash: str | None = None
+    sample_index: int = 0

@@ -1,0 +1,57 @@
+"""Find plugins by name: built-ins and third-party entry points through one mechanism.
+
+A third-party package registers a sandbox with an entry point in the ``codesynth.sandboxes``
+group (``name = "package.module:Class"``); built-ins are declared the same way in our own
+``pyproject.toml`` and also listed here so a source checkout works without installation.
+Plugins are imported only when asked for, so ``import codesynth`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+from codesynth.errors import UserError
+
+T = TypeVar("T")
+
+
+class Registry:
+    def __init__(self, kind: str, group: str, builtins: dict[str, str]) -> None:
+        self.kind = kind
+        self.group = group
+        self._lazy = dict(builtins)
+        self._loaded: dict[str, Any] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def decorator(obj: T) -> T:
+            self._loaded[name] = obj
+            return obj
+
+        return decorator
+
+    def _discover(self) -> None:
+        for ep in entry_points(group=self.group):
+            self._lazy.setdefault(ep.name, ep.value)
+
+    def names(self) -> list[str]:
+        self._discover()
+        return sorted(set(self._lazy) | set(self._loaded))
+
+    def get(self, name: str) -> Any:
+        if name in self._loaded:
+            return self._loaded[name]
+        self._discover()
+        target = self._lazy.get(name)
+        if target is None:
+            raise UserError(f"unknown {self.kind} '{name}' (known: {', '.join(self.names())})")
+        module, _, attr = target.partition(":")
+        obj = getattr(importlib.import_module(module), attr)
+        self._loaded[name] = obj
+        return obj
+
+
+sandboxes = Registry("sandbox", "codesynth.sandboxes",
+                     {"local": "codesynth.sandbox.local:LocalSandbox"})

@@ -1,0 +1,150 @@
+"""Per-worker job cgroups (v1 memory, pids, cpuacct): limits and accounting for a whole tree.
+
+The host creates one cgroup per controller and worker (``create``) and removes them at the end
+(``remove``). The runner opens the control files before it hides the host filesystem and keeps
+the descriptors (:class:`JobCgroup`); the job process joins by writing to ``cgroup.procs``
+before it drops privileges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+CONTROLLERS = ("memory", "pids", "cpuacct")
+PREFIX = "codesynth-"
+
+
+def _v1_mounts() -> dict[str, str]:
+    mounts: dict[str, str] = {}
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            left, _, right = line.partition(" - ")
+            fields, extra = left.split(), right.split()
+            if len(extra) < 3 or extra[0] != "cgroup":
+                continue
+            for option in extra[2].split(","):
+                if option in CONTROLLERS:
+                    mounts[option] = fields[4]
+    return mounts
+
+
+def _current_paths() -> dict[str, str]:
+    paths: dict[str, str] = {}
+    with open("/proc/self/cgroup") as handle:
+        for line in handle:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            for name in names.split(","):
+                paths[name] = path
+    return paths
+
+
+def create(name: str) -> dict[str, str] | None:
+    """Create ``codesynth-<name>`` under our cgroup for each controller; None if impossible."""
+    mounts, current = _v1_mounts(), _current_paths()
+    if any(c not in mounts or c not in current for c in CONTROLLERS):
+        return None
+    created: dict[str, str] = {}
+    try:
+        for controller in CONTROLLERS:
+            path = os.path.join(mounts[controller], current[controller].lstrip("/"),
+                                PREFIX + name)
+            os.makedirs(path, exist_ok=True)
+            created[controller] = path
+        swappiness = os.path.join(created["memory"], "memory.swappiness")
+        with contextlib.suppress(OSError), open(swappiness, "w") as handle:
+            handle.write("0")
+    except OSError:
+        remove(created)
+        return None
+    return created
+
+
+def remove(paths: dict[str, str] | None) -> None:
+    for path in (paths or {}).values():
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+
+
+def remove_stale() -> int:
+    """Remove empty codesynth cgroups whose owning process is gone (after a crash)."""
+    mounts, current = _v1_mounts(), _current_paths()
+    removed = 0
+    for controller in CONTROLLERS:
+        if controller not in mounts or controller not in current:
+            continue
+        parent = os.path.join(mounts[controller], current[controller].lstrip("/"))
+        with contextlib.suppress(OSError):
+            for entry in os.listdir(parent):
+                if not entry.startswith(PREFIX):
+                    continue
+                owner = entry[len(PREFIX):].split("-")[0]
+                if owner.isdigit() and os.path.exists(f"/proc/{owner}"):
+                    continue
+                with contextlib.suppress(OSError):
+                    os.rmdir(os.path.join(parent, entry))
+                    removed += 1
+    return removed
+
+
+class JobCgroup:
+    """Open descriptors on one worker's job cgroups (usable after the host view is gone)."""
+
+    def __init__(self, paths: dict[str, str]) -> None:
+        def opened(controller: str, name: str, flags: int) -> int | None:
+            try:
+                return os.open(os.path.join(paths[controller], name), flags | os.O_CLOEXEC)
+            except OSError:
+                return None
+
+        procs = [opened(c, "cgroup.procs", os.O_WRONLY) for c in CONTROLLERS]
+        self.procs = [fd for fd in procs if fd is not None]
+        self._mem_limit = opened("memory", "memory.limit_in_bytes", os.O_WRONLY)
+        self._memsw_limit = opened("memory", "memory.memsw.limit_in_bytes", os.O_WRONLY)
+        self._peak = opened("memory", "memory.max_usage_in_bytes", os.O_RDWR)
+        self._oom = opened("memory", "memory.oom_control", os.O_RDONLY)
+        self._pids_max = opened("pids", "pids.max", os.O_WRONLY)
+        self._cpu = opened("cpuacct", "cpuacct.usage", os.O_RDONLY)
+        self._applied: tuple[int, int] | None = None
+        if None in (self._mem_limit, self._peak, self._oom, self._pids_max, self._cpu):
+            raise OSError("cgroup control files are not accessible")
+
+    @staticmethod
+    def _write(fd: int | None, value: int | str) -> None:
+        if fd is not None:
+            os.pwrite(fd, str(value).encode(), 0)
+
+    @staticmethod
+    def _read(fd: int | None) -> str:
+        return os.pread(fd, 4096, 0).decode() if fd is not None else ""
+
+    def apply(self, memory_mb: int, max_processes: int) -> None:
+        if self._applied == (memory_mb, max_processes):
+            return
+        memory = memory_mb * 1024 * 1024
+        # memsw must stay >= the memory limit: one of the two orders always works.
+        for order in ((self._mem_limit, self._memsw_limit), (self._memsw_limit, self._mem_limit)):
+            try:
+                for fd in order:
+                    self._write(fd, memory)
+                break
+            except OSError:
+                continue
+        self._write(self._mem_limit, memory)
+        self._write(self._pids_max, max_processes)
+        self._applied = (memory_mb, max_processes)
+
+    def snapshot(self) -> tuple[int, int]:
+        """(OOM kills so far, CPU nanoseconds so far)."""
+        kills = 0
+        for line in self._read(self._oom).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                kills = int(value)
+        return kills, int(self._read(self._cpu) or 0)
+
+    def reset_peak(self) -> None:
+        self._write(self._peak, 0)
+
+    def peak_mb(self) -> float:
+        return int(self._read(self._peak) or 0) / (1024 * 1024)

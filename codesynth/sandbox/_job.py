@@ -1,0 +1,160 @@
+"""The forked job process: enter its own namespaces, drop everything, run the harness.
+
+Runs in the child of the runner, as PID 1 of a fresh PID namespace: when it exits, the
+kernel kills every process the program started (orphans, ``setsid`` daemons, fork bombs).
+Nothing here returns; the process always ends in ``os._exit``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import math
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from codesynth.sandbox import _linux as L
+
+EVIDENCE_FD = 3
+HARNESS_FAULT = 70  # exit status when the harness itself could not start
+ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONIOENCODING": "utf-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+}
+
+
+@dataclass
+class JobSetup:
+    """Everything the child needs; prepared by the runner before the fork."""
+
+    job: dict[str, Any]
+    limits: dict[str, Any]
+    token: str
+    stdin_fd: int
+    stdout_fd: int
+    stderr_fd: int
+    evidence_fd: int
+    isolate: bool
+    uid: int
+    gid: int
+    userns: bool = False
+    cgroup_procs: list[int] = field(default_factory=list)
+    memory_cgroup: bool = False
+
+
+def _mount_private_dirs(setup: JobSetup) -> None:
+    L.unshare(L.CLONE_NEWNS)
+    L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+    flags = L.MS_NOSUID | L.MS_NODEV
+    tmp_mb = max(16, 2 * int(setup.limits["file_size_mb"]))
+    owner = "" if setup.userns else f",uid={setup.uid},gid={setup.gid}"
+    L.mount("tmpfs", "/tmp", "tmpfs", flags, f"mode=0700,size={tmp_mb}m{owner}")
+    L.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"mode=1777,size={tmp_mb}m")
+    L.mount("proc", "/proc", "proc", flags | L.MS_NOEXEC)
+
+
+def _set_limits(setup: JobSetup) -> None:
+    limits = setup.limits
+    cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
+    fsize = int(limits["file_size_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    nproc = int(limits["max_processes"])
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    if not setup.memory_cgroup:
+        memory = int(limits["memory_mb"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def _drop_privileges(setup: JobSetup) -> None:
+    if setup.userns:
+        # Unprivileged host: a nested user namespace leaves the job no capability over
+        # the mount namespace the runner built.
+        L.unshare(L.CLONE_NEWUSER)
+        for name, content in (("setgroups", "deny"), ("uid_map", f"{setup.uid} 0 1"),
+                              ("gid_map", f"{setup.gid} 0 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(content)
+    elif os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(setup.gid, setup.gid, setup.gid)
+        os.setresuid(setup.uid, setup.uid, setup.uid)
+    L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _wire_fds(setup: JobSetup) -> None:
+    sources = (setup.stdin_fd, setup.stdout_fd, setup.stderr_fd, setup.evidence_fd)
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for fd in sources]  # no clobbering below
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
+    os.closerange(EVIDENCE_FD + 1, 1 << 20)
+    os.set_inheritable(EVIDENCE_FD, False)
+
+
+def _reset_interpreter() -> None:
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=False)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True)
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    sys.argv = ["solution.py"]
+    sys.dont_write_bytecode = True
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    os.environ.clear()
+    os.environ.update(ENV)
+
+
+def job_main(setup: JobSetup) -> None:
+    """Entry point of the forked job process. Never returns."""
+    try:
+        if setup.isolate:
+            _mount_private_dirs(setup)
+            for fd in setup.cgroup_procs:
+                os.write(fd, b"0")
+            os.chdir("/tmp")
+        else:
+            os.setsid()
+            scratch = setup.job["_scratch"]
+            os.chdir(scratch)
+        _set_limits(setup)
+        _wire_fds(setup)
+        if setup.isolate:
+            _drop_privileges(setup)
+        L.prctl(4, 0)  # PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/fd from the program
+        _reset_interpreter()
+        from codesynth.harness import STYLES
+        from codesynth.harness.evidence import Evidence
+
+        style = STYLES[setup.job["test_style"]]
+        evidence = Evidence(EVIDENCE_FD, setup.token)
+    except BaseException as exc:  # noqa: BLE001 - report the fault, never run the program
+        try:
+            os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
+        finally:
+            os._exit(HARNESS_FAULT)
+    try:
+        style(setup.job, evidence)
+    except BaseException as exc:  # noqa: BLE001
+        # A harness bug or a program that broke the harness: no final event, no pass.
+        try:
+            evidence.emit("harness_error", message=repr(exc)[:2000])
+        except BaseException:  # noqa: BLE001
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(0)

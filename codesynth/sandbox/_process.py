@@ -1,0 +1,100 @@
+"""A runner process seen from the host: start it, send a job, read the answer, kill it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from codesynth.errors import InfrastructureError
+
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from codesynth.sandbox.runner import main; del sys.argv[1]; main()")
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class RunnerDied(InfrastructureError):
+    """The runner process exited or stopped answering."""
+
+
+class RunnerProcess:
+    """One runner: a child process speaking JSON lines on its stdin/stdout."""
+
+    def __init__(self, command: Sequence[str], startup_timeout: float = 60.0) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True)
+        self._buffer = b""
+        hello = self.receive(startup_timeout)
+        self.info = hello
+        if not hello.get("ready"):
+            self.kill()
+            raise RunnerDied(str(hello.get("error", "runner failed to start")))
+
+    @staticmethod
+    def local_command(config: dict[str, Any]) -> list[str]:
+        return [sys.executable, "-I", "-c", _BOOT, PACKAGE_ROOT, json.dumps(config)]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise RunnerDied(f"runner is gone: {exc}") from exc
+        return self.receive(timeout)
+
+    def receive(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RunnerDied(f"runner gave no answer within {timeout:g} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise RunnerDied(f"runner exited unexpectedly{self._stderr_tail()}")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _stderr_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            self._stderr.seek(0)
+            text = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
+            return f": {text}" if text else ""
+        return ""
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(Exception):
+                stream.close()  # type: ignore[union-attr]
+        self._stderr.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()

@@ -1,0 +1,93 @@
+"""The runner's view of the filesystem: a read-only runtime and nothing else.
+
+Built once per runner inside its private mount namespace: a tmpfs root holding read-only
+binds of the system runtime (/usr, the libraries, the Python installation and its
+site-packages) plus a synthetic /etc. The host's home, /tmp, /work, /sys and everything else
+are simply absent. Each job later mounts its own /proc, /tmp and /dev/shm on top.
+"""
+
+from __future__ import annotations
+
+import os
+
+from codesynth.sandbox import _linux as L
+
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "ssl",
+                "ca-certificates", "alternatives", "nsswitch.conf", "mime.types", "os-release",
+                "debian_version", "python3", "python3.11", "python3.12", "python3.13")
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+NEW_ROOT = "/tmp"  # a mount point that exists everywhere; hidden from the jobs afterwards
+
+
+def _covered(path: str, chosen: list[str]) -> bool:
+    return any(path == c or path.startswith(c.rstrip("/") + "/") for c in chosen)
+
+
+def runtime_paths(extra: list[str]) -> list[str]:
+    """Host directories that become visible (read-only) inside the sandbox."""
+    chosen: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in extra if p and os.path.isdir(p)},
+                       key=len):
+        if not _covered(path, chosen):
+            chosen.append(path)
+    return chosen
+
+
+def _mkdirs(root: str, path: str) -> str:
+    target = root + path
+    os.makedirs(target, mode=0o755, exist_ok=True)
+    return target
+
+
+def _bind_entry(root: str, source: str, opened: dict[str, int]) -> None:
+    """Bind ``source`` (file, dir or symlink) at the same path under ``root``, read-only."""
+    target = root + source
+    if os.path.islink(source):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(source), target)
+        return
+    if os.path.isdir(source):
+        _mkdirs(root, source)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    L.bind_readonly(f"/proc/self/fd/{opened[source]}", target)
+
+
+def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> None:
+    """Replace this mount namespace's root by the sandbox view (requires CAP_SYS_ADMIN)."""
+    L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+    sources = [d for d in _SYSTEM_DIRS if os.path.lexists(d)]
+    sources += [f"/etc/{e}" for e in _ETC_ENTRIES if os.path.lexists(f"/etc/{e}")]
+    sources += [p for p in runtime_paths(extra_paths) if not _covered(p, list(_SYSTEM_DIRS))]
+    sources += [f"/dev/{d}" for d in _DEVICES if os.path.exists(f"/dev/{d}")]
+    # Hold every source open first: the new root's tmpfs hides the host's /tmp.
+    opened = {s: os.open(s, os.O_PATH) for s in sources if not os.path.islink(s)}
+    root = NEW_ROOT
+    L.mount("tmpfs", root, "tmpfs", L.MS_NOSUID | L.MS_NODEV, "mode=0755,size=16m")
+    for source in sources:
+        _bind_entry(root, source, opened)
+    for fd in opened.values():
+        os.close(fd)
+    for directory in ("/proc", "/tmp", "/dev/shm", "/etc", "/.oldroot"):
+        _mkdirs(root, directory)
+    os.symlink("/proc/self/fd", root + "/dev/fd")
+    for index, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{index}", f"{root}/dev/{name}")
+    with open(root + "/etc/passwd", "w") as handle:
+        handle.write(f"root:x:0:0:root:/root:/bin/sh\nsandbox:x:{uid}:{gid}::/tmp:/bin/sh\n")
+    with open(root + "/etc/group", "w") as handle:
+        handle.write(f"root:x:0:\nsandbox:x:{gid}:\n")
+    with open(root + "/etc/hostname", "w") as handle:
+        handle.write(hostname + "\n")
+    with open(root + "/etc/hosts", "w") as handle:
+        handle.write(f"127.0.0.1 localhost {hostname}\n::1 localhost\n")
+    os.chmod(root + "/tmp", 0o1777)
+    L.pivot_root(root, root + "/.oldroot")
+    os.chdir("/")
+    L.umount("/.oldroot", L.MNT_DETACH)
+    os.rmdir("/.oldroot")
+    L.mount(None, "/", None, L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV)
+    L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)

@@ -1,0 +1,92 @@
+"""From what the runner observed to a status: the only place a verdict is decided.
+
+``passed`` comes from one source only: a ``final`` event carrying the job's secret token,
+written by the harness after the last test returned. Exit codes, signals and printed text only
+explain why there is no such evidence.
+"""
+
+from __future__ import annotations
+
+import signal as _signal
+from dataclasses import dataclass
+from typing import Any
+
+HARNESS_FAULT = 70
+_FINAL_STATUSES = {"passed", "failed", "error", "memory"}
+
+
+@dataclass
+class Observation:
+    events: list[dict[str, Any]]
+    exit_code: int | None
+    signal: int | None
+    wall_timed_out: bool
+    wall_limit: float
+    cpu_time: float
+    cpu_limit: float
+    oom_killed: bool
+    output_capped: bool
+    setup_message: str = ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return _signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def decide(obs: Observation) -> dict[str, Any]:
+    """``status``, ``reason``, ``tests`` and ``exception`` for one execution."""
+    tests = [_test(e) for e in obs.events if e.get("e") == "test"]
+    finals = [e for e in obs.events if e.get("e") == "final"]
+    phases = [e.get("phase") for e in obs.events if e.get("e") == "phase"]
+    faults = [e for e in obs.events if e.get("e") == "harness_error"]
+    final = finals[0] if len(finals) == 1 else None
+    exception = final.get("exception") if final else None
+    if exception is None:
+        failed = next((t for t in tests if t["outcome"] not in ("passed", "skipped")), None)
+        if failed is not None:
+            exception = {"type": "TestFailure", "message": failed.get("message") or "",
+                         "traceback": "", "line": failed.get("line")}
+
+    def result(status: str, reason: str) -> dict[str, Any]:
+        return {"status": status, "reason": reason, "tests": tests, "exception": exception}
+
+    if len(finals) > 1:
+        return result("failed", "more than one final verdict on the evidence channel: the "
+                                "program forged or replayed harness output")
+    if obs.output_capped:
+        return result("output_limit", "output exceeded the file-size limit")
+    if final is not None and final.get("status") in _FINAL_STATUSES:
+        status = str(final["status"])
+        if status in ("failed", "error") and obs.oom_killed:
+            return result("memory", "memory limit exceeded (a process was OOM-killed)")
+        return result(status, str(final.get("reason", "")))
+    if obs.wall_timed_out:
+        return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded")
+    if obs.oom_killed:
+        return result("memory", "memory limit exceeded (OOM-killed)")
+    if obs.signal is not None:
+        if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
+                obs.cpu_time >= obs.cpu_limit - 0.05:
+            return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded")
+        return result("crashed", f"killed by {_signal_name(obs.signal)}")
+    if obs.exit_code == HARNESS_FAULT and not obs.events:
+        return result("sandbox_error", f"job setup failed: {obs.setup_message}".strip())
+    if faults:
+        return result("failed" if "tests" in phases else "error",
+                      f"the harness was disrupted: {faults[0].get('message', '')}")
+    if "tests" in phases:
+        return result("failed", f"the program exited (status {obs.exit_code}) while the tests "
+                                "ran; the harness never confirmed they finished")
+    if "code" in phases:
+        return result("error", f"the program exited (status {obs.exit_code}) while loading, "
+                               "before the tests ran")
+    return result("sandbox_error", f"the job ended (status {obs.exit_code}) before the "
+                                   "harness started")
+
+
+def _test(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: event.get(k) for k in ("name", "outcome", "line", "source", "message",
+                                      "duration")}

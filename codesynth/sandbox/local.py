@@ -1,0 +1,94 @@
+"""The ``local`` backend: runners inside Linux namespaces on this machine.
+
+Each worker is a runner process that unshares its PID, network, mount, IPC and UTS namespaces
+(plus a user namespace when not root), sees only a read-only runtime, and forks one job at a
+time into a fresh PID and mount namespace under the worker's cgroups. Where the kernel refuses
+(macOS, a locked-down container) the backend refuses too, unless the caller opts out of
+isolation with ``unsafe_no_isolation=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+from codesynth.errors import SandboxUnavailable
+from codesynth.records import Execution, Job, Limits
+from codesynth.sandbox import _cgroup
+from codesynth.sandbox._process import PACKAGE_ROOT, RunnerDied, RunnerProcess
+from codesynth.sandbox.pool import RunnerPool
+from codesynth.registry import sandboxes
+
+UNAVAILABLE_HINT = ("use --sandbox docker, or pass --unsafe-no-isolation to run WITHOUT any "
+                    "isolation (only for code you trust)")
+
+
+@sandboxes.register("local")
+class LocalSandbox:
+    name = "local"
+
+    def __init__(self, workers: int | None = None, limits: Limits | None = None,
+                 unsafe_no_isolation: bool = False) -> None:
+        self.workers = workers or max(1, len(os.sched_getaffinity(0)))
+        self.limits = limits or Limits()
+        self.isolate = not unsafe_no_isolation
+        if self.isolate and not sys.platform.startswith("linux"):
+            raise SandboxUnavailable(
+                f"the local sandbox needs Linux namespaces (this is {sys.platform}); "
+                + UNAVAILABLE_HINT)
+        self._cgroups: list[dict[str, str] | None] = [None] * self.workers
+        if self.isolate and os.getuid() == 0:
+            _cgroup.remove_stale()
+        self._uid_base = 200_000 + (os.getpid() % 100_000) * 256
+        self._pool = RunnerPool(self.name, self.workers, self._start_runner)
+        try:
+            self._pool.start_all()
+        except RunnerDied as exc:
+            self.close()
+            raise SandboxUnavailable(
+                f"the local sandbox cannot isolate programs here ({exc}); "
+                + UNAVAILABLE_HINT) from exc
+
+    def _start_runner(self, index: int) -> RunnerProcess:
+        cgroups = None
+        if self.isolate and os.getuid() == 0:
+            if self._cgroups[index] is None:
+                self._cgroups[index] = _cgroup.create(f"{os.getpid()}-{index}")
+            cgroups = self._cgroups[index]
+        uid = self._uid_base + (index % 256)
+        config = {"isolate": self.isolate, "uid": uid, "gid": uid, "cgroups": cgroups,
+                  "paths": _runtime_paths()}
+        return RunnerProcess(RunnerProcess.local_command(config))
+
+    @property
+    def info(self) -> dict[str, object]:
+        return self._pool.info
+
+    def run(self, job: Job, limits: Limits | None = None) -> Execution:
+        return self._pool.run(job, limits or self.limits)
+
+    def run_many(self, jobs: Iterable[Job], limits: Limits | None = None
+                 ) -> Iterator[Execution]:
+        return self._pool.run_many(jobs, limits or self.limits)
+
+    def close(self) -> None:
+        self._pool.close()
+        for paths in self._cgroups:
+            _cgroup.remove(paths)
+        self._cgroups = [None] * self.workers
+
+    def __enter__(self) -> LocalSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _runtime_paths() -> list[str]:
+    """What the runner must import from: site-packages and the codesynth package itself."""
+    import sysconfig
+
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.add(os.path.join(PACKAGE_ROOT, "codesynth"))
+    return sorted(paths)

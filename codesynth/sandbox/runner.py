@@ -1,0 +1,257 @@
+"""The runner: a long-lived process inside the isolation boundary that forks one child per job.
+
+Started by a backend with one JSON argument (its configuration). It enters its namespaces,
+builds the read-only filesystem view, then reads one JSON job per line on stdin and answers
+one JSON result per line on stdout. The same program runs in every backend, which is why they
+all behave alike.
+
+Per job: a fresh PID namespace (the job is its init, so everything it starts dies with it),
+a private mount namespace with its own /tmp, /dev/shm and /proc, the worker's cgroups, rlimits,
+an unprivileged uid, a scrubbed environment, and stdout/stderr/evidence on memfds the runner
+reads after the job is gone. Time is enforced here, outside the job, on a pidfd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import secrets
+import select
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+from codesynth.sandbox import _linux as L
+from codesynth.sandbox._job import HARNESS_FAULT, JobSetup, job_main
+from codesynth.sandbox._verdict import Observation, decide
+
+# Imported once here so that forked jobs never pay for them.
+PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
+           "typing", "random", "hashlib", "json", "fractions", "decimal", "datetime",
+           "statistics", "dataclasses", "copy", "operator", "unittest", "ast", "traceback",
+           "codesynth.harness")
+_NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
+
+
+class Runner:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.isolate = bool(config.get("isolate", True))
+        self.uid = int(config.get("uid", 65534))
+        self.gid = int(config.get("gid", 65534))
+        self.userns = False
+        self.cgroup = None
+        self.own_pidns = -1
+        self.warm: set[str] = set()
+        self.runtime = f"{platform.python_implementation().lower()}-{platform.python_version()}"
+        self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
+
+    # -- start-up ----------------------------------------------------------------------------
+    def enter(self, config: dict[str, Any]) -> None:
+        """Enter the namespaces and build the filesystem view (isolated mode only)."""
+        from codesynth.sandbox import _cgroup, _rootfs
+
+        if config.get("cgroups"):
+            try:
+                self.cgroup = _cgroup.JobCgroup(config["cgroups"])
+            except OSError:
+                self.cgroup = None
+        flags = (L.CLONE_NEWNS | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS
+                 | L.CLONE_NEWPID)
+        outer_uid, outer_gid = os.getuid(), os.getgid()
+        if outer_uid != 0:
+            flags |= L.CLONE_NEWUSER
+            self.userns = True
+        L.unshare(flags)
+        if self.userns:
+            for name, content in (("setgroups", "deny"), ("uid_map", f"0 {outer_uid} 1"),
+                                  ("gid_map", f"0 {outer_gid} 1")):
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(content)
+            self.uid, self.gid = 1000, 1000
+        child = os.fork()
+        if child:  # the stub outside: waits for the runner, passes its status on
+            os.closerange(0, 1 << 20)
+            _, status = os.waitpid(child, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
+        socket.sethostname("sandbox")
+        _loopback_up()
+        extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
+        _rootfs.build(extra, self.uid, self.gid, "sandbox")
+        self.own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
+        limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
+        self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
+
+    def warm_up(self, style: str) -> None:
+        from codesynth.harness import WARM_MODULES
+
+        if style in self.warm:
+            return
+        for module in WARM_MODULES.get(style, ()):
+            __import__(module)
+        self.warm.add(style)
+
+    # -- one job -----------------------------------------------------------------------------
+    def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        self.warm_up(job["test_style"])
+        token = secrets.token_hex(16)
+        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "ev")}
+        fds["in"] = os.memfd_create("in", os.MFD_CLOEXEC)  # empty stdin: reads see EOF
+        scratch = None
+        if not self.isolate:
+            scratch = tempfile.mkdtemp(prefix="codesynth-job-")
+            job = {**job, "_scratch": scratch}
+        cpu_limit = float(limits.get("cpu_time") or limits["timeout"])
+        if self.cgroup:
+            self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
+            self.cgroup.reset_peak()
+            kills_before, cpu_before = self.cgroup.snapshot()
+        setup = JobSetup(job=job, limits=limits, token=token, stdin_fd=fds["in"],
+                         stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=fds["ev"],
+                         isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
+                         cgroup_procs=self.cgroup.procs if self.cgroup else [],
+                         memory_cgroup=self.cgroup is not None)
+        start = time.perf_counter()
+        if self.isolate:
+            L.unshare(L.CLONE_NEWPID)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            job_main(setup)
+        if self.isolate:
+            L.setns(self.own_pidns, L.CLONE_NEWPID)
+        timed_out = _wait(pid, float(limits["timeout"]), kill_group=not self.isolate)
+        _, status, usage = os.wait4(pid, 0)
+        duration = time.perf_counter() - start
+        if not self.isolate:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+        cpu_time = usage.ru_utime + usage.ru_stime
+        oom = False
+        peak = None
+        if self.cgroup:
+            kills_after, cpu_after = self.cgroup.snapshot()
+            oom = kills_after > kills_before
+            cpu_time = max(cpu_time, (cpu_after - cpu_before) / 1e9)
+            peak = round(self.cgroup.peak_mb(), 1)
+        max_output = int(limits["max_output"])
+        fsize = int(limits["file_size_mb"]) * 1024 * 1024
+        out, out_size = _tail(fds["out"], max_output)
+        err, err_size = _tail(fds["err"], max_output)
+        ev_size = os.fstat(fds["ev"]).st_size
+        evidence = os.pread(fds["ev"], ev_size, 0) if ev_size else b""
+        for fd in fds.values():
+            os.close(fd)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+        from codesynth.harness.evidence import parse
+
+        obs = Observation(
+            events=parse(evidence, token),
+            exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            wall_timed_out=timed_out, wall_limit=float(limits["timeout"]),
+            cpu_time=cpu_time, cpu_limit=cpu_limit, oom_killed=oom,
+            output_capped=max(out_size, err_size) >= fsize,
+            setup_message=err.strip()[-500:] if os.WIFEXITED(status)
+            and os.WEXITSTATUS(status) == HARNESS_FAULT else "")
+        verdict = decide(obs)
+        return {
+            **verdict,
+            "stdout": out, "stderr": err, "stdout_bytes": out_size, "stderr_bytes": err_size,
+            "stdout_truncated": out_size > max_output, "stderr_truncated": err_size > max_output,
+            "exit_code": obs.exit_code, "signal": obs.signal, "duration": round(duration, 6),
+            "cpu_time": round(cpu_time, 6), "memory_peak_mb": peak,
+            "isolation": self.isolation, "runtime": self.runtime,
+        }
+
+    def serve(self) -> None:
+        inp, out = sys.stdin.buffer, sys.stdout.buffer
+        out.write(json.dumps({"ready": True, "isolation": self.isolation,
+                              "runtime": self.runtime}).encode() + b"\n")
+        out.flush()
+        for line in inp:
+            request = json.loads(line)
+            try:
+                reply = self.run(request["job"], request["limits"])
+            except Exception as exc:  # noqa: BLE001 - infrastructure fault, reported as data
+                reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"}
+            out.write(json.dumps(reply).encode() + b"\n")
+            out.flush()
+
+
+def _wait(pid: int, timeout: float, kill_group: bool) -> bool:
+    """Wait until ``pid`` exits or ``timeout`` passes; on timeout kill it. True if timed out."""
+    deadline = time.monotonic() + timeout
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if pidfd >= 0:
+                poller = select.poll()
+                poller.register(pidfd, select.POLLIN)
+                if poller.poll(left * 1000):
+                    return False
+            else:
+                done, _ = os.waitpid(pid, os.WNOHANG | getattr(os, "WNOWAIT", 0))
+                if done:
+                    return False
+                time.sleep(min(left, 0.002))
+        with contextlib.suppress(OSError):
+            (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
+        return True
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+
+
+def _tail(fd: int, limit: int) -> tuple[str, int]:
+    size = os.fstat(fd).st_size
+    count = min(size, limit)
+    data = os.pread(fd, count, size - count) if count else b""
+    return data.decode("utf-8", "replace"), size
+
+
+def _loopback_up() -> None:
+    """Bring up this network namespace's own loopback (not the host's)."""
+    import fcntl
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = 0x1 | 0x8 | 0x40  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sH14s", b"lo", flags, b""))  # SIOCSIFFLAGS
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
+    for module in PRELOAD:
+        __import__(module)
+    runner = Runner(config)
+    if runner.isolate:
+        try:
+            runner.enter(config)
+        except OSError as exc:
+            sys.stdout.write(json.dumps({"ready": False, "error": str(exc)}) + "\n")
+            sys.stdout.flush()
+            os._exit(3)
+    import gc
+
+    gc.freeze()
+    runner.serve()
+
+
+if __name__ == "__main__":
+    main()
