@@ -129,9 +129,10 @@ class TestOutcome(_Record):
 @dataclass(frozen=True)
 class ExceptionInfo(_Record):
     type: str
-    message: str
+    message: str  # str(exception), exactly as the program raised it
     traceback: str = ""
-    line: int | None = None
+    line: int | None = None  # the last line in the tests (or the program) it passed through
+    detail: str = ""  # what the harness adds, e.g. the operands of a failed assert
 
 
 @dataclass(frozen=True)

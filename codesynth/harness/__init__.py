@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from codesynth.harness.evidence import Evidence
-from codesynth.harness.inprocess import run_assert, run_humaneval
+from codesynth.harness.inprocess import prepare_assert, prepare_humaneval, run_assert, run_humaneval
 from codesynth.harness.pytest_style import run_pytest
 from codesynth.harness.stdio import run_stdio
 
@@ -24,9 +24,17 @@ STYLES: dict[str, Style] = {
     "stdio": run_stdio,
 }
 
+def prepare(job: dict[str, Any]) -> None:
+    """Warm the per-style caches in the runner before it forks (compiled tests are shared)."""
+    if job["test_style"] == "assert":
+        prepare_assert(job["tests"])
+    elif job["test_style"] == "humaneval":
+        prepare_humaneval(job["tests"])
+
+
 # Modules imported by the runner before it forks, so a job never pays for their import.
 WARM_MODULES = {
     "pytest": ("pytest", "_pytest.python", "_pytest.assertion.rewrite"),
 }
 
-__all__ = ["STYLES", "WARM_MODULES", "Evidence", "Style"]
+__all__ = ["STYLES", "WARM_MODULES", "Evidence", "Style", "prepare"]

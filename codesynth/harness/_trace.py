@@ -60,8 +60,7 @@ def exception_info(exc: BaseException, filename: str | None = None) -> dict[str,
         message = str(exc)
     except BaseException:  # noqa: BLE001
         message = "<str failed>"
-    if notes and isinstance(notes, list):
-        message = "\n".join([message, *map(str, notes)]).strip()
+    detail = "\n".join(map(str, notes)) if isinstance(notes, list) else ""
     if isinstance(exc, SyntaxError) and exc.lineno is not None and filename == exc.filename:
         line = exc.lineno
     else:
@@ -69,6 +68,7 @@ def exception_info(exc: BaseException, filename: str | None = None) -> dict[str,
     return {
         "type": type(exc).__name__,
         "message": message[:_MAX_TRACEBACK],
+        "detail": detail[:_MAX_TRACEBACK],
         "traceback": tb_text[-_MAX_TRACEBACK:],
         "line": line,
     }
@@ -111,13 +111,22 @@ class ExplainAsserts(ast.NodeTransformer):
         guard = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=condition), body=[raise_stmt],
                        orelse=[])
         result = [*prelude, guard]
-        for stmt in result:
-            ast.copy_location(stmt, node)
-            ast.fix_missing_locations(stmt)
-            for child in ast.walk(stmt):
-                if not hasattr(child, "lineno") or child.lineno is None:
-                    ast.copy_location(child, node)
+        for new_node in (*prelude, guard, raise_stmt, explained, error, guard.test, condition,
+                         *prelude[0].targets, *(p.targets[0] for p in prelude[1:])):
+            _locate(new_node, node)
+        for arg in explained.args[1:]:
+            _locate(arg, node)
+        if isinstance(condition, ast.Compare):
+            for name in (condition.left, *condition.comparators):
+                _locate(name, node)
+        _locate(error.func, node)
+        _locate(explained.func, node)
         return result
+
+
+def _locate(new: ast.AST, old: ast.AST) -> None:
+    if "lineno" in new._attributes and getattr(new, "lineno", None) is None:
+        ast.copy_location(new, old)
 
 
 def _assign(name: str, value: ast.expr) -> ast.Assign:
@@ -132,5 +141,4 @@ def compile_explained(tree: ast.Module | ast.stmt, filename: str) -> Any:
     """Compile a module (or one statement) with explaining asserts."""
     module = tree if isinstance(tree, ast.Module) else ast.Module(body=[tree], type_ignores=[])
     rewritten = ExplainAsserts().visit(module)
-    ast.fix_missing_locations(rewritten)
     return compile(rewritten, filename, "exec", dont_inherit=True)

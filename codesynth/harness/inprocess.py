@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import sys
 import time
 import types
+from types import CodeType
 from typing import Any
 
 from codesynth.harness._trace import (
@@ -55,7 +57,7 @@ def parse_tests(tests: str, evidence: Evidence) -> ast.Module | None:
     register_source(TESTS_FILE, tests)
     try:
         return ast.parse(tests, TESTS_FILE)
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:
         evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
                        reason="the tests do not parse")
         return None
@@ -72,36 +74,61 @@ def _run_item(code: Any, namespace: dict[str, Any]) -> tuple[BaseException | Non
 
 def _outcome_fields(exc: BaseException) -> tuple[dict[str, Any], dict[str, Any]]:
     info = exception_info(exc, TESTS_FILE)
-    return {"outcome": "failed", "message": f"{info['type']}: {info['message']}".strip(),
-            "line": info["line"]}, info
+    message = f"{info['type']}: {info['message']}".strip()
+    if info["detail"]:
+        message = f"{message}\n{info['detail']}" if info["message"] else \
+            f"{message} {info['detail']}"
+    return {"outcome": "failed", "message": message, "line": info["line"]}, info
+
+
+@functools.lru_cache(maxsize=256)
+def prepare_assert(tests: str) -> tuple[tuple[bool, int, str, CodeType], ...] | None:
+    """Compile each top-level test statement once (the runner calls this before forking)."""
+    try:
+        tree = ast.parse(tests, TESTS_FILE)
+    except (SyntaxError, ValueError):
+        return None
+    lines = tests.splitlines()
+    items = []
+    for stmt in tree.body:
+        source = "\n".join(lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
+        items.append((not isinstance(stmt, _SETUP), stmt.lineno, source,
+                      compile_explained(stmt, TESTS_FILE)))
+    return tuple(items)
+
+
+@functools.lru_cache(maxsize=256)
+def prepare_humaneval(tests: str) -> CodeType | None:
+    try:
+        return compile_explained(ast.parse(tests, TESTS_FILE), TESTS_FILE)
+    except (SyntaxError, ValueError):
+        return None
 
 
 def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
-    tree = parse_tests(job["tests"], evidence)
-    if tree is None:
+    items = prepare_assert(job["tests"])
+    if items is None:
+        parse_tests(job["tests"], evidence)  # reports the syntax error
         return
+    register_source(TESTS_FILE, job["tests"])
     namespace = load_solution(job["code"], evidence)
     if namespace is None:
         return
     evidence.phase("tests")
-    source_lines = job["tests"].splitlines()
     first_failure: dict[str, Any] | None = None
     count = 0
-    for stmt in tree.body:
-        is_test = not isinstance(stmt, _SETUP)
-        code = compile_explained(stmt, TESTS_FILE)
+    for is_test, lineno, source, code in items:
         exc, duration = _run_item(code, namespace)
         if not is_test and exc is None:
             continue
         count += 1
-        source = "\n".join(source_lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
-        name = f"{TESTS_FILE}:{stmt.lineno}"
+        name = f"{TESTS_FILE}:{lineno}"
         if exc is None:
-            evidence.test(name=name, outcome="passed", line=stmt.lineno, source=source,
+            evidence.test(name=name, outcome="passed", line=lineno, source=source,
                           duration=duration)
             continue
         fields, info = _outcome_fields(exc)
-        fields["line"] = fields["line"] or stmt.lineno
+        fields["line"] = fields["line"] or lineno
         evidence.test(name=name, source=source, duration=duration, **fields)
         if first_failure is None:
             first_failure = info | {"line": fields["line"]}
@@ -109,15 +136,17 @@ def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
 
 
 def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
-    tree = parse_tests(job["tests"], evidence)
-    if tree is None:
+    tests_code = prepare_humaneval(job["tests"])
+    if tests_code is None:
+        parse_tests(job["tests"], evidence)  # reports the syntax error
         return
+    register_source(TESTS_FILE, job["tests"])
     namespace = load_solution(job["code"], evidence)
     if namespace is None:
         return
     entry_point = job.get("entry_point") or ""
     evidence.phase("tests")
-    exc, _ = _run_item(compile_explained(tree, TESTS_FILE), namespace)
+    exc, _ = _run_item(tests_code, namespace)
     if exc is not None:
         evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
                        reason=f"the tests raised {type(exc).__name__} while loading")

@@ -11,9 +11,10 @@ import fcntl
 import io
 import math
 import os
+import random
 import resource
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from codesynth.sandbox import _linux as L
@@ -28,7 +29,6 @@ ENV = {
     "LC_ALL": "C.UTF-8",
     "PYTHONIOENCODING": "utf-8",
     "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONHASHSEED": "0",
 }
 
 
@@ -47,13 +47,11 @@ class JobSetup:
     uid: int
     gid: int
     userns: bool = False
-    cgroup_procs: list[int] = field(default_factory=list)
-    memory_cgroup: bool = False
+    memory_cgroup: bool = False  # born in the worker's cgroups (see _cgroup)
 
 
 def _mount_private_dirs(setup: JobSetup) -> None:
-    L.unshare(L.CLONE_NEWNS)
-    L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+    L.unshare(L.CLONE_NEWNS)  # the runner's mounts are private: no propagation to undo
     flags = L.MS_NOSUID | L.MS_NODEV
     tmp_mb = max(16, 2 * int(setup.limits["file_size_mb"]))
     owner = "" if setup.userns else f",uid={setup.uid},gid={setup.gid}"
@@ -101,28 +99,43 @@ def _wire_fds(setup: JobSetup) -> None:
     os.set_inheritable(EVIDENCE_FD, False)
 
 
-def _reset_interpreter() -> None:
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
-                                  errors="backslashreplace", line_buffering=False)
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
-                                  errors="backslashreplace", line_buffering=True)
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
-    sys.argv = ["solution.py"]
-    sys.dont_write_bytecode = True
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+_STREAMS: list[io.TextIOWrapper] = []
+
+
+def prebuild_interpreter_state() -> None:
+    """Done once in the runner: what every job needs, so the fork inherits it ready-made.
+
+    The stream objects wrap fd numbers 0-2 but are never used by the runner itself; each job
+    gets its own (copy-on-write) fresh instances, bound to its own descriptors.
+    """
+    _STREAMS[:] = [
+        io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8"),
+        io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
+                         errors="backslashreplace"),
+        io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                         errors="backslashreplace", line_buffering=True),
+    ]
     os.environ.clear()
     os.environ.update(ENV)
+    sys.dont_write_bytecode = True
+
+
+def _reset_interpreter() -> None:
+    if not _STREAMS:
+        prebuild_interpreter_state()
+    sys.stdin, sys.stdout, sys.stderr = _STREAMS
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = _STREAMS
+    sys.argv = ["solution.py"]
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def job_main(setup: JobSetup) -> None:
     """Entry point of the forked job process. Never returns."""
     try:
+        random.seed()  # fork() skipped CPython's after-fork hooks, which reseed random
         if setup.isolate:
             _mount_private_dirs(setup)
-            for fd in setup.cgroup_procs:
-                os.write(fd, b"0")
             os.chdir("/tmp")
         else:
             os.setsid()

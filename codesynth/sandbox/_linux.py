@@ -40,6 +40,26 @@ _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
                         ctypes.c_ulong]
 
 
+_pylibc = ctypes.PyDLL(None)  # calls made with the GIL held
+
+
+def fork() -> int:
+    """``fork(2)`` without CPython's before/after-fork hooks (half the cost on this VM).
+
+    Only safe in a single-threaded process: the runner is one. Falls back to ``os.fork``
+    otherwise. The caller must reseed ``random`` in the child (the hooks would have).
+    """
+    import threading
+
+    if threading.active_count() > 1:
+        return os.fork()
+    pid = int(_pylibc.fork())
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"fork: {os.strerror(err)}")
+    return pid
+
+
 def _check(result: int, what: str) -> None:
     if result != 0:
         err = ctypes.get_errno()

@@ -46,13 +46,16 @@ class RunnerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def send(self, message: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(json.dumps(message).encode() + b"\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise RunnerDied(f"runner is gone: {exc}") from exc
+
+    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.send(message)
         return self.receive(timeout)
 
     def receive(self, timeout: float) -> dict[str, Any]:

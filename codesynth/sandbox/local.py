@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 
 from codesynth.errors import SandboxUnavailable
 from codesynth.records import Execution, Job, Limits
+from codesynth.registry import sandboxes
 from codesynth.sandbox import _cgroup
 from codesynth.sandbox._process import PACKAGE_ROOT, RunnerDied, RunnerProcess
 from codesynth.sandbox.pool import RunnerPool
-from codesynth.registry import sandboxes
 
 UNAVAILABLE_HINT = ("use --sandbox docker, or pass --unsafe-no-isolation to run WITHOUT any "
                     "isolation (only for code you trust)")

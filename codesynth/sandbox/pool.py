@@ -1,12 +1,15 @@
-"""A pool of runners: bounded concurrency, ordered streaming, replacement of dead runners."""
+"""A pool of runners: bounded concurrency, ordered streaming, replacement of dead runners.
+
+``run_many`` pipelines: each runner always has its next job queued on its stdin, so it forks
+the next job the moment the previous one is reported and never waits for the host.
+"""
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from codesynth.records import Execution, Job, Limits
@@ -14,6 +17,62 @@ from codesynth.sandbox._process import RunnerDied, RunnerProcess
 
 # Seconds the host waits beyond the job's own wall limit before it declares a runner hung.
 HOST_GRACE = 15.0
+PIPELINE_DEPTH = 2  # jobs queued per runner
+ATTEMPTS = 2  # a job is retried once on a fresh runner, never dropped
+
+
+class _Feed:
+    """Hands out (sequence, job) pairs to worker threads, never far ahead of the consumer."""
+
+    def __init__(self, jobs: Iterable[Job], window: int) -> None:
+        self._jobs = iter(jobs)
+        self._window = window
+        self._next = 0
+        self.consumed = 0
+        self.error: BaseException | None = None
+        self.exhausted = False
+        self.stopped = False
+        self.results: dict[int, Execution] = {}
+        self.cond = threading.Condition()
+
+    def take(self, block: bool) -> tuple[int, Job] | None:
+        """The next job; with ``block=False`` None when the window is full (a worker holding
+        unanswered jobs must not wait for the consumer, who may be waiting for them)."""
+        with self.cond:
+            while not self.stopped and self._next - self.consumed >= self._window:
+                if not block:
+                    return None
+                self.cond.wait()
+            if self.stopped or self.exhausted:
+                return None
+            try:
+                job = next(self._jobs)
+            except StopIteration:
+                self.exhausted = True
+                self.cond.notify_all()
+                return None
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+                self.error, self.exhausted = exc, True
+                self.cond.notify_all()
+                return None
+            seq = self._next
+            self._next += 1
+            return seq, job
+
+    def deliver(self, seq: int, execution: Execution) -> None:
+        with self.cond:
+            self.results[seq] = execution
+            self.cond.notify_all()
+
+    def total(self) -> int:
+        return self._next
+
+
+class _Entry:
+    __slots__ = ("seq", "message", "attempts", "sent")
+
+    def __init__(self, seq: int, message: dict[str, Any]) -> None:
+        self.seq, self.message, self.attempts, self.sent = seq, message, 0, False
 
 
 class RunnerPool:
@@ -26,7 +85,6 @@ class RunnerPool:
         self._start = start
         self._runners: list[RunnerProcess | None] = [None] * workers
         self._free: queue.Queue[int] = queue.Queue()
-        self._lock = threading.Lock()
         self._closed = False
         self.info: dict[str, Any] = {}
         for index in range(workers):
@@ -48,42 +106,100 @@ class RunnerPool:
             self.info = runner.info
         return runner
 
+    def _discard(self, index: int) -> None:
+        runner = self._runners[index]
+        if runner is not None:
+            runner.kill()
+        self._runners[index] = None
+
+    def _execution(self, reply: dict[str, Any], limits: Limits) -> Execution:
+        return Execution.from_dict({**reply, "limits": limits.to_dict(), "backend": self.backend})
+
+    def _fault(self, failure: Exception | None, limits: Limits) -> Execution:
+        return Execution.infrastructure_fault(f"runner failed {ATTEMPTS} times: {failure}",
+                                              limits, self.backend)
+
     def run(self, job: Job, limits: Limits) -> Execution:
         if self._closed:
             raise RuntimeError("sandbox is closed")
         index = self._free.get()
         try:
-            return self._run_on(index, job, limits)
+            message = {"job": job.to_dict(), "limits": limits.to_dict()}
+            failure: Exception | None = None
+            for _attempt in range(ATTEMPTS):
+                try:
+                    runner = self._runner(index)
+                    runner.send(message)
+                    return self._execution(runner.receive(limits.timeout + HOST_GRACE), limits)
+                except RunnerDied as exc:
+                    failure = exc
+                    self._discard(index)
+            return self._fault(failure, limits)
         finally:
             self._free.put(index)
 
-    def _run_on(self, index: int, job: Job, limits: Limits) -> Execution:
-        message = {"job": job.to_dict(), "limits": limits.to_dict()}
-        failure: Exception | None = None
-        for _attempt in range(2):  # a job is retried once on a fresh runner, never dropped
-            try:
-                reply = self._runner(index).request(message, limits.timeout + HOST_GRACE)
-            except RunnerDied as exc:
-                failure = exc
-                runner = self._runners[index]
-                if runner is not None:
-                    runner.kill()
-                self._runners[index] = None
+    def _drive(self, index: int, feed: _Feed, limits: Limits) -> None:
+        """One worker thread: keep its runner's pipeline full until the feed runs dry."""
+        limits_dict = limits.to_dict()
+        pending: list[_Entry] = []  # in the order the runner answers them
+        while True:
+            while len(pending) < PIPELINE_DEPTH:
+                item = feed.take(block=not pending)
+                if item is None:
+                    break
+                pending.append(_Entry(item[0], {"job": item[1].to_dict(),
+                                                "limits": limits_dict}))
+            if not pending:
+                if feed.exhausted or feed.stopped:
+                    return
                 continue
-            return Execution.from_dict({**reply, "limits": limits.to_dict(),
-                                        "backend": self.backend})
-        return Execution.infrastructure_fault(f"runner failed twice: {failure}", limits,
-                                              self.backend)
+            try:
+                runner = self._runner(index)
+                for entry in pending:
+                    if not entry.sent:
+                        runner.send(entry.message)
+                        entry.sent = True
+                reply = runner.receive(limits.timeout * len(pending) + HOST_GRACE)
+            except RunnerDied as exc:
+                self._discard(index)
+                head = pending[0]
+                head.attempts += 1  # the job that was running when the runner died
+                if head.attempts >= ATTEMPTS:
+                    feed.deliver(head.seq, self._fault(exc, limits))
+                    pending.pop(0)
+                for entry in pending:
+                    entry.sent = False
+                continue
+            feed.deliver(pending.pop(0).seq, self._execution(reply, limits))
 
     def run_many(self, jobs: Iterable[Job], limits: Limits) -> Iterator[Execution]:
-        window: collections.deque[Future[Execution]] = collections.deque()
-        with ThreadPoolExecutor(self.workers, thread_name_prefix=self.backend) as executor:
-            for job in jobs:
-                window.append(executor.submit(self.run, job, limits))
-                if len(window) >= 2 * self.workers:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
+        if self._closed:
+            raise RuntimeError("sandbox is closed")
+        feed = _Feed(jobs, window=4 * self.workers)
+        threads = [threading.Thread(target=self._drive, args=(i, feed, limits), daemon=True,
+                                    name=f"{self.backend}-{i}") for i in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            while True:
+                with feed.cond:
+                    while feed.consumed not in feed.results and not (
+                            feed.exhausted and feed.consumed >= feed.total()):
+                        feed.cond.wait()
+                    if feed.consumed not in feed.results:
+                        break
+                    execution = feed.results.pop(feed.consumed)
+                    feed.consumed += 1
+                    feed.cond.notify_all()
+                yield execution
+            if feed.error is not None:
+                raise feed.error
+        finally:
+            with feed.cond:
+                feed.stopped = True
+                feed.cond.notify_all()
+            for thread in threads:
+                thread.join()
 
     def close(self) -> None:
         self._closed = True

@@ -32,10 +32,9 @@ from codesynth.sandbox._job import HARNESS_FAULT, JobSetup, job_main
 from codesynth.sandbox._verdict import Observation, decide
 
 # Imported once here so that forked jobs never pay for them.
+# Kept small on purpose: every page the runner maps makes each fork and exit slower.
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
-           "typing", "random", "hashlib", "json", "fractions", "decimal", "datetime",
-           "statistics", "dataclasses", "copy", "operator", "unittest", "ast", "traceback",
-           "codesynth.harness")
+           "typing", "random", "hashlib", "json", "codesynth.harness")
 _NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
 
 
@@ -80,6 +79,8 @@ class Runner:
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if self.cgroup:
+            self.cgroup.join()
         socket.sethostname("sandbox")
         _loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
@@ -100,7 +101,13 @@ class Runner:
 
     # -- one job -----------------------------------------------------------------------------
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        from codesynth.harness import prepare
+
         self.warm_up(job["test_style"])
+        try:
+            prepare(job)
+        except (ValueError, RecursionError, MemoryError):
+            pass  # the job reports the problem itself
         token = secrets.token_hex(16)
         fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "ev")}
         fds["in"] = os.memfd_create("in", os.MFD_CLOEXEC)  # empty stdin: reads see EOF
@@ -116,13 +123,12 @@ class Runner:
         setup = JobSetup(job=job, limits=limits, token=token, stdin_fd=fds["in"],
                          stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=fds["ev"],
                          isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
-                         cgroup_procs=self.cgroup.procs if self.cgroup else [],
                          memory_cgroup=self.cgroup is not None)
         start = time.perf_counter()
         if self.isolate:
             L.unshare(L.CLONE_NEWPID)
         sys.stdout.flush()
-        pid = os.fork()
+        pid = L.fork()
         if pid == 0:
             job_main(setup)
         if self.isolate:
@@ -249,6 +255,9 @@ def main() -> None:
             os._exit(3)
     import gc
 
+    from codesynth.sandbox._job import prebuild_interpreter_state
+
+    prebuild_interpreter_state()
     gc.freeze()
     runner.serve()
 

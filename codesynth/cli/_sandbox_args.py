@@ -1,0 +1,48 @@
+"""Sandbox options shared by every command that runs code."""
+
+from __future__ import annotations
+
+import argparse
+
+from codesynth.errors import UserError
+from codesynth.records import Limits
+from codesynth.sandbox import open_sandbox
+from codesynth.sandbox.protocol import Sandbox
+
+
+def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) -> None:
+    group = parser.add_argument_group("sandbox")
+    group.add_argument("--sandbox", default="local", help="backend (default: local)")
+    group.add_argument("--workers", type=int, default=None,
+                       help="jobs in flight (default: the number of CPU cores)")
+    group.add_argument("--timeout", type=float, default=timeout,
+                       help=f"wall seconds per record (default: {timeout:g})")
+    group.add_argument("--cpu-time", type=float, default=None,
+                       help="CPU seconds per process (default: same as --timeout)")
+    group.add_argument("--memory-mb", type=int, default=1024,
+                       help="memory for the whole process tree (default: 1024)")
+    group.add_argument("--max-processes", type=int, default=64, help="(default: 64)")
+    group.add_argument("--file-size-mb", type=int, default=64,
+                       help="largest file, stdout/stderr included (default: 64)")
+    group.add_argument("--max-output", type=int, default=65536,
+                       help="bytes of stdout/stderr kept per stream (default: 65536)")
+    group.add_argument("--unsafe-no-isolation", action="store_true",
+                       help="run WITHOUT kernel isolation (only for code you trust)")
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    try:
+        return Limits(timeout=args.timeout, cpu_time=args.cpu_time, memory_mb=args.memory_mb,
+                      max_processes=args.max_processes, file_size_mb=args.file_size_mb,
+                      max_output=args.max_output)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    options: dict[str, object] = {"workers": args.workers, "limits": limits}
+    if args.unsafe_no_isolation:
+        options["unsafe_no_isolation"] = True
+    return open_sandbox(args.sandbox, **options)

@@ -1,0 +1,78 @@
+"""``codesynth verify``: records in, the same records plus ``result`` out.
+
+Input record fields: ``id``, ``language`` ("python"), ``code``, ``tests``, ``test_style``
+(default ``assert``), ``entry_point`` (for ``humaneval``). Every other field is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codesynth.errors import InputError
+from codesynth.jsonl import read_objects
+from codesynth.records import LANGUAGES, TEST_STYLES, Job
+
+
+def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
+    """Validate one input record; raise :class:`InputError` naming the field."""
+
+    def fail(field: str, message: str) -> InputError:
+        return InputError(path, line, message, field)
+
+    for name in ("id", "code", "tests"):
+        if name not in record:
+            raise fail(name, "is missing")
+    record_id = record["id"]
+    if isinstance(record_id, bool) or not isinstance(record_id, (str, int)) or record_id == "":
+        raise fail("id", f"must be a non-empty string or an integer, got {record_id!r}")
+    if not isinstance(record["code"], str):
+        raise fail("code", f"must be a string, got {type(record['code']).__name__}")
+    language = record.get("language", "python")
+    if language not in LANGUAGES:
+        raise fail("language", f"unsupported language {language!r} (supported: "
+                               f"{', '.join(LANGUAGES)})")
+    style = record.get("test_style", "assert")
+    if style not in TEST_STYLES:
+        raise fail("test_style", f"unknown test style {style!r} (known: "
+                                 f"{', '.join(TEST_STYLES)})")
+    tests = record["tests"]
+    if style == "stdio":
+        if not isinstance(tests, list) or not tests:
+            raise fail("tests", "must be a non-empty list of {\"input\", \"output\"} for stdio")
+        for index, case in enumerate(tests):
+            if not isinstance(case, dict) or not isinstance(case.get("input"), str) \
+                    or not isinstance(case.get("output"), str):
+                raise fail(f"tests[{index}]", "must be an object with string 'input' and "
+                                              "'output'")
+    elif not isinstance(tests, str) or not tests.strip():
+        raise fail("tests", f"must be a non-empty string for test_style {style!r}")
+    entry_point = record.get("entry_point")
+    if style == "humaneval" and (not isinstance(entry_point, str) or not entry_point):
+        raise fail("entry_point", "is required (a function name) for test_style 'humaneval'")
+    if entry_point is not None and not isinstance(entry_point, str):
+        raise fail("entry_point", "must be a string")
+    return Job(id=str(record_id), code=record["code"], tests=tests, test_style=style,
+               entry_point=entry_point, language=language)
+
+
+def validate_file(path: str | Path) -> int:
+    """Check every record (and id uniqueness) before anything runs; return the count."""
+    seen: dict[str, int] = {}
+    count = 0
+    for line, record in read_objects(path):
+        job = job_from_record(record, str(path), line)
+        if job.id in seen:
+            raise InputError(str(path), line, f"duplicate id {job.id!r} (first on line "
+                                              f"{seen[job.id]})", "id")
+        seen[job.id] = line
+        count += 1
+    if count == 0:
+        raise InputError(str(path), None, "no records (the file is empty)")
+    return count
+
+
+def read_jobs(path: str | Path) -> Iterator[tuple[dict[str, Any], Job]]:
+    for line, record in read_objects(path):
+        yield record, job_from_record(record, str(path), line)

@@ -1,0 +1,33 @@
+"""Shared fixtures. ``sandbox`` is parametrized over every backend: one conformance suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from codesynth.records import Job, Limits
+from codesynth.sandbox import open_sandbox
+from codesynth.sandbox.protocol import Sandbox
+
+BACKENDS = ["local"]
+
+# Short limits keep the hostile cases fast; tests that need other limits pass their own.
+FAST = Limits(timeout=3.0, memory_mb=256, max_processes=32, file_size_mb=8, max_output=4096)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    box = open_sandbox(request.param, workers=2, limits=FAST)
+    yield box
+    box.close()
+
+
+def job(code: str, tests: object = "", style: str = "assert", entry_point: str | None = None,
+        job_id: str = "t") -> Job:
+    return Job(id=job_id, code=code, tests=tests, test_style=style, entry_point=entry_point)
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
