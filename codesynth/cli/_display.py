@@ -71,8 +71,9 @@ def track(executions: Iterable[tuple[Any, Execution]], total: int, label: str,
     tally.stop()
 
 
-def summary_table(tally: Tally, title: str, extra: dict[str, str] | None = None) -> Table:
-    table = Table(title=title, show_edge=True, header_style="bold")
+def summary_table(tally: Tally, title: str, extra: dict[str, str] | None = None,
+                  caption: str | None = None) -> Table:
+    table = Table(title=title, caption=caption, show_edge=True, header_style="bold")
     table.add_column("status")
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")

@@ -67,7 +67,8 @@ def run_humaneval(args: argparse.Namespace) -> int:
     scores = mean_pass_at_k({t: (n, c) for t, (n, c) in counts.items()}, ks)
     extra = {name: f"{value:.4f}" for name, value in scores.items()}
     extra["problems"] = f"{len(counts)} of {len(problems)}"
-    console.print(summary_table(tally, f"humaneval: {args.samples}", extra))
+    console.print(summary_table(tally, f"humaneval: {args.samples}", extra,
+                                caption=f"sandbox {args.sandbox}: {info.get('isolation', '')}"))
     if len(counts) < len(problems):
         console.print(f"[yellow]note:[/] {len(problems) - len(counts)} problems have no sample; "
                       "pass@k averages over the attempted ones")

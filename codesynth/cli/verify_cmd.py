@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             writer.write({**record, "result": execution.to_dict()})
     info = getattr(sandbox, "info", {})
     console.print(summary_table(tally, f"verify: {args.input} -> {args.output}",
-                                {"sandbox": f"{args.sandbox} ({info.get('isolation', '')})"}))
+                                caption=f"sandbox {args.sandbox}: {info.get('isolation', '')}"))
     if args.json:
         sys.stdout.write(json.dumps({"input": args.input, "output": args.output,
                                      "sandbox": args.sandbox, **tally.as_dict()}) + "\n")

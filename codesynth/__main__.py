@@ -1,0 +1,5 @@
+import sys
+
+from codesynth.cli import main
+
+sys.exit(main())
