@@ -53,7 +53,10 @@ def _bind_entry(root: str, source: str, opened: dict[str, int]) -> None:
     else:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "a").close()
-    L.bind_readonly(f"/proc/self/fd/{opened[source]}", target)
+    if source.startswith("/dev/"):  # device nodes: usable (no nodev) and writable
+        L.mount(f"/proc/self/fd/{opened[source]}", target, None, L.MS_BIND)
+    else:
+        L.bind_readonly(f"/proc/self/fd/{opened[source]}", target)
 
 
 def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> None:
