@@ -242,7 +242,8 @@ def _loopback_up() -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # No PR_SET_PDEATHSIG here: it fires when the spawning *thread* ends, and hosts spawn
+    # runners from worker threads. A dead host closes our stdin; serve() then returns.
     for module in PRELOAD:
         __import__(module)
     runner = Runner(config)
