@@ -24,7 +24,7 @@ class InputError(UserError):
     def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
         where = f"{path}:{line}" if line is not None else path
         what = f" field '{field}'" if field else ""
-        super().__init__(f"{where}:{what} {message}".replace(":  ", ": "))
+        super().__init__(f"{where}:{what} {message}")
         self.path, self.line, self.field = path, line, field
 
 

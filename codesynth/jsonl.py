@@ -15,8 +15,8 @@ from codesynth.errors import InputError, UserError
 
 def _open_text(path: Path) -> IO[str]:
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return path.open(encoding="utf-8-sig")  # a leading BOM is not an error
 
 
 def read_objects(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -60,16 +60,22 @@ class AtomicJSONLWriter:
         self.partial = self.path.with_name(self.path.name + ".partial")
         if self.path.parent and not self.path.parent.exists():
             raise UserError(f"{self.path}: the directory {self.path.parent} does not exist")
-        self._handle: IO[str] | None = None
+        if self.path.is_dir():
+            raise UserError(f"{self.path}: is a directory, expected an output file path")
+        self._handle: IO[bytes] | None = None
         self.count = 0
 
     def __enter__(self) -> AtomicJSONLWriter:
-        self._handle = self.partial.open("w", encoding="utf-8")
+        self._handle = self.partial.open("wb")
         return self
 
     def write(self, record: dict[str, Any]) -> None:
         assert self._handle is not None
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            line = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (valid JSON escape): keep it escaped
+            line = json.dumps(record).encode("ascii")
+        self._handle.write(line + b"\n")
         self.count += 1
         if self.count % 256 == 0:
             self._handle.flush()

@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -84,8 +85,9 @@ class Limits(_Record):
 
     def __post_init__(self) -> None:
         checks = {
-            "timeout": self.timeout > 0,
-            "cpu_time": self.cpu_time is None or self.cpu_time > 0,
+            "timeout": math.isfinite(self.timeout) and self.timeout > 0,
+            "cpu_time": self.cpu_time is None or (math.isfinite(self.cpu_time)
+                                                  and self.cpu_time > 0),
             "memory_mb": self.memory_mb >= 16,
             "max_processes": self.max_processes >= 1,
             "file_size_mb": self.file_size_mb >= 1,

@@ -6,7 +6,9 @@ Input record fields: ``id``, ``language`` ("python"), ``code``, ``tests``, ``tes
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,20 +59,35 @@ def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
                entry_point=entry_point, language=language)
 
 
-def validate_file(path: str | Path) -> int:
-    """Check every record (and id uniqueness) before anything runs; return the count."""
-    seen: dict[str, int] = {}
-    count = 0
+@dataclass
+class Validation:
+    count: int
+    duplicates: int  # records whose id appeared on an earlier line (allowed, reported)
+    first_duplicate: str = ""
+
+
+def validate_file(path: str | Path) -> Validation:
+    """Check every record before anything runs. Memory stays small: ids are kept as 8-byte
+    digests, and the first duplicate is located by a second pass only when there is one."""
+    seen: set[bytes] = set()
+    count, duplicates, duplicate_line = 0, 0, 0
+    duplicate_id = ""
     for line, record in read_objects(path):
         job = job_from_record(record, str(path), line)
-        if job.id in seen:
-            raise InputError(str(path), line, f"duplicate id {job.id!r} (first on line "
-                                              f"{seen[job.id]})", "id")
-        seen[job.id] = line
+        digest = hashlib.blake2b(job.id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        if digest in seen:
+            duplicates += 1
+            if not duplicate_line:
+                duplicate_line, duplicate_id = line, job.id
+        seen.add(digest)
         count += 1
     if count == 0:
         raise InputError(str(path), None, "no records (the file is empty)")
-    return count
+    first = ""
+    if duplicates:
+        first_line = next(n for n, r in read_objects(path) if str(r["id"]) == duplicate_id)
+        first = f"{duplicate_id!r} on line {duplicate_line} (first on line {first_line})"
+    return Validation(count, duplicates, first)
 
 
 def read_jobs(path: str | Path) -> Iterator[tuple[dict[str, Any], Job]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.text import Text
+
 from codesynth import __version__
 from codesynth.cli import eval_cmd, verify_cmd
 from codesynth.cli._display import console
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CodesynthError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]: partial output kept as *.partial")

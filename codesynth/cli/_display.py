@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from codesynth.records import Execution, Status
 
@@ -73,7 +74,8 @@ def track(executions: Iterable[tuple[Any, Execution]], total: int, label: str,
 
 def summary_table(tally: Tally, title: str, extra: dict[str, str] | None = None,
                   caption: str | None = None) -> Table:
-    table = Table(title=title, caption=caption, show_edge=True, header_style="bold")
+    table = Table(title=Text(title), caption=Text(caption) if caption else None, show_edge=True,
+                  header_style="bold")
     table.add_column("status")
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from rich.text import Text
+
 from codesynth.cli._display import Tally, console, summary_table, track
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, sandbox_from
 from codesynth.execute import execute_pairs
@@ -28,7 +30,12 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    total = validate_file(args.input)
+    validation = validate_file(args.input)
+    total = validation.count
+    if validation.duplicates:
+        console.print(Text(f"warning: {validation.duplicates} duplicate id(s), e.g. "
+                           f"{validation.first_duplicate}; every record is verified",
+                           style="yellow"))
     limits = limits_from(args)
     tally = Tally()
     with sandbox_from(args, limits) as sandbox, AtomicJSONLWriter(args.output) as writer:

@@ -8,6 +8,7 @@ import). A plugin records one outcome per test item; collection errors make the 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from codesynth.harness._trace import exception_info
@@ -50,6 +51,44 @@ class _Collector:
                                       "traceback": message or "", "line": line}
 
 
+def _arguments() -> list[str]:
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir", os.getcwd(),
+            "-o", "python_files=test_*.py", "--no-header", "-rN"]
+    try:  # plugin auto-discovery is off (it scans every installed distribution): opt in
+        import _hypothesis_pytestplugin  # noqa: F401
+
+        args += ["-p", "_hypothesis_pytestplugin"]
+    except ImportError:
+        pass
+    return args
+
+
+def warm_up(workdir: str) -> None:
+    """Run one throwaway session in the runner so that forked jobs inherit a pytest that has
+    imported everything it imports lazily (the first session costs ~1 s, later ones ~30 ms)."""
+    import io
+
+    import pytest
+
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    with open(os.path.join(workdir, "solution.py"), "w") as handle:
+        handle.write("def f():\n    return 1\n")
+    with open(os.path.join(workdir, TEST_FILE), "w") as handle:
+        handle.write("import pytest\nfrom solution import f\n\n"
+                     "@pytest.mark.parametrize('x', [1])\ndef test_f(x):\n    assert f() == x\n")
+    cwd, stdout, path = os.getcwd(), sys.stdout, list(sys.path)
+    try:
+        os.chdir(workdir)
+        sys.stdout = io.StringIO()
+        pytest.main([*_arguments(), "--capture=no", TEST_FILE], plugins=[])
+    finally:
+        os.chdir(cwd)
+        sys.stdout = stdout
+        sys.path[:] = path
+        sys.modules.pop("solution", None)
+        sys.modules.pop("test_solution", None)
+
+
 def run_pytest(job: dict[str, Any], evidence: Evidence) -> None:
     import pytest
 
@@ -59,8 +98,7 @@ def run_pytest(job: dict[str, Any], evidence: Evidence) -> None:
         handle.write(job["tests"])
     collector = _Collector(evidence)
     evidence.phase("tests")
-    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir", os.getcwd(),
-            "-o", "python_files=test_*.py", "--no-header", "-rN", TEST_FILE]
+    args = [*_arguments(), TEST_FILE]
     try:
         code = int(pytest.main(args, plugins=[collector]))
     except BaseException as exc:  # noqa: BLE001

@@ -91,13 +91,35 @@ class Runner:
         self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
 
     def warm_up(self, style: str) -> None:
+        """Import (and exercise) what a style needs, once, before forking jobs of it."""
+        import gc
+
         from codesynth.harness import WARM_MODULES
 
         if style in self.warm:
             return
+        self.warm.add(style)
         for module in WARM_MODULES.get(style, ()):
             __import__(module)
-        self.warm.add(style)
+        if style == "pytest":
+            from codesynth.harness.pytest_style import warm_up
+
+            workdir = self._scratch_for_runner()
+            try:
+                warm_up(workdir)
+            except Exception:  # noqa: BLE001 - only a speed-up; jobs report real problems
+                pass
+            finally:
+                if not self.isolate:
+                    shutil.rmtree(workdir, ignore_errors=True)
+        gc.freeze()
+
+    def _scratch_for_runner(self) -> str:
+        """A writable directory for the runner's own use (its root is read-only)."""
+        if not self.isolate:
+            return tempfile.mkdtemp(prefix="codesynth-warm-")
+        L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV, "mode=0700,size=8m")
+        return "/tmp"
 
     # -- one job -----------------------------------------------------------------------------
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
