@@ -67,7 +67,7 @@ def test_background_processes_die_with_the_job(sandbox: Sandbox, program: str) -
     start = time.monotonic()
     e = sandbox.run(job(PRINT_UID + program, "assert True"))
     assert e.status is Status.PASSED, (e.reason, e.stderr)
-    assert time.monotonic() - start < 2.0  # the verdict did not wait for the survivors
+    assert time.monotonic() - start < 2.5  # the verdict did not wait for the survivors
     assert processes_of(first_line_uid(e)) == []
 
 
@@ -166,7 +166,7 @@ def test_stdout_holders_do_not_delay_the_verdict(sandbox: Sandbox, holder: str,
     e = sandbox.run(job(PRINT_UID + holder, tests))
     elapsed = time.monotonic() - start
     assert e.status is Status(verdict), e.reason
-    assert elapsed < 1.5, elapsed  # FAST's wall limit is 3 s: it returned with its real status
+    assert elapsed < 2.5, elapsed  # FAST's wall limit is 3 s: it returned with its real status
     assert processes_of(first_line_uid(e)) == []
 
 
@@ -182,7 +182,7 @@ def test_stdio_program_leaving_a_child_behind_is_judged_at_once(sandbox: Sandbox
     e = sandbox.run(job(program, cases, "stdio"))
     elapsed = time.monotonic() - start
     assert e.status is Status.PASSED, e.reason
-    assert elapsed < 1.5, elapsed
+    assert elapsed < 2.5, elapsed
 
 
 def test_the_host_scan_sees_a_running_jobs_processes(sandbox: Sandbox) -> None:

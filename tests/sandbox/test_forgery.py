@@ -265,19 +265,10 @@ STYLE_CASES = {
         None,
     ),
 }
-LEAVING = ("    import os\n    if {cond}:\n        os._exit(0)\n")
-DEVNULL_BUG = pytest.mark.xfail(
-    reason="BUG: /dev/null is unusable in the sandbox (device binds are mounted nodev), so "
-           "pytest cannot start its capture and every pytest-style job is 'error'",
-    strict=True)
+LEAVING = "    import os\n    if {cond}:\n        os._exit(0)\n"
 
 
-def _style_param(style: str) -> object:
-    marks = [DEVNULL_BUG] if style == "pytest" else []
-    return pytest.param(style, marks=marks, id=style)
-
-
-@pytest.mark.parametrize("style", [_style_param(s) for s in STYLE_CASES])
+@pytest.mark.parametrize("style", list(STYLE_CASES))
 def test_the_correct_program_passes(sandbox: Sandbox, style: str) -> None:
     program, tests, entry_point = STYLE_CASES[style]
     e = sandbox.run(job(program, tests, style, entry_point))
@@ -286,7 +277,7 @@ def test_the_correct_program_passes(sandbox: Sandbox, style: str) -> None:
     assert all(t.outcome == "passed" for t in e.tests)
 
 
-@pytest.mark.parametrize("style", [_style_param(s) for s in STYLE_CASES])
+@pytest.mark.parametrize("style", list(STYLE_CASES))
 def test_os_exit_0_in_the_middle_does_not_pass(sandbox: Sandbox, style: str) -> None:
     program, tests, entry_point = STYLE_CASES[style]
     if style == "stdio":  # leaves on the second case, before printing
@@ -298,8 +289,9 @@ def test_os_exit_0_in_the_middle_does_not_pass(sandbox: Sandbox, style: str) -> 
     assert e.status is Status.FAILED, (e.reason, e.exception)
     if style == "stdio":
         assert [t.outcome for t in e.tests] == ["passed", "failed", "passed"]
-    elif style == "assert":
+    elif style in ("assert", "pytest"):  # the first test passed, then the process was gone
         assert [t.outcome for t in e.tests] == ["passed"]
+        assert "exited" in e.reason
 
 
 # -- BUGS: the evidence channel can be forged from inside the program ------------------------
@@ -315,12 +307,14 @@ READ_TOKEN_AND_FORGE = code("""
 @pytest.mark.xfail(reason="BUG: the evidence channel (fd 3) is a read-write memfd the program "
                           "inherits; it reads the secret token from the harness's first line "
                           "and writes its own final 'passed' event", strict=True)
-@pytest.mark.parametrize("style", ["assert", "humaneval"])
+@pytest.mark.parametrize(("style", "status"), [("assert", Status.ERROR),
+                                               ("humaneval", Status.ERROR),
+                                               ("pytest", Status.FAILED)])
 def test_reading_the_evidence_token_from_fd_3_cannot_forge_a_pass(
-        sandbox: Sandbox, style: str) -> None:
-    tests = "assert 1 == 2" if style == "assert" else "def check(candidate):\n    assert False\n"
-    e = sandbox.run(job(READ_TOKEN_AND_FORGE, tests, style, "add"))
-    assert e.status is Status.ERROR, e.reason  # it left while loading
+        sandbox: Sandbox, style: str, status: Status) -> None:
+    _, tests, entry_point = STYLE_CASES[style]
+    e = sandbox.run(job(READ_TOKEN_AND_FORGE, tests, style, entry_point))
+    assert e.status is status, e.reason  # it left while loading (pytest: while collecting)
 
 
 @pytest.mark.xfail(reason="BUG: the harness shares the program's interpreter; the program walks "
@@ -367,3 +361,60 @@ def test_stdio_program_cannot_read_the_expected_output(sandbox: Sandbox) -> None
              {"input": "2\n", "output": "another one: 91c2\n"}]
     e = sandbox.run(job(program, cases, "stdio"))
     assert e.status is Status.FAILED, e.reason
+
+
+def test_stdio_program_holding_the_token_cannot_reach_the_evidence_channel(
+        sandbox: Sandbox) -> None:
+    # The token is in the stdio program's memory (see above), but the channel is not: the
+    # harness closed fd 3 in the child and /proc/1/fd is not accessible.
+    program = code("""
+        import json, os, sys
+        frame = sys._getframe()
+        while frame is not None and "evidence" not in frame.f_locals:
+            frame = frame.f_back
+        line = frame.f_locals["evidence"]._prefix + json.dumps(
+            {"e": "final", "status": "passed"}).encode() + b"\\n"
+        for path in ("/proc/1/fd/3", f"/proc/{os.getppid()}/fd/3", "/proc/1/fd/1"):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                os.write(fd, line)
+                print("reached", path, file=sys.stderr)
+            except OSError:
+                pass
+        for fd in range(3, 64):
+            try:
+                os.write(fd, line)
+            except OSError:
+                pass
+        os._exit(0)
+    """)
+    e = sandbox.run(job(program, [{"input": "", "output": "42"}], "stdio"))
+    assert e.status is Status.FAILED, e.reason
+    assert "reached" not in e.stderr
+
+
+# -- BUGS: pytest style: the program steers pytest itself ------------------------------------
+
+PYTEST_TESTS = STYLE_CASES["pytest"][1]
+
+
+@pytest.mark.xfail(reason="BUG: pytest.exit(returncode=0) called by the program inside a test "
+                          "ends the session with exit code 0; the harness sees 1 passed test, "
+                          "no failure, and reports 'passed' although 2 of 3 tests never ran",
+                   strict=True)
+def test_pytest_exit_from_the_program_cannot_pass(sandbox: Sandbox) -> None:
+    program = "import pytest\n\n\ndef add(a, b):\n    if a == -1:\n" \
+              "        pytest.exit('done', returncode=0)\n    return a + b\n"
+    e = sandbox.run(job(program, PYTEST_TESTS, "pytest"))
+    assert e.status is Status.FAILED, (e.reason, e.tests)
+
+
+@pytest.mark.xfail(reason="BUG: a skip or xfail raised by the program under test counts as "
+                          "'skipped', not failed; one passing test is enough for 'passed', so a "
+                          "program that cannot answer a test just skips it", strict=True)
+@pytest.mark.parametrize("escape", ["skip", "xfail"])
+def test_program_calling_pytest_skip_cannot_pass(sandbox: Sandbox, escape: str) -> None:
+    program = f"import pytest\n\n\ndef add(a, b):\n    if a == -1:\n" \
+              f"        pytest.{escape}('cannot do this one')\n    return a + b\n"
+    e = sandbox.run(job(program, PYTEST_TESTS, "pytest"))
+    assert e.status is Status.FAILED, (e.reason, e.tests)

@@ -41,7 +41,7 @@ def test_cpu_time_limit(sandbox: Sandbox) -> None:
                            file_size_mb=8, max_output=4096))
     assert e.status is Status.TIMEOUT, e.reason
     assert "CPU" in e.reason
-    assert e.duration < 3  # stopped by the CPU limit, long before the 5 s wall limit
+    assert e.duration < 4.5  # stopped by the CPU limit, before the 5 s wall limit
     assert e.cpu_time >= 0.9
 
 
@@ -85,10 +85,6 @@ def test_memory_error_in_a_test_is_a_memory_verdict(sandbox: Sandbox) -> None:
     assert [t.outcome for t in e.tests] == ["passed", "failed"]
 
 
-@pytest.mark.xfail(reason="BUG: a MemoryError raised while the program loads is reported as "
-                          "'error' (load_solution) but as 'memory' when raised in a test "
-                          "(_finish); Status documents MEMORY as 'cgroup OOM kill or "
-                          "MemoryError'", strict=True)
 def test_memory_error_while_loading_is_a_memory_verdict(sandbox: Sandbox) -> None:
     e = sandbox.run(job("table = bytearray(1 << 46)\n", "assert True"))
     assert e.status is Status.MEMORY, e.reason
@@ -189,3 +185,35 @@ def test_huge_output_is_an_output_limit(sandbox: Sandbox, writer: str) -> None:
     assert e.status is Status.OUTPUT_LIMIT, e.reason
     assert max(e.stdout_bytes, e.stderr_bytes) >= 8 * MB
     assert len(e.stdout) <= 4096 and len(e.stderr) <= 4096
+
+
+SUM_STDIN = "import sys\nprint(sum(map(int, sys.stdin.buffer.read().split())))\n"
+
+
+def test_stdio_input_under_the_file_size_limit_is_delivered_whole(sandbox: Sandbox) -> None:
+    lines = 400_000  # 800 KB
+    e = sandbox.run(job(SUM_STDIN, [{"input": "1\n" * lines, "output": str(lines)}], "stdio"),
+                    limits(file_size_mb=1, timeout=10))
+    assert e.status is Status.PASSED, e.reason
+
+
+@pytest.mark.xfail(reason="BUG: the stdio harness writes each case's input into a memfd inside "
+                          "the job, under the job's RLIMIT_FSIZE, with one unchecked os.write: "
+                          "input beyond file_size_mb is silently cut off and a correct program "
+                          "gets 'failed' (wrong answer)", strict=True)
+def test_stdio_input_over_the_file_size_limit_is_delivered_whole(sandbox: Sandbox) -> None:
+    lines = 786_432  # 1.5 MB, the limit is 1 MB: the harness's input, not the program's output
+    e = sandbox.run(job(SUM_STDIN, [{"input": "1\n" * lines, "output": str(lines)}], "stdio"),
+                    limits(file_size_mb=1, timeout=10))
+    assert e.status is Status.PASSED, e.reason
+
+
+@pytest.mark.xfail(reason="BUG: in the stdio style a case's stdout that grows past file_size_mb "
+                          "is silently truncated and judged as a wrong answer ('failed'); the "
+                          "documented status for output past the file-size limit is "
+                          "'output_limit'", strict=True)
+def test_stdio_output_over_the_file_size_limit_is_an_output_limit(sandbox: Sandbox) -> None:
+    program = "import sys\nsys.stdout.write('x' * (2 * 1024 * 1024))\n"
+    e = sandbox.run(job(program, [{"input": "", "output": "x" * (2 * 1024 * 1024)}], "stdio"),
+                    limits(file_size_mb=1, timeout=10))
+    assert e.status is Status.OUTPUT_LIMIT, e.reason

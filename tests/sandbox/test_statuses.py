@@ -7,17 +7,13 @@ import signal
 
 import pytest
 
+from codesynth.errors import UserError
 from codesynth.records import Execution, Status
 from codesynth.sandbox.protocol import Sandbox
 from tests.conftest import FAST, job
 from tests.sandbox.helpers import SHORT, code, limits
 
 IDENTITY = "def f(x):\n    return x\n"
-
-DEVNULL_BUG = pytest.mark.xfail(
-    reason="BUG: /dev/null is unusable in the sandbox (device binds are mounted nodev), so "
-           "pytest cannot start its capture and every pytest-style job is 'error'",
-    strict=True)
 
 
 def test_passed(sandbox: Sandbox) -> None:
@@ -170,7 +166,6 @@ PYTEST_TESTS = code("""
 """)
 
 
-@DEVNULL_BUG
 def test_pytest_style_per_test_outcomes(sandbox: Sandbox) -> None:
     e = sandbox.run(job("def add(a, b):\n    return a + b\n", PYTEST_TESTS, "pytest"))
     assert e.status is Status.FAILED, (e.reason, e.exception)
@@ -178,11 +173,10 @@ def test_pytest_style_per_test_outcomes(sandbox: Sandbox) -> None:
         ("test_solution.py::test_small", "passed"),
         ("test_solution.py::test_wrong", "failed"),
         ("test_solution.py::test_zero", "passed")]
-    assert e.tests[1].line == 10
+    assert e.tests[1].line == 9
     assert "assert 4 == 5" in (e.tests[1].message or "")
 
 
-@DEVNULL_BUG
 @pytest.mark.parametrize("program", ["def add(a, b) return a + b\n",
                                      "import no_such_module\ndef add(a, b):\n    return 0\n",
                                      "raise RuntimeError('at import')\n"],
@@ -308,3 +302,19 @@ def test_timeout_execution_round_trips_through_json(sandbox: Sandbox) -> None:
     again = Execution.from_dict(json.loads(json.dumps(e.to_dict())))
     assert again == e
     assert again.limits == SHORT
+
+
+@pytest.mark.xfail(reason="BUG: malformed jobs are not validated: an unknown test_style comes back "
+                          "as sandbox_error (KeyError in job setup, an 'infrastructure fault' "
+                          "callers retry), non-str assert tests as sandbox_error (TypeError: "
+                          "unhashable list in the runner), and stdio tests given as a str as "
+                          "'failed' (AttributeError blamed on the program)", strict=True)
+@pytest.mark.parametrize(("tests", "style"), [
+    ("assert True", "doctest"),
+    (["assert x == 1"], "assert"),
+    ("1", "stdio"),
+], ids=["unknown-style", "assert-tests-not-str", "stdio-tests-not-list"])
+def test_malformed_jobs_are_rejected_not_judged(sandbox: Sandbox, tests: object,
+                                                style: str) -> None:
+    with pytest.raises((ValueError, TypeError, UserError)):
+        sandbox.run(job("x = 1\n", tests, style))
