@@ -113,6 +113,41 @@ class Job(_Record):
     entry_point: str | None = None
     language: str = "python"
 
+    def __post_init__(self) -> None:
+        """A malformed job is the caller's error (ValueError), never a verdict on a program."""
+        problem = job_problem(self.code, self.tests, self.test_style, self.entry_point,
+                              self.language)
+        if problem is not None:
+            field_name, message = problem
+            raise ValueError(f"job {self.id!r}: {field_name} {message}")
+
+
+def job_problem(code: Any, tests: Any, test_style: Any, entry_point: Any, language: Any
+                ) -> tuple[str, str] | None:
+    """``(field, message)`` for the first thing wrong with a job's fields, or None."""
+    if not isinstance(code, str):
+        return "code", f"must be a string, got {type(code).__name__}"
+    if language not in LANGUAGES:
+        return "language", f"unsupported language {language!r} (supported: " \
+                           f"{', '.join(LANGUAGES)})"
+    if test_style not in TEST_STYLES:
+        return "test_style", f"unknown test style {test_style!r} (known: " \
+                             f"{', '.join(TEST_STYLES)})"
+    if test_style == "stdio":
+        if not isinstance(tests, list) or not tests:
+            return "tests", "must be a non-empty list of {\"input\", \"output\"} for stdio"
+        for index, case in enumerate(tests):
+            if not isinstance(case, dict) or not isinstance(case.get("input"), str) \
+                    or not isinstance(case.get("output"), str):
+                return f"tests[{index}]", "must be an object with string 'input' and 'output'"
+    elif not isinstance(tests, str) or not tests.strip():
+        return "tests", f"must be a non-empty string for test_style {test_style!r}"
+    if test_style == "humaneval" and (not isinstance(entry_point, str) or not entry_point):
+        return "entry_point", "is required (a function name) for test_style 'humaneval'"
+    if entry_point is not None and not isinstance(entry_point, str):
+        return "entry_point", "must be a string"
+    return None
+
 
 @dataclass(frozen=True)
 class TestOutcome(_Record):

@@ -14,7 +14,7 @@ from typing import Any
 
 from codesynth.errors import InputError
 from codesynth.jsonl import read_objects
-from codesynth.records import LANGUAGES, TEST_STYLES, Job
+from codesynth.records import Job, job_problem
 
 
 def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
@@ -29,32 +29,13 @@ def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
     record_id = record["id"]
     if isinstance(record_id, bool) or not isinstance(record_id, (str, int)) or record_id == "":
         raise fail("id", f"must be a non-empty string or an integer, got {record_id!r}")
-    if not isinstance(record["code"], str):
-        raise fail("code", f"must be a string, got {type(record['code']).__name__}")
-    language = record.get("language", "python")
-    if language not in LANGUAGES:
-        raise fail("language", f"unsupported language {language!r} (supported: "
-                               f"{', '.join(LANGUAGES)})")
+    problem = job_problem(record["code"], record["tests"], record.get("test_style", "assert"),
+                          record.get("entry_point"), record.get("language", "python"))
+    if problem is not None:
+        raise fail(*problem)
     style = record.get("test_style", "assert")
-    if style not in TEST_STYLES:
-        raise fail("test_style", f"unknown test style {style!r} (known: "
-                                 f"{', '.join(TEST_STYLES)})")
-    tests = record["tests"]
-    if style == "stdio":
-        if not isinstance(tests, list) or not tests:
-            raise fail("tests", "must be a non-empty list of {\"input\", \"output\"} for stdio")
-        for index, case in enumerate(tests):
-            if not isinstance(case, dict) or not isinstance(case.get("input"), str) \
-                    or not isinstance(case.get("output"), str):
-                raise fail(f"tests[{index}]", "must be an object with string 'input' and "
-                                              "'output'")
-    elif not isinstance(tests, str) or not tests.strip():
-        raise fail("tests", f"must be a non-empty string for test_style {style!r}")
-    entry_point = record.get("entry_point")
-    if style == "humaneval" and (not isinstance(entry_point, str) or not entry_point):
-        raise fail("entry_point", "is required (a function name) for test_style 'humaneval'")
-    if entry_point is not None and not isinstance(entry_point, str):
-        raise fail("entry_point", "must be a string")
+    tests, entry_point, language = record["tests"], record.get("entry_point"), \
+        record.get("language", "python")
     return Job(id=str(record_id), code=record["code"], tests=tests, test_style=style,
                entry_point=entry_point, language=language)
 

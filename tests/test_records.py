@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from typing import Any, TypeVar
@@ -132,14 +133,14 @@ candidate_st = st.builds(
     sample_index=st.integers(),
 )
 
-job_st = st.builds(
-    Job,
-    id=text,
-    code=text,
-    tests=text | stdio_tests,
-    test_style=st.sampled_from(["assert", "humaneval", "pytest", "stdio"]),
-    entry_point=opt_text,
-    language=text,
+nonblank = text.filter(lambda t: bool(t.strip()))
+job_st = st.one_of(
+    st.builds(Job, id=text, code=text, tests=nonblank,
+              test_style=st.sampled_from(["assert", "pytest"]), entry_point=opt_text),
+    st.builds(Job, id=text, code=text, tests=nonblank, test_style=st.just("humaneval"),
+              entry_point=text.filter(bool)),
+    st.builds(Job, id=text, code=text, tests=stdio_tests.filter(bool),
+              test_style=st.just("stdio"), entry_point=opt_text),
 )
 
 
@@ -206,6 +207,25 @@ def test_limits_round_trip(limits: Limits) -> None:
 @given(job_st)
 def test_job_round_trips(job: Job) -> None:
     assert_round_trip(job)
+
+
+@relaxed
+@given(code=st.one_of(text, st.integers()), tests=st.one_of(text, stdio_tests, st.none()),
+       style=st.one_of(st.sampled_from(["assert", "humaneval", "pytest", "stdio"]), text),
+       entry_point=st.one_of(opt_text, st.integers()), language=st.one_of(st.just("python"), text))
+def test_job_is_built_exactly_when_its_fields_are_valid(
+        code: object, tests: object, style: object, entry_point: object, language: object
+) -> None:
+    from codesynth.records import job_problem
+
+    problem = job_problem(code, tests, style, entry_point, language)
+    if problem is None:
+        Job(id="j", code=code, tests=tests, test_style=style,  # type: ignore[arg-type]
+            entry_point=entry_point, language=language)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ValueError, match=re.escape(problem[0])):
+            Job(id="j", code=code, tests=tests, test_style=style,  # type: ignore[arg-type]
+                entry_point=entry_point, language=language)  # type: ignore[arg-type]
 
 
 @relaxed

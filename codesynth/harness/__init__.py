@@ -25,7 +25,11 @@ STYLES: dict[str, Style] = {
 }
 
 def prepare(job: dict[str, Any]) -> None:
-    """Warm the per-style caches in the runner before it forks (compiled tests are shared)."""
+    """Warm the per-style caches in the runner before it forks (compiled tests are shared).
+
+    Very large test files are left to the job, which compiles them under its own limits."""
+    if not isinstance(job.get("tests"), str) or len(job["tests"]) > 200_000:
+        return
     if job["test_style"] == "assert":
         prepare_assert(job["tests"])
     elif job["test_style"] == "humaneval":

@@ -1,49 +1,83 @@
 """The evidence channel: how the harness tells the runner what happened.
 
-Every line is ``<token> <json>``. The token is a per-job secret chosen by the runner just
-before the fork; lines without it are ignored. Only a ``final`` event written by the harness
-after the last test returned can make a verdict ``passed``; exit status and printed text never
-count.
+Every line is ``<mac> <json>``, where ``mac`` is HMAC-SHA256 (truncated to 128 bits) of the
+JSON under a per-job key that the runner draws just before the fork and never writes anywhere.
+Reading the channel back reveals no key, and lines the program makes up fail the check.
+The runner ignores every line whose MAC does not verify. Only a ``final`` event, written by the
+harness after the last test returned, can make a verdict ``passed``. Exit status and printed
+text never count.
+
+The functions used to sign and write are captured when this module is imported (in the
+runner, before any program runs). A program that later patches ``os.write``, ``json``,
+``hmac`` or this class changes nothing the harness does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+from collections.abc import Callable
 from typing import Any
+
+_MAC_BYTES = 16
+_digest = hmac.digest
+_compare = hmac.compare_digest
+_encode = json.JSONEncoder(default=repr, ensure_ascii=True).encode
+_write = os.write
+_sha256 = hashlib.sha256
+
+
+def new_key() -> bytes:
+    return os.urandom(32)
+
+
+def _signer(key: bytes) -> Callable[[bytes], bytes]:
+    def sign(payload: bytes) -> bytes:
+        return _digest(key, payload, _sha256)[:_MAC_BYTES].hex().encode()
+
+    return sign
 
 
 class Evidence:
-    def __init__(self, fd: int, token: str) -> None:
-        self._fd = fd
-        self._prefix = token.encode() + b" "
+    """The harness's writer. Every method is a closure made here, on the instance: patching
+    the class afterwards does not change what an existing writer does."""
 
-    def emit(self, kind: str, **fields: Any) -> None:
-        line = self._prefix + json.dumps({"e": kind, **fields}, default=repr).encode() + b"\n"
-        view = memoryview(line)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+    __slots__ = ("emit", "phase", "test", "final")
 
-    def phase(self, name: str) -> None:
-        self.emit("phase", phase=name)
+    def __init__(self, fd: int, key: bytes) -> None:
+        sign = _signer(key)
 
-    def test(self, **outcome: Any) -> None:
-        self.emit("test", **outcome)
+        def emit(kind: str, **fields: Any) -> None:
+            payload = _encode({"e": kind, **fields}).encode()
+            view = memoryview(sign(payload) + b" " + payload + b"\n")
+            while view:
+                written = _write(fd, view)
+                view = view[written:]
 
-    def final(self, status: str, **fields: Any) -> None:
-        self.emit("final", status=status, **fields)
+        def phase(name: str) -> None:
+            emit("phase", phase=name)
+
+        def test(**outcome: Any) -> None:
+            emit("test", **outcome)
+
+        def final(status: str, **fields: Any) -> None:
+            emit("final", status=status, **fields)
+
+        self.emit, self.phase, self.test, self.final = emit, phase, test, final
 
 
-def parse(data: bytes, token: str) -> list[dict[str, Any]]:
-    """The events in ``data`` that carry ``token``; anything else is ignored."""
-    prefix = token.encode() + b" "
+def parse(data: bytes, key: bytes) -> list[dict[str, Any]]:
+    """The events in ``data`` whose MAC verifies under ``key``; anything else is ignored."""
+    sign = _signer(key)
     events = []
     for line in data.split(b"\n"):
-        if not line.startswith(prefix):
+        mac, _, payload = line.partition(b" ")
+        if not payload or not _compare(mac, sign(payload)):
             continue
         try:
-            event = json.loads(line[len(prefix):])
+            event = json.loads(payload)
         except ValueError:
             continue
         if isinstance(event, dict):

@@ -24,10 +24,15 @@ class _Collector:
         self.counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
         self.collect_errors: list[str] = []
         self.first_failure: dict[str, Any] | None = None
+        self.collected = 0
+        self.finished: set[str] = set()
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
             self.collect_errors.append(str(report.longrepr)[-_MAX_MESSAGE:])
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        self.collected = len(session.items)
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.when == "call" or report.outcome != "passed":
@@ -37,7 +42,12 @@ class _Collector:
                 outcome = report.outcome
             if report.when == "teardown" and outcome == "passed":
                 return
+            if report.when != "teardown":
+                self.finished.add(report.nodeid)
             message = None if report.passed else str(report.longrepr)[-_MAX_MESSAGE:]
+            if outcome == "skipped" and _raised_by_program(report):
+                outcome = "failed"  # a skip or xfail the tests did not ask for
+                message = f"the program under test skipped the test: {message}"
             line = None
             crash = getattr(report.longrepr, "reprcrash", None)
             if crash is not None and os.path.basename(str(crash.path)) == TEST_FILE:
@@ -49,6 +59,16 @@ class _Collector:
                 summary = crash.message if crash is not None else (message or "")
                 self.first_failure = {"type": "TestFailure", "message": summary[:_MAX_MESSAGE],
                                       "traceback": message or "", "line": line}
+
+
+def _raised_by_program(report: Any) -> bool:
+    """Was this skip/xfail raised from the program (``solution.py``), not by the tests?"""
+    location = report.longrepr
+    path = location[0] if isinstance(location, tuple) and location else None
+    if path is None:
+        crash = getattr(location, "reprcrash", None)
+        path = getattr(crash, "path", None)
+    return path is not None and os.path.basename(str(path)) == "solution.py"
 
 
 def _arguments() -> list[str]:
@@ -112,6 +132,10 @@ def run_pytest(job: dict[str, Any], evidence: Evidence) -> None:
                                   "message": collector.collect_errors[0], "traceback": "",
                                   "line": None},
                        reason="the test module or the solution failed to import")
+    elif len(collector.finished) < collector.collected:
+        evidence.final("failed", phase="tests", exception=collector.first_failure,
+                       reason=f"the session ended after {len(collector.finished)} of "
+                              f"{collector.collected} tests (pytest exit {code})")
     elif code == 5 or sum(counts.values()) == 0:
         evidence.final("error", phase="tests", reason="pytest collected no tests")
     elif counts["failed"] or counts["error"] or code != 0:

@@ -1,8 +1,11 @@
 """The ``stdio`` test style: cases of ``{"input", "output"}`` fed on stdin.
 
-The program runs as ``__main__`` in a child process per case; the harness compares what it
-printed. The program never shares a process with the harness here, and it gets no handle on
-the evidence channel, so nothing it does can touch the verdict.
+The expected outputs never enter the job: the runner strips them before the fork and compares
+them itself, outside the boundary, with what this harness reports. Per case, the program
+runs as ``__main__`` in its own child process. The input comes through a pipe and stdout goes
+to a memfd. The program gets no handle on the evidence channel, and it cannot signal or
+ptrace the harness (the PID-namespace init, not dumpable). Whatever a case leaves running is
+killed before the next case starts.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 import builtins
 import io
 import os
+import select
 import sys
 import time
 import traceback
 from typing import Any
 
-from codesynth.harness._trace import exception_info, register_source, safe_repr
+from codesynth.harness._trace import exception_info, register_source
 from codesynth.harness.evidence import Evidence
 
 PROGRAM_FILE = "solution.py"
-_PREVIEW = 200
+_CHUNK = 1 << 16
 
 
 def normalize(text: str) -> list[str]:
@@ -30,29 +34,18 @@ def normalize(text: str) -> list[str]:
     return lines
 
 
-def _memfd(name: str, content: bytes = b"") -> int:
-    fd = os.memfd_create(name, 0)
-    if content:
-        os.write(fd, content)
-        os.lseek(fd, 0, os.SEEK_SET)
-    return fd
-
-
-def _child(code: Any, stdin_fd: int, stdout_fd: int, keep: set[int]) -> None:
+def _child(code: Any, stdin_fd: int, stdout_fd: int, evidence_fd: int) -> None:
     """Runs in the forked program process; never returns."""
+    exit_ = os._exit
     status = 1
     try:
+        os.setpgid(0, 0)  # its own group: without a PID namespace that is what gets killed
         os.dup2(stdin_fd, 0)
         os.dup2(stdout_fd, 1)
-        for fd in os.listdir("/proc/self/fd"):
-            if int(fd) > 2 and int(fd) not in keep:
-                try:
-                    os.close(int(fd))
-                except OSError:
-                    pass
+        os.close(evidence_fd)
+        os.closerange(3, 1 << 20)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
-                                      write_through=False)
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
         namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": PROGRAM_FILE}
         try:
             exec(code, namespace)
@@ -66,9 +59,53 @@ def _child(code: Any, stdin_fd: int, stdout_fd: int, keep: set[int]) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         except BaseException:  # noqa: BLE001
-            pass
+            status = status or 1
     finally:
-        os._exit(status & 0xFF)
+        exit_(status & 0xFF)
+
+
+def _feed(pid: int, write_fd: int, data: bytes) -> None:
+    """Write ``data`` to the child's stdin while it runs; stop when it exits or closes it."""
+    pidfd = os.pidfd_open(pid)
+    os.set_blocking(write_fd, False)
+    view = memoryview(data)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(write_fd, select.POLLOUT)
+    try:
+        while view:
+            ready = dict(poller.poll())
+            if pidfd in ready:
+                break
+            if ready.get(write_fd, 0) & (select.POLLERR | select.POLLHUP):
+                break
+            try:
+                view = view[os.write(write_fd, view[:_CHUNK]):]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                break
+    finally:
+        os.close(write_fd)
+        os.close(pidfd)
+
+
+def _reap_everything(pid: int) -> int:
+    """Kill what the case left behind (we are the namespace's init) and reap it all."""
+    _, status = os.waitpid(pid, 0)
+    try:
+        if os.getpid() == 1:  # the init of the job's PID namespace: -1 means only the job
+            os.kill(-1, 9)
+        else:  # --unsafe-no-isolation: never kill(-1) outside a namespace
+            os.killpg(pid, 9)
+    except OSError:
+        pass
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    return status
 
 
 def run_stdio(job: dict[str, Any], evidence: Evidence) -> None:
@@ -77,48 +114,29 @@ def run_stdio(job: dict[str, Any], evidence: Evidence) -> None:
     evidence.phase("code")
     try:
         code = compile(job["code"], PROGRAM_FILE, "exec", dont_inherit=True)
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:
         evidence.final("error", phase="code", exception=exception_info(exc, PROGRAM_FILE),
                        reason="the program does not parse")
         return
     evidence.phase("tests")
-    first_failure: dict[str, Any] | None = None
+    evidence_fd = job["_evidence_fd"]
     for index, case in enumerate(cases):
-        stdin_fd = _memfd("stdin", str(case.get("input", "")).encode())
-        stdout_fd = _memfd("stdout")
+        read_fd, write_fd = os.pipe()
+        stdout_fd = os.memfd_create("stdout", os.MFD_CLOEXEC)
         start = time.perf_counter()
-        sys.stdout.flush()
-        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(code, stdin_fd, stdout_fd, keep={stdin_fd, stdout_fd})
-        _, wait_status = os.waitpid(pid, 0)
+            os.close(write_fd)
+            _child(code, read_fd, stdout_fd, evidence_fd)
+        os.close(read_fd)
+        _feed(pid, write_fd, str(case.get("input", "")).encode())
+        status = _reap_everything(pid)
         duration = time.perf_counter() - start
-        size = os.lseek(stdout_fd, 0, os.SEEK_END)
-        output = os.pread(stdout_fd, size, 0).decode("utf-8", "replace")
-        os.close(stdin_fd)
+        size = os.fstat(stdout_fd).st_size
+        output = os.pread(stdout_fd, size, 0)
         os.close(stdout_fd)
-        expected = str(case.get("output", ""))
-        name = f"case {index}"
-        if os.WIFSIGNALED(wait_status):
-            signum = os.WTERMSIG(wait_status)
-            outcome, message = "error", f"killed by signal {signum}"
-        elif os.WEXITSTATUS(wait_status) != 0:
-            outcome, message = "error", f"exit status {os.WEXITSTATUS(wait_status)}"
-        elif normalize(output) != normalize(expected):
-            outcome = "failed"
-            message = (f"expected {safe_repr(expected[:_PREVIEW])}, "
-                       f"got {safe_repr(output[:_PREVIEW])}")
-        else:
-            outcome, message = "passed", None
-        evidence.test(name=name, outcome=outcome, message=message, duration=duration)
-        if outcome != "passed" and first_failure is None:
-            first_failure = {"type": "WrongAnswer" if outcome == "failed" else "RuntimeError",
-                             "message": f"{name}: {message}", "traceback": "", "line": None}
-    if not cases:
-        evidence.final("error", phase="tests", reason="no stdio cases")
-    elif first_failure is not None:
-        evidence.final("failed", phase="tests", exception=first_failure,
-                       reason=first_failure["message"])
-    else:
-        evidence.final("passed", phase="tests", reason=f"{len(cases)} case(s) passed")
+        evidence.emit("case", index=index, duration=duration,
+                      exit=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                      signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                      output=output.decode("utf-8", "replace"), output_bytes=size)
+    evidence.final("completed", phase="tests", reason=f"{len(cases)} case(s) ran")

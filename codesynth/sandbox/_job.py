@@ -13,6 +13,7 @@ import math
 import os
 import random
 import resource
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ class JobSetup:
 
     job: dict[str, Any]
     limits: dict[str, Any]
-    token: str
+    key: bytes
     stdin_fd: int
     stdout_fd: int
     stderr_fd: int
@@ -65,7 +66,7 @@ def _set_limits(setup: JobSetup) -> None:
     limits = setup.limits
     cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
     fsize = int(limits["file_size_mb"]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     nproc = int(limits["max_processes"])
@@ -121,6 +122,29 @@ def prebuild_interpreter_state() -> None:
     sys.dont_write_bytecode = True
 
 
+# Signals whose default action terminates. The job is the init of its PID namespace, and
+# the kernel drops default-action signals an init sends itself (kill(getpid()), alarm()).
+# These handlers carry out the default instead: report the signal, then die of it.
+_TERMINATING = ("SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGTERM", "SIGVTALRM",
+                "SIGPROF", "SIGXCPU", "SIGPWR")
+
+
+def _emulate_default_signals(evidence_emit: Any, exit_: Any) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        if os.getpid() != 1:  # a forked child of the program: the real default works
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        try:
+            evidence_emit("signal", signal=signum)
+        finally:
+            exit_(128 + signum)
+
+    for name in _TERMINATING:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
+
+
 def _reset_interpreter() -> None:
     if not _STREAMS:
         prebuild_interpreter_state()
@@ -131,8 +155,12 @@ def _reset_interpreter() -> None:
         sys.path.insert(0, os.getcwd())
 
 
-def job_main(setup: JobSetup) -> None:
-    """Entry point of the forked job process. Never returns."""
+def job_main(setup: JobSetup, _exit: Any = os._exit) -> None:
+    """Entry point of the forked job process. Never returns.
+
+    ``_exit`` is bound when this module is imported: a program that patches ``os._exit``
+    cannot make the job fall back into the runner's code.
+    """
     try:
         random.seed()  # fork() skipped CPython's after-fork hooks, which reseed random
         # Its own session and process group: kill(0, ...) / killpg from the program reach
@@ -154,12 +182,16 @@ def job_main(setup: JobSetup) -> None:
         from codesynth.harness.evidence import Evidence
 
         style = STYLES[setup.job["test_style"]]
-        evidence = Evidence(EVIDENCE_FD, setup.token)
+        evidence = Evidence(EVIDENCE_FD, setup.key)
+        setup.key = b""  # the writer holds it now, in a closure
+        setup.job["_evidence_fd"] = EVIDENCE_FD
+        if setup.isolate:
+            _emulate_default_signals(evidence.emit, _exit)
     except BaseException as exc:  # noqa: BLE001 - report the fault, never run the program
         try:
             os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         finally:
-            os._exit(HARNESS_FAULT)
+            _exit(HARNESS_FAULT)
     try:
         style(setup.job, evidence)
     except BaseException as exc:  # noqa: BLE001
@@ -173,4 +205,4 @@ def job_main(setup: JobSetup) -> None:
             stream.flush()
         except BaseException:  # noqa: BLE001
             pass
-    os._exit(0)
+    _exit(0)

@@ -40,7 +40,7 @@ _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
                         ctypes.c_ulong]
 
 
-_pylibc = ctypes.PyDLL(None)  # calls made with the GIL held
+_pylibc = ctypes.PyDLL(None, use_errno=True)  # calls made with the GIL held
 
 
 def fork() -> int:

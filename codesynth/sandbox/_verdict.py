@@ -1,6 +1,6 @@
 """From what the runner observed to a status: the only place a verdict is decided.
 
-``passed`` comes from one source only: a ``final`` event carrying the job's secret token,
+``passed`` comes from one source only: a ``final`` event signed with the job's secret key,
 written by the harness after the last test returned. Exit codes, signals and printed text only
 explain why there is no such evidence.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 HARNESS_FAULT = 70
-_FINAL_STATUSES = {"passed", "failed", "error", "memory"}
+_FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit"}
 
 
 @dataclass
@@ -36,8 +36,46 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def decide(obs: Observation) -> dict[str, Any]:
-    """``status``, ``reason``, ``tests`` and ``exception`` for one execution."""
+def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
+                 ) -> list[dict[str, Any]]:
+    """Compare each case's output (reported by the harness) with the expected one, here."""
+    from codesynth.harness._trace import safe_repr
+    from codesynth.harness.stdio import normalize
+
+    runs = {e.get("index"): e for e in events if e.get("e") == "case"}
+    tests = []
+    for index, want in enumerate(expected):
+        run = runs.get(index)
+        test: dict[str, Any] = {"name": f"case {index}", "line": None, "source": None,
+                                "message": None, "duration": None}
+        if run is None:
+            test.update(outcome="error", message="the case did not run")
+        else:
+            got = str(run.get("output", ""))
+            test["duration"] = run.get("duration")
+            if int(run.get("output_bytes") or 0) >= fsize:
+                test.update(outcome="error", message="output exceeded the file-size limit")
+            elif run.get("signal") is not None:
+                test.update(outcome="error", message=f"killed by {_signal_name(run['signal'])}")
+            elif run.get("exit"):
+                test.update(outcome="error", message=f"exit status {run['exit']}")
+            elif normalize(got) != normalize(want):
+                test.update(outcome="failed", message=f"expected {safe_repr(want[:200])}, "
+                                                      f"got {safe_repr(got[:200])}")
+            else:
+                test["outcome"] = "passed"
+        tests.append(test)
+    return tests
+
+
+def decide(obs: Observation, expected: list[str] | None = None,
+           fsize: int = 1 << 62) -> dict[str, Any]:
+    """``status``, ``reason``, ``tests`` and ``exception`` for one execution.
+
+    ``expected``: for stdio jobs, the expected outputs the runner kept out of the job.
+    """
+    if expected is not None:
+        obs.events = _stdio_events(obs.events, expected, fsize)
     tests = [_test(e) for e in obs.events if e.get("e") == "test"]
     finals = [e for e in obs.events if e.get("e") == "final"]
     phases = [e.get("phase") for e in obs.events if e.get("e") == "phase"]
@@ -67,6 +105,9 @@ def decide(obs: Observation) -> dict[str, Any]:
         return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded")
     if obs.oom_killed:
         return result("memory", "memory limit exceeded (OOM-killed)")
+    emulated = [e.get("signal") for e in obs.events if e.get("e") == "signal"]
+    if obs.signal is None and emulated and isinstance(emulated[0], int):
+        obs.signal = emulated[0]  # the job died of a signal it sent itself (see _job)
     if obs.signal is not None:
         if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
                 obs.cpu_time >= obs.cpu_limit - 0.05:
@@ -85,6 +126,34 @@ def decide(obs: Observation) -> dict[str, Any]:
                                "before the tests ran")
     return result("sandbox_error", f"the job ended (status {obs.exit_code}) before the "
                                    "harness started")
+
+
+def _stdio_events(events: list[dict[str, Any]], expected: list[str], fsize: int
+                  ) -> list[dict[str, Any]]:
+    """Turn the harness's case reports and its ``completed`` final into tests and a verdict."""
+    tests = _judge_stdio(events, expected, fsize)
+    out = [e for e in events if e.get("e") not in ("case", "final")]
+    out += [{"e": "test", **t} for t in tests if t["message"] != "the case did not run"]
+    finals = [e for e in events if e.get("e") == "final"]
+    for final in finals:
+        if final.get("status") != "completed":
+            out.append(final)
+            continue
+        failures = [t for t in tests if t["outcome"] != "passed"]
+        if any(t["message"] == "output exceeded the file-size limit" for t in failures):
+            out.append({"e": "final", "status": "output_limit",
+                        "reason": "a case's output exceeded the file-size limit"})
+        elif failures:
+            first = failures[0]
+            out.append({"e": "final", "status": "failed", "reason": f"{first['name']}: "
+                        f"{first['message']}", "exception": {
+                            "type": "WrongAnswer" if first["outcome"] == "failed"
+                            else "RuntimeError", "message": f"{first['name']}: "
+                            f"{first['message']}", "traceback": "", "line": None}})
+        else:
+            out.append({"e": "final", "status": "passed",
+                        "reason": f"{len(tests)} case(s) passed"})
+    return out
 
 
 def _test(event: dict[str, Any]) -> dict[str, Any]:

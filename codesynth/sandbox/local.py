@@ -9,6 +9,7 @@ isolation with ``unsafe_no_isolation=True``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ from codesynth.sandbox import _cgroup
 from codesynth.sandbox._process import PACKAGE_ROOT, RunnerDied, RunnerProcess
 from codesynth.sandbox.pool import RunnerPool
 
+_INSTANCES = itertools.count()
 UNAVAILABLE_HINT = ("use --sandbox docker, or pass --unsafe-no-isolation to run WITHOUT any "
                     "isolation (only for code you trust)")
 
@@ -40,7 +42,10 @@ class LocalSandbox:
         self._cgroups: list[dict[str, str] | None] = [None] * self.workers
         if self.isolate and os.getuid() == 0:
             _cgroup.remove_stale()
-        self._uid_base = 200_000 + (os.getpid() % 100_000) * 256
+        # Every instance gets its own cgroups and uids: two sandboxes in one process must
+        # not share process or memory budgets (RLIMIT_NPROC counts per uid).
+        self._instance = next(_INSTANCES)
+        self._uid_base = 200_000 + ((os.getpid() * 64 + self._instance) % 1_000_000) * 256
         self._pool = RunnerPool(self.name, self.workers, self._start_runner)
         try:
             self._pool.start_all()
@@ -54,7 +59,7 @@ class LocalSandbox:
         cgroups = None
         if self.isolate and os.getuid() == 0:
             if self._cgroups[index] is None:
-                self._cgroups[index] = _cgroup.create(f"{os.getpid()}-{index}")
+                self._cgroups[index] = _cgroup.create(f"{os.getpid()}-{self._instance}-{index}")
             cgroups = self._cgroups[index]
         uid = self._uid_base + (index % 256)
         config = {"isolate": self.isolate, "uid": uid, "gid": uid, "cgroups": cgroups,

@@ -138,45 +138,59 @@ class RunnerPool:
         finally:
             self._free.put(index)
 
-    def _drive(self, index: int, feed: _Feed, limits: Limits) -> None:
-        """One worker thread: keep its runner's pipeline full until the feed runs dry."""
+    def _drive(self, feed: _Feed, limits: Limits) -> None:
+        """One worker thread: borrow a free runner and keep its pipeline full.
+
+        The runner is handed back whenever this thread would wait for the consumer, so other
+        callers (``run``, another ``run_many``) are never locked out, and never share a pipe.
+        """
         limits_dict = limits.to_dict()
         pending: list[_Entry] = []  # in the order the runner answers them
-        while True:
-            while len(pending) < PIPELINE_DEPTH:
-                item = feed.take(block=not pending)
-                if item is None:
-                    break
-                pending.append(_Entry(item[0], {"job": item[1].to_dict(),
-                                                "limits": limits_dict}))
-            if not pending:
-                if feed.exhausted or feed.stopped:
-                    return
-                continue
-            try:
-                runner = self._runner(index)
-                for entry in pending:
-                    if not entry.sent:
-                        runner.send(entry.message)
-                        entry.sent = True
-                reply = runner.receive(limits.timeout * len(pending) + HOST_GRACE)
-            except RunnerDied as exc:
-                self._discard(index)
-                head = pending[0]
-                head.attempts += 1  # the job that was running when the runner died
-                if head.attempts >= ATTEMPTS:
-                    feed.deliver(head.seq, self._fault(exc, limits))
-                    pending.pop(0)
-                for entry in pending:
-                    entry.sent = False
-                continue
-            feed.deliver(pending.pop(0).seq, self._execution(reply, limits))
+        index: int | None = None
+        try:
+            while True:
+                while len(pending) < PIPELINE_DEPTH:
+                    if not pending and index is not None:
+                        self._free.put(index)  # nothing in flight: lend the runner out
+                        index = None
+                    item = feed.take(block=not pending)
+                    if item is None:
+                        break
+                    pending.append(_Entry(item[0], {"job": item[1].to_dict(),
+                                                    "limits": limits_dict}))
+                if not pending:
+                    if feed.exhausted or feed.stopped:
+                        return
+                    continue
+                if index is None:
+                    index = self._free.get()
+                try:
+                    runner = self._runner(index)
+                    for entry in pending:
+                        if not entry.sent:
+                            runner.send(entry.message)
+                            entry.sent = True
+                    reply = runner.receive(limits.timeout * len(pending) + HOST_GRACE)
+                except RunnerDied as exc:
+                    self._discard(index)
+                    head = pending[0]
+                    head.attempts += 1  # the job that was running when the runner died
+                    if head.attempts >= ATTEMPTS:
+                        feed.deliver(head.seq, self._fault(exc, limits))
+                        pending.pop(0)
+                    for entry in pending:
+                        entry.sent = False
+                    continue
+                feed.deliver(pending.pop(0).seq, self._execution(reply, limits))
+        finally:
+            if index is not None:
+                self._free.put(index)
 
     def run_many(self, jobs: Iterable[Job], limits: Limits) -> Iterator[Execution]:
         if self._closed:
             raise RuntimeError("sandbox is closed")
         feed = _Feed(jobs, window=4 * self.workers)
-        threads = [threading.Thread(target=self._drive, args=(i, feed, limits), daemon=True,
+        threads = [threading.Thread(target=self._drive, args=(feed, limits), daemon=True,
                                     name=f"{self.backend}-{i}") for i in range(self.workers)]
         for thread in threads:
             thread.start()

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import platform
-import secrets
 import select
 import shutil
 import signal
@@ -124,26 +123,32 @@ class Runner:
     # -- one job -----------------------------------------------------------------------------
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         from codesynth.harness import prepare
+        from codesynth.harness.evidence import new_key, parse
 
         self.warm_up(job["test_style"])
         try:
             prepare(job)
         except (ValueError, RecursionError, MemoryError):
             pass  # the job reports the problem itself
-        token = secrets.token_hex(16)
-        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "ev")}
-        fds["in"] = os.memfd_create("in", os.MFD_CLOEXEC)  # empty stdin: reads see EOF
+        expected = None
+        if job["test_style"] == "stdio":  # the expected outputs stay out here, with us
+            expected = [str(case["output"]) for case in job["tests"]]
+            job = {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}
+        key = new_key()
+        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "in")}
+        ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
         scratch = None
         if not self.isolate:
             scratch = tempfile.mkdtemp(prefix="codesynth-job-")
             job = {**job, "_scratch": scratch}
         cpu_limit = float(limits.get("cpu_time") or limits["timeout"])
+        fsize = int(limits["file_size_mb"]) * 1024 * 1024
         if self.cgroup:
             self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
             self.cgroup.reset_peak()
             kills_before, cpu_before = self.cgroup.snapshot()
-        setup = JobSetup(job=job, limits=limits, token=token, stdin_fd=fds["in"],
-                         stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=fds["ev"],
+        setup = JobSetup(job=job, limits=limits, key=key, stdin_fd=fds["in"],
+                         stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
                          isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
                          memory_cgroup=self.cgroup is not None)
         start = time.perf_counter()
@@ -155,12 +160,17 @@ class Runner:
             job_main(setup)
         if self.isolate:
             L.setns(self.own_pidns, L.CLONE_NEWPID)
-        timed_out = _wait(pid, float(limits["timeout"]), kill_group=not self.isolate)
+        os.close(ev_write)
+        evidence = bytearray()
+        timed_out = _wait(pid, float(limits["timeout"]), ev_read, evidence,
+                          cap=max(64 << 20, 16 * fsize), kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
         if not self.isolate:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+        _drain(ev_read, evidence, cap=max(64 << 20, 16 * fsize))
+        os.close(ev_read)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
         peak = None
@@ -170,27 +180,22 @@ class Runner:
             cpu_time = max(cpu_time, (cpu_after - cpu_before) / 1e9)
             peak = round(self.cgroup.peak_mb(), 1)
         max_output = int(limits["max_output"])
-        fsize = int(limits["file_size_mb"]) * 1024 * 1024
         out, out_size = _tail(fds["out"], max_output)
         err, err_size = _tail(fds["err"], max_output)
-        ev_size = os.fstat(fds["ev"]).st_size
-        evidence = os.pread(fds["ev"], ev_size, 0) if ev_size else b""
         for fd in fds.values():
             os.close(fd)
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-        from codesynth.harness.evidence import parse
-
+        faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         obs = Observation(
-            events=parse(evidence, token),
+            events=parse(bytes(evidence), key),
             exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             wall_timed_out=timed_out, wall_limit=float(limits["timeout"]),
             cpu_time=cpu_time, cpu_limit=cpu_limit, oom_killed=oom,
             output_capped=max(out_size, err_size) >= fsize,
-            setup_message=err.strip()[-500:] if os.WIFEXITED(status)
-            and os.WEXITSTATUS(status) == HARNESS_FAULT else "")
-        verdict = decide(obs)
+            setup_message=err.strip()[-500:] if faulted else "")
+        verdict = decide(obs, expected, fsize)
         return {
             **verdict,
             "stdout": out, "stderr": err, "stdout_bytes": out_size, "stderr_bytes": err_size,
@@ -215,34 +220,47 @@ class Runner:
             out.flush()
 
 
-def _wait(pid: int, timeout: float, kill_group: bool) -> bool:
-    """Wait until ``pid`` exits or ``timeout`` passes; on timeout kill it. True if timed out."""
+def _wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
+          kill_group: bool) -> bool:
+    """Wait until ``pid`` exits or ``timeout`` passes (then kill it), reading the evidence pipe
+    meanwhile so the harness never blocks on it. True if the job timed out."""
     deadline = time.monotonic() + timeout
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = -1
+    os.set_blocking(ev_fd, False)
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(ev_fd, select.POLLIN)
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            if pidfd >= 0:
-                poller = select.poll()
-                poller.register(pidfd, select.POLLIN)
-                if poller.poll(left * 1000):
+            for fd, _ in poller.poll(left * 1000):
+                if fd == pidfd:
                     return False
-            else:
-                done, _ = os.waitpid(pid, os.WNOHANG | getattr(os, "WNOWAIT", 0))
-                if done:
-                    return False
-                time.sleep(min(left, 0.002))
+                if not _drain(ev_fd, evidence, cap, once=True):
+                    poller.unregister(ev_fd)  # every writer is gone
         with contextlib.suppress(OSError):
             (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
         return True
     finally:
-        if pidfd >= 0:
-            os.close(pidfd)
+        os.close(pidfd)
+
+
+def _drain(fd: int, into: bytearray, cap: int, once: bool = False) -> bool:
+    """Read what is available (all of it unless ``once``); False at end of file. Bytes past
+    ``cap`` are read and dropped: a program flooding the channel only loses its own noise."""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        if len(into) < cap:
+            into += chunk[: cap - len(into)]
+        if once:
+            return True
 
 
 def _tail(fd: int, limit: int) -> tuple[str, int]:

@@ -304,12 +304,9 @@ READ_TOKEN_AND_FORGE = code("""
 """)
 
 
-@pytest.mark.xfail(reason="BUG: the evidence channel (fd 3) is a read-write memfd the program "
-                          "inherits; it reads the secret token from the harness's first line "
-                          "and writes its own final 'passed' event", strict=True)
 @pytest.mark.parametrize(("style", "status"), [("assert", Status.ERROR),
                                                ("humaneval", Status.ERROR),
-                                               ("pytest", Status.FAILED)])
+                                               ("pytest", Status.ERROR)])
 def test_reading_the_evidence_token_from_fd_3_cannot_forge_a_pass(
         sandbox: Sandbox, style: str, status: Status) -> None:
     _, tests, entry_point = STYLE_CASES[style]
@@ -317,8 +314,9 @@ def test_reading_the_evidence_token_from_fd_3_cannot_forge_a_pass(
     assert e.status is status, e.reason  # it left while loading (pytest: while collecting)
 
 
-@pytest.mark.xfail(reason="BUG: the harness shares the program's interpreter; the program walks "
-                          "the stack to the Evidence object and emits final 'passed' itself",
+@pytest.mark.xfail(reason="KNOWN LIMITATION (README, threat model): in-process styles share the "
+                          "program's interpreter; code written to walk the stack to the "
+                          "harness's writer can sign a final 'passed'. stdio is immune.",
                    strict=True)
 def test_finding_the_evidence_object_in_the_stack_cannot_forge_a_pass(sandbox: Sandbox) -> None:
     program = code("""
@@ -333,9 +331,6 @@ def test_finding_the_evidence_object_in_the_stack_cannot_forge_a_pass(sandbox: S
     assert e.status is Status.ERROR, e.reason
 
 
-@pytest.mark.xfail(reason="BUG: the program can monkeypatch codesynth.harness.evidence."
-                          "Evidence.final in its own interpreter so the harness's real 'failed' "
-                          "verdict is written as 'passed'", strict=True)
 def test_monkeypatching_the_harness_cannot_forge_a_pass(sandbox: Sandbox) -> None:
     program = code("""
         from codesynth.harness import evidence as _evidence
@@ -346,9 +341,6 @@ def test_monkeypatching_the_harness_cannot_forge_a_pass(sandbox: Sandbox) -> Non
     assert e.status is Status.FAILED, e.reason
 
 
-@pytest.mark.xfail(reason="BUG: stdio programs are forked from the harness and inherit its "
-                          "memory: the expected output of the current case is one frame up "
-                          "(run_stdio's local 'case')", strict=True)
 def test_stdio_program_cannot_read_the_expected_output(sandbox: Sandbox) -> None:
     program = code("""
         import sys
@@ -398,10 +390,6 @@ def test_stdio_program_holding_the_token_cannot_reach_the_evidence_channel(
 PYTEST_TESTS = STYLE_CASES["pytest"][1]
 
 
-@pytest.mark.xfail(reason="BUG: pytest.exit(returncode=0) called by the program inside a test "
-                          "ends the session with exit code 0; the harness sees 1 passed test, "
-                          "no failure, and reports 'passed' although 2 of 3 tests never ran",
-                   strict=True)
 def test_pytest_exit_from_the_program_cannot_pass(sandbox: Sandbox) -> None:
     program = "import pytest\n\n\ndef add(a, b):\n    if a == -1:\n" \
               "        pytest.exit('done', returncode=0)\n    return a + b\n"
@@ -409,9 +397,6 @@ def test_pytest_exit_from_the_program_cannot_pass(sandbox: Sandbox) -> None:
     assert e.status is Status.FAILED, (e.reason, e.tests)
 
 
-@pytest.mark.xfail(reason="BUG: a skip or xfail raised by the program under test counts as "
-                          "'skipped', not failed; one passing test is enough for 'passed', so a "
-                          "program that cannot answer a test just skips it", strict=True)
 @pytest.mark.parametrize("escape", ["skip", "xfail"])
 def test_program_calling_pytest_skip_cannot_pass(sandbox: Sandbox, escape: str) -> None:
     program = f"import pytest\n\n\ndef add(a, b):\n    if a == -1:\n" \

@@ -80,11 +80,6 @@ def test_runners_outlive_open_and_run_many() -> None:
     assert set(result["first"]) & set(result["second"]), result
 
 
-@pytest.mark.xfail(reason="BUG: run_many's driver threads use runner i directly while run() "
-                          "takes runner i from the free queue (and two run_many calls both "
-                          "drive every runner): concurrent callers write to the same runner "
-                          "pipe and read each other's replies, so executions are delivered to "
-                          "the wrong jobs (a failing job can come back 'passed')", strict=True)
 @pytest.mark.parametrize("other", ["run", "run_many"])
 def test_run_many_concurrent_with_other_calls_keeps_verdicts_apart(other: str) -> None:
     result = run_script(f"""
@@ -125,11 +120,6 @@ def test_run_many_concurrent_with_other_calls_keeps_verdicts_apart(other: str) -
     assert result == {"mixed": [], "hung": []}
 
 
-@pytest.mark.xfail(reason="BUG: every LocalSandbox in one process derives its cgroup names "
-                          "(codesynth-<pid>-<worker>) and job uids from os.getpid(): two "
-                          "sandboxes share cgroups, pids/memory budgets and uids, so one "
-                          "sandbox's job starves the other's (here the other runner cannot even "
-                          "fork: sandbox_error 'OSError(0, fork: Success)')", strict=True)
 def test_two_sandboxes_in_one_process_do_not_interfere() -> None:
     result = run_script("""
         import json, threading, time

@@ -197,10 +197,6 @@ def test_stdio_input_under_the_file_size_limit_is_delivered_whole(sandbox: Sandb
     assert e.status is Status.PASSED, e.reason
 
 
-@pytest.mark.xfail(reason="BUG: the stdio harness writes each case's input into a memfd inside "
-                          "the job, under the job's RLIMIT_FSIZE, with one unchecked os.write: "
-                          "input beyond file_size_mb is silently cut off and a correct program "
-                          "gets 'failed' (wrong answer)", strict=True)
 def test_stdio_input_over_the_file_size_limit_is_delivered_whole(sandbox: Sandbox) -> None:
     lines = 786_432  # 1.5 MB, the limit is 1 MB: the harness's input, not the program's output
     e = sandbox.run(job(SUM_STDIN, [{"input": "1\n" * lines, "output": str(lines)}], "stdio"),
@@ -208,10 +204,6 @@ def test_stdio_input_over_the_file_size_limit_is_delivered_whole(sandbox: Sandbo
     assert e.status is Status.PASSED, e.reason
 
 
-@pytest.mark.xfail(reason="BUG: in the stdio style a case's stdout that grows past file_size_mb "
-                          "is silently truncated and judged as a wrong answer ('failed'); the "
-                          "documented status for output past the file-size limit is "
-                          "'output_limit'", strict=True)
 def test_stdio_output_over_the_file_size_limit_is_an_output_limit(sandbox: Sandbox) -> None:
     program = "import sys\nsys.stdout.write('x' * (2 * 1024 * 1024))\n"
     e = sandbox.run(job(program, [{"input": "", "output": "x" * (2 * 1024 * 1024)}], "stdio"),

@@ -115,7 +115,7 @@ def test_a_signal_in_a_stdio_program_is_an_error_of_that_case(sandbox: Sandbox) 
                                   {"input": "die", "output": "alive"}], "stdio"))
     assert e.status is Status.FAILED
     assert [t.outcome for t in e.tests] == ["passed", "error"]
-    assert e.tests[1].message == f"killed by signal {signal.SIGKILL.value}"
+    assert e.tests[1].message == "killed by SIGKILL"
 
 
 SELF_SIGNALS = {
@@ -127,12 +127,20 @@ SELF_SIGNALS = {
 }
 
 
-@pytest.mark.xfail(reason="BUG: the job is PID 1 of its own PID namespace, so the kernel drops "
-                          "every default-action signal it sends itself: os.kill(os.getpid(), "
-                          "SIGKILL/SIGTERM/SIGSEGV) is a no-op and the program goes on to pass; "
-                          "os.abort() ends as SIGSEGV instead of SIGABRT", strict=True)
-@pytest.mark.parametrize(("program", "number"), list(SELF_SIGNALS.values()),
-                         ids=list(SELF_SIGNALS))
+# The job is the init of its PID namespace, and the kernel drops default-action signals an
+# init sends itself. The catchable terminating signals (SIGTERM, SIGALRM, SIGUSR1...) get
+# their default carried out by the job (see sandbox/_job.py). SIGKILL, SIGSEGV and SIGABRT
+# cannot be handled that way: the program carries on. It still cannot pass failing tests by
+# doing so: this is a difference in fidelity, not a way to forge a verdict.
+_UNEMULATED = pytest.mark.xfail(
+    reason="KNOWN LIMITATION: self-sent SIGKILL/SIGSEGV/SIGABRT are dropped for a PID-namespace "
+           "init; the program continues (no verdict can be forged this way)", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("program", "number"),
+    [pytest.param(*SELF_SIGNALS[name], id=name,
+                  marks=() if name == "SIGTERM" else (_UNEMULATED,)) for name in SELF_SIGNALS])
 def test_a_program_that_signals_itself_is_crashed(sandbox: Sandbox, program: str,
                                                   number: signal.Signals) -> None:
     e = sandbox.run(job(program + "print('still running')\n", "assert True"))
@@ -304,11 +312,6 @@ def test_timeout_execution_round_trips_through_json(sandbox: Sandbox) -> None:
     assert again.limits == SHORT
 
 
-@pytest.mark.xfail(reason="BUG: malformed jobs are not validated: an unknown test_style comes back "
-                          "as sandbox_error (KeyError in job setup, an 'infrastructure fault' "
-                          "callers retry), non-str assert tests as sandbox_error (TypeError: "
-                          "unhashable list in the runner), and stdio tests given as a str as "
-                          "'failed' (AttributeError blamed on the program)", strict=True)
 @pytest.mark.parametrize(("tests", "style"), [
     ("assert True", "doctest"),
     (["assert x == 1"], "assert"),
