@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from codesynth.errors import UserError
 from codesynth.records import Limits
 from codesynth.sandbox import open_sandbox
 from codesynth.sandbox.protocol import Sandbox
+
+T = TypeVar("T")
 
 
 def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) -> None:
@@ -46,3 +52,21 @@ def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
     if args.unsafe_no_isolation:
         options["unsafe_no_isolation"] = True
     return open_sandbox(args.sandbox, **options)
+
+
+def open_during(args: argparse.Namespace, limits: Limits, work: Callable[[], T]
+                ) -> tuple[Sandbox, T]:
+    """Start the sandbox in the background while ``work`` (e.g. validating the input) runs.
+
+    If ``work`` fails, the sandbox is closed and its error wins: bad input is reported as
+    such, whether or not a sandbox could start here.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="sandbox-start") as executor:
+        starting = executor.submit(sandbox_from, args, limits)
+        try:
+            result = work()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                starting.result().close()
+            raise
+        return starting.result(), result

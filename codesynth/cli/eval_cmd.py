@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from codesynth.cli._display import Tally, console, summary_table, track
-from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, sandbox_from
+from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
 from codesynth.errors import UserError
 from codesynth.execute import execute_pairs
 from codesynth.humaneval import load_problems, official_result, read_samples, validate_samples
@@ -50,13 +50,17 @@ def _parse_ks(text: str) -> list[int]:
 
 def run_humaneval(args: argparse.Namespace) -> int:
     ks = _parse_ks(args.k)
-    problems = load_problems(args.problems)
-    total = validate_samples(args.samples, problems)
     limits = limits_from(args)
-    output = args.output or f"{args.samples}_results.jsonl"
+
+    def load_and_validate() -> tuple[dict[str, dict[str, Any]], int]:
+        problems = load_problems(args.problems)
+        return problems, validate_samples(args.samples, problems)
+
+    results_file = AtomicJSONLWriter(args.output or f"{args.samples}_results.jsonl")
+    sandbox, (problems, total) = open_during(args, limits, load_and_validate)
     counts: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     tally = Tally()
-    with sandbox_from(args, limits) as sandbox, AtomicJSONLWriter(output) as writer:
+    with sandbox, results_file as writer:
         results = execute_pairs(sandbox, read_samples(args.samples, problems), limits)
         for sample, execution in track(results, total, "humaneval", tally):
             counts[sample["task_id"]][0] += 1
@@ -73,7 +77,8 @@ def run_humaneval(args: argparse.Namespace) -> int:
         console.print(f"[yellow]note:[/] {len(problems) - len(counts)} problems have no sample; "
                       "pass@k averages over the attempted ones")
     if args.json:
-        summary = {"benchmark": "humaneval", "samples": args.samples, "results": output,
+        summary = {"benchmark": "humaneval", "samples": args.samples,
+                   "results": str(results_file.path),
                    "problems_attempted": len(counts), "problems_total": len(problems),
                    "pass_at_k": scores, "sandbox": args.sandbox,
                    "isolation": info.get("isolation"), **tally.as_dict()}

@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 
 from codesynth.cli._display import Tally, console, summary_table, track
-from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, sandbox_from
+from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
 from codesynth.execute import execute_pairs
 from codesynth.jsonl import AtomicJSONLWriter
 from codesynth.verify import read_jobs, validate_file
@@ -30,15 +30,16 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    validation = validate_file(args.input)
+    limits = limits_from(args)
+    output = AtomicJSONLWriter(args.output)  # checks the path; creates nothing yet
+    sandbox, validation = open_during(args, limits, lambda: validate_file(args.input))
     total = validation.count
     if validation.duplicates:
         console.print(Text(f"warning: {validation.duplicates} duplicate id(s), e.g. "
                            f"{validation.first_duplicate}; every record is verified",
                            style="yellow"))
-    limits = limits_from(args)
     tally = Tally()
-    with sandbox_from(args, limits) as sandbox, AtomicJSONLWriter(args.output) as writer:
+    with sandbox, output as writer:
         results = execute_pairs(sandbox, read_jobs(args.input), limits)
         for record, execution in track(results, total, "verify", tally):
             writer.write({**record, "result": execution.to_dict()})

@@ -58,8 +58,11 @@ def _mount_private_dirs(setup: JobSetup) -> None:
     tmp_mb = max(16, 2 * int(setup.limits["file_size_mb"]))
     owner = "" if setup.userns else f",uid={setup.uid},gid={setup.gid}"
     L.mount("tmpfs", "/tmp", "tmpfs", flags, f"mode=0700,size={tmp_mb}m{owner}")
-    L.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"mode=1777,size={tmp_mb}m")
     L.mount("proc", "/proc", "proc", flags | L.MS_NOEXEC)
+    os.mkdir("/tmp/.shm", 0o777)  # /dev/shm points here (one mount fewer per job)
+    os.chmod("/tmp/.shm", 0o1777)
+    if not setup.userns:
+        os.chown("/tmp/.shm", setup.uid, setup.gid)
 
 
 def _set_limits(setup: JobSetup) -> None:

@@ -3,12 +3,15 @@
 Built once per runner inside its private mount namespace: a tmpfs root holding read-only
 binds of the system runtime (/usr, the libraries, the Python installation and its
 site-packages) plus a synthetic /etc. The host's home, /tmp, /work, /sys and everything else
-are simply absent. Each job later mounts its own /proc, /tmp and /dev/shm on top.
+are simply absent. Each job later mounts its own /proc and /tmp on top; /dev/shm is a
+symlink into the job's /tmp.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import stat
 
 from codesynth.sandbox import _linux as L
@@ -42,6 +45,18 @@ def _mkdirs(root: str, path: str) -> str:
 
 
 _COPY_LIMIT = 1 << 20  # small regular files are copied: every mount makes each job slower
+_TREE_LIMIT = 8 << 20
+
+
+def _small_tree(path: str) -> bool:
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(directory, name)).st_size
+            if total > _TREE_LIMIT:
+                return False
+    return True
 
 
 def _bind_entry(root: str, source: str, opened: dict[str, int]) -> None:
@@ -53,6 +68,10 @@ def _bind_entry(root: str, source: str, opened: dict[str, int]) -> None:
             os.symlink(os.readlink(source), target)
         return
     info = os.stat(source)
+    if stat.S_ISDIR(info.st_mode) and source.startswith("/etc/") and _small_tree(source):
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("private"))  # no keys in the sandbox
+        return
     if stat.S_ISREG(info.st_mode) and info.st_size <= _COPY_LIMIT:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(f"/proc/self/fd/{opened[source]}", "rb") as src, open(target, "wb") as dst:
@@ -93,9 +112,10 @@ def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> None:
         _bind_entry(root, source, opened)
     for fd in opened.values():
         os.close(fd)
-    for directory in ("/proc", "/tmp", "/dev/shm", "/etc", "/.oldroot"):
+    for directory in ("/proc", "/tmp", "/etc", "/.oldroot"):
         _mkdirs(root, directory)
     os.symlink("/proc/self/fd", root + "/dev/fd")
+    os.symlink("/tmp/.shm", root + "/dev/shm")  # each job's private /tmp holds its shm
     for index, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{index}", f"{root}/dev/{name}")
     with open(root + "/etc/passwd", "w") as handle:

@@ -19,6 +19,7 @@ from codesynth.sandbox._process import RunnerDied, RunnerProcess
 HOST_GRACE = 15.0
 PIPELINE_DEPTH = 2  # jobs queued per runner
 ATTEMPTS = 2  # a job is retried once on a fresh runner, never dropped
+WINDOW_PER_WORKER = 64
 
 
 class _Feed:
@@ -189,7 +190,9 @@ class RunnerPool:
     def run_many(self, jobs: Iterable[Job], limits: Limits) -> Iterator[Execution]:
         if self._closed:
             raise RuntimeError("sandbox is closed")
-        feed = _Feed(jobs, window=4 * self.workers)
+        # Results leave in input order: one slow job must not stall the other workers, so
+        # the window of jobs in flight or waiting to be consumed is generous (still bounded).
+        feed = _Feed(jobs, window=WINDOW_PER_WORKER * self.workers)
         threads = [threading.Thread(target=self._drive, args=(feed, limits), daemon=True,
                                     name=f"{self.backend}-{i}") for i in range(self.workers)]
         for thread in threads:

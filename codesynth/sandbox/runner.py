@@ -14,6 +14,7 @@ reads after the job is gone. Time is enforced here, outside the job, on a pidfd.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import platform
@@ -137,6 +138,8 @@ class Runner:
         key = new_key()
         fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "in")}
         ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         scratch = None
         if not self.isolate:
             scratch = tempfile.mkdtemp(prefix="codesynth-job-")
@@ -220,6 +223,10 @@ class Runner:
             out.flush()
 
 
+_DRAIN_TICK = 0.01  # seconds
+_PIPE_BYTES = 1 << 20
+
+
 def _wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
           kill_group: bool) -> bool:
     """Wait until ``pid`` exits or ``timeout`` passes (then kill it), reading the evidence pipe
@@ -229,17 +236,16 @@ def _wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
-    poller.register(ev_fd, select.POLLIN)
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            for fd, _ in poller.poll(left * 1000):
-                if fd == pidfd:
-                    return False
-                if not _drain(ev_fd, evidence, cap, once=True):
-                    poller.unregister(ev_fd)  # every writer is gone
+            # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a
+            # quick job costs no extra wake-ups, a chatty one never blocks for long.
+            if poller.poll(min(left, _DRAIN_TICK) * 1000):
+                return False
+            _drain(ev_fd, evidence, cap)
         with contextlib.suppress(OSError):
             (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
         return True
