@@ -15,16 +15,17 @@ import random
 import resource
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from codesynth.sandbox import _linux as L
 
 EVIDENCE_FD = 3
+WORKDIR = "/sandbox"  # each job's working directory (a private tmpfs)
 HARNESS_FAULT = 70  # exit status when the harness itself could not start
 ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "HOME": "/tmp",
+    "HOME": "/sandbox",
     "TMPDIR": "/tmp",
     "LANG": "C.UTF-8",
     "LC_ALL": "C.UTF-8",
@@ -50,6 +51,7 @@ class JobSetup:
     gid: int
     userns: bool = False
     memory_cgroup: bool = False  # born in the worker's cgroups (see _cgroup)
+    tmp_binds: list[str] = field(default_factory=list)  # runtime paths under /tmp
 
 
 def _mount_private_dirs(setup: JobSetup) -> None:
@@ -57,12 +59,17 @@ def _mount_private_dirs(setup: JobSetup) -> None:
     flags = L.MS_NOSUID | L.MS_NODEV
     tmp_mb = max(16, 2 * int(setup.limits["file_size_mb"]))
     owner = "" if setup.userns else f",uid={setup.uid},gid={setup.gid}"
-    L.mount("tmpfs", "/tmp", "tmpfs", flags, f"mode=0700,size={tmp_mb}m{owner}")
+    hidden = [(path, os.open(path, os.O_PATH)) for path in setup.tmp_binds]
+    # The working directory and /tmp: fresh, private, empty. The working directory is not
+    # /tmp, so that a runtime living under /tmp (re-bound below) never shows up in it.
+    L.mount("tmpfs", WORKDIR, "tmpfs", flags, f"mode=0700,size={tmp_mb}m{owner}")
+    L.mount("tmpfs", "/tmp", "tmpfs", flags, f"mode=1777,size={tmp_mb}m")
     L.mount("proc", "/proc", "proc", flags | L.MS_NOEXEC)
-    os.mkdir("/tmp/.shm", 0o777)  # /dev/shm points here (one mount fewer per job)
-    os.chmod("/tmp/.shm", 0o1777)
-    if not setup.userns:
-        os.chown("/tmp/.shm", setup.uid, setup.gid)
+    for path, fd in hidden:  # a runtime (venv, checkout) that lives under /tmp
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        L.bind_readonly(f"/proc/self/fd/{fd}", path)
+        os.close(fd)
+    L.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"mode=1777,size={tmp_mb}m")
 
 
 def _set_limits(setup: JobSetup) -> None:
@@ -171,7 +178,7 @@ def job_main(setup: JobSetup, _exit: Any = os._exit) -> None:
         os.setsid()
         if setup.isolate:
             _mount_private_dirs(setup)
-            os.chdir("/tmp")
+            os.chdir(WORKDIR)
         else:
             scratch = setup.job["_scratch"]
             os.chdir(scratch)

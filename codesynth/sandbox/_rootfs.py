@@ -3,8 +3,8 @@
 Built once per runner inside its private mount namespace: a tmpfs root holding read-only
 binds of the system runtime (/usr, the libraries, the Python installation and its
 site-packages) plus a synthetic /etc. The host's home, /tmp, /work, /sys and everything else
-are simply absent. Each job later mounts its own /proc and /tmp on top; /dev/shm is a
-symlink into the job's /tmp.
+are simply absent. Each job later mounts its own /proc, /sandbox (its working directory),
+/tmp and /dev/shm on top.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import stat
+from dataclasses import dataclass
 
 from codesynth.sandbox import _linux as L
 
@@ -22,6 +23,7 @@ _ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "ssl",
                 "debian_version", "python3", "python3.11", "python3.12", "python3.13")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 NEW_ROOT = "/tmp"  # a mount point that exists everywhere; hidden from the jobs afterwards
+RUNNER_SCRATCH = "/.runner"  # the runner's own writable place (root only), never the jobs' /tmp
 
 
 def _covered(path: str, chosen: list[str]) -> bool:
@@ -59,63 +61,88 @@ def _small_tree(path: str) -> bool:
     return True
 
 
-def _bind_entry(root: str, source: str, opened: dict[str, int]) -> None:
+@dataclass
+class _Source:
+    """What we know of a host path, read before the new root's tmpfs hides anything."""
+
+    path: str
+    info: os.stat_result
+    link: str | None = None
+    fd: int = -1
+    small_tree: bool = False
+
+    @classmethod
+    def read(cls, path: str) -> _Source:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            return cls(path, info, link=os.readlink(path))
+        small = stat.S_ISDIR(info.st_mode) and path.startswith("/etc/") and _small_tree(path)
+        return cls(path, info, fd=os.open(path, os.O_PATH), small_tree=small)
+
+    @property
+    def handle(self) -> str:
+        return f"/proc/self/fd/{self.fd}"
+
+
+def _place(root: str, source: _Source) -> None:
     """Put ``source`` (file, dir, symlink or device) at the same path under ``root``."""
-    target = root + source
-    if os.path.islink(source):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+    target = root + source.path
+    mode = source.info.st_mode
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if source.link is not None:
         if not os.path.lexists(target):
-            os.symlink(os.readlink(source), target)
+            os.symlink(source.link, target)
         return
-    info = os.stat(source)
-    if stat.S_ISDIR(info.st_mode) and source.startswith("/etc/") and _small_tree(source):
-        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
+    if source.small_tree:
+        shutil.copytree(source.handle, target, symlinks=True, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("private"))  # no keys in the sandbox
         return
-    if stat.S_ISREG(info.st_mode) and info.st_size <= _COPY_LIMIT:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(f"/proc/self/fd/{opened[source]}", "rb") as src, open(target, "wb") as dst:
+    if stat.S_ISREG(mode) and source.info.st_size <= _COPY_LIMIT:
+        with open(source.handle, "rb") as src, open(target, "wb") as dst:
             dst.write(src.read())
         os.chmod(target, 0o444)
         return
-    if stat.S_ISCHR(info.st_mode) and os.getuid() == 0:
+    if stat.S_ISCHR(mode) and os.getuid() == 0:
         try:
-            os.mknod(target, 0o666 | stat.S_IFCHR, info.st_rdev)
+            os.mknod(target, 0o666 | stat.S_IFCHR, source.info.st_rdev)
             os.chmod(target, 0o666)
             return
         except OSError:
             pass  # e.g. inside a user namespace: bind it below
-    if os.path.isdir(source):
-        _mkdirs(root, source)
-    else:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+    if stat.S_ISDIR(mode):
+        os.makedirs(target, mode=0o755, exist_ok=True)
+    elif not os.path.exists(target):
         open(target, "a").close()
-    if source.startswith("/dev/"):  # device nodes: usable (no nodev) and writable
-        L.mount(f"/proc/self/fd/{opened[source]}", target, None, L.MS_BIND)
+    if stat.S_ISCHR(mode):  # device nodes: usable (no nodev) and writable
+        L.mount(source.handle, target, None, L.MS_BIND)
     else:
-        L.bind_readonly(f"/proc/self/fd/{opened[source]}", target)
+        L.bind_readonly(source.handle, target)
 
 
-def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> None:
-    """Replace this mount namespace's root by the sandbox view (requires CAP_SYS_ADMIN)."""
+def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> list[str]:
+    """Replace this mount namespace's root by the sandbox view (requires CAP_SYS_ADMIN).
+
+    Returns the runtime paths that live under /tmp (a venv or a checkout there): each job
+    mounts its private /tmp over them, so it binds them again (see ``_job``)."""
     L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
     sources = [d for d in _SYSTEM_DIRS if os.path.lexists(d)]
     sources += [f"/etc/{e}" for e in _ETC_ENTRIES if os.path.lexists(f"/etc/{e}")]
     sources += [p for p in runtime_paths(extra_paths) if not _covered(p, list(_SYSTEM_DIRS))]
     sources += [f"/dev/{d}" for d in _DEVICES if os.path.exists(f"/dev/{d}")]
-    # Hold every source open first: the new root's tmpfs hides the host's /tmp.
-    opened = {s: os.open(s, os.O_PATH) for s in sources if not os.path.islink(s)}
+    # Read every source first: the new root's tmpfs hides the host's /tmp.
+    known = [_Source.read(path) for path in sources]
     root = NEW_ROOT
     # Not nodev: the device nodes made here must work. Nobody in a job can create one.
     L.mount("tmpfs", root, "tmpfs", L.MS_NOSUID, "mode=0755,size=16m")
-    for source in sources:
-        _bind_entry(root, source, opened)
-    for fd in opened.values():
-        os.close(fd)
-    for directory in ("/proc", "/tmp", "/etc", "/.oldroot"):
+    for source in known:
+        _place(root, source)
+        if source.fd >= 0:
+            os.close(source.fd)
+    for directory in ("/proc", "/tmp", "/sandbox", "/dev/shm", "/etc", "/.oldroot",
+                      RUNNER_SCRATCH):
         _mkdirs(root, directory)
+    os.chmod(root + RUNNER_SCRATCH, 0o700)
     os.symlink("/proc/self/fd", root + "/dev/fd")
-    os.symlink("/tmp/.shm", root + "/dev/shm")  # each job's private /tmp holds its shm
     for index, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{index}", f"{root}/dev/{name}")
     with open(root + "/etc/passwd", "w") as handle:
@@ -135,3 +162,5 @@ def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> None:
     L.umount("/.oldroot", L.MNT_DETACH)
     os.rmdir("/.oldroot")
     L.mount(None, "/", None, L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID)
+    return [s.path for s in known if s.link is None and stat.S_ISDIR(s.info.st_mode)
+            and s.path.startswith("/tmp/")]

@@ -46,6 +46,7 @@ class Runner:
         self.userns = False
         self.cgroup = None
         self.own_pidns = -1
+        self.tmp_binds: list[str] = []
         self.warm: set[str] = set()
         self.runtime = f"{platform.python_implementation().lower()}-{platform.python_version()}"
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
@@ -84,7 +85,7 @@ class Runner:
         socket.sethostname("sandbox")
         _loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
-        _rootfs.build(extra, self.uid, self.gid, "sandbox")
+        self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
         self.own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
@@ -116,10 +117,13 @@ class Runner:
 
     def _scratch_for_runner(self) -> str:
         """A writable directory for the runner's own use (its root is read-only)."""
+        from codesynth.sandbox._rootfs import RUNNER_SCRATCH
+
         if not self.isolate:
             return tempfile.mkdtemp(prefix="codesynth-warm-")
-        L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV, "mode=0700,size=8m")
-        return "/tmp"
+        L.mount("tmpfs", RUNNER_SCRATCH, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
+                "mode=0700,size=8m")
+        return RUNNER_SCRATCH
 
     # -- one job -----------------------------------------------------------------------------
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +157,7 @@ class Runner:
         setup = JobSetup(job=job, limits=limits, key=key, stdin_fd=fds["in"],
                          stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
                          isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
-                         memory_cgroup=self.cgroup is not None)
+                         memory_cgroup=self.cgroup is not None, tmp_binds=self.tmp_binds)
         start = time.perf_counter()
         if self.isolate:
             L.unshare(L.CLONE_NEWPID)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,7 +144,18 @@ def host_markers(tmp_path: Path) -> Iterator[list[str]]:
                 path.unlink()
 
 
+def _runtime_under_tmp() -> list[str]:
+    """Top-level /tmp entries the sandbox must show: the runtime itself (a venv or a checkout
+    under /tmp, as CI or a user may have), bound read-only at its own path."""
+    import codesynth
+
+    roots = {sys.prefix, os.path.dirname(os.path.dirname(codesynth.__file__))}
+    return sorted({p.split("/")[2] for p in map(os.path.realpath, roots)
+                   if p.startswith("/tmp/")})
+
+
 def test_host_files_are_invisible(sandbox: Sandbox, host_markers: list[str]) -> None:
+    project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     program = code(f"""
         import os
         markers = {host_markers!r}
@@ -156,7 +168,8 @@ def test_host_files_are_invisible(sandbox: Sandbox, host_markers: list[str]) -> 
     """)
     tests = code(f"""
         assert [m for m in markers if os.path.exists(m)] == []
-        assert listing("/tmp") == []
+        assert listing("/tmp") == {_runtime_under_tmp()!r}
+        assert listing({project!r}) in (None, ["codesynth"])  # only the package, read-only
         assert listing("/home") in (None, [])
         assert listing("/sys") in (None, [])
         assert listing({os.path.dirname(os.path.dirname(__file__))!r}) is None
@@ -224,7 +237,8 @@ def test_the_working_directory_is_fresh_and_private(sandbox: Sandbox) -> None:
     assert first.status is Status.PASSED, (first.reason, first.tests)
     # several jobs, so that every worker runs one after the writer
     for e in sandbox.run_many([job(reader, "assert start == []\nassert shm == []\n"
-                                           "assert tmp == []", job_id=str(i))
+                                           f"assert tmp == {_runtime_under_tmp()!r}",
+                                   job_id=str(i))
                                for i in range(6)]):
         assert e.status is Status.PASSED, (e.reason, e.tests)
     assert not os.path.exists("/tmp/left-behind-tmp")
