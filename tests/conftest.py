@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from codesynth.cli import main
 from codesynth.records import Job, Limits
 from codesynth.sandbox import open_sandbox
 from codesynth.sandbox.protocol import Sandbox
@@ -31,3 +33,24 @@ def job(code: str, tests: object = "", style: str = "assert", entry_point: str |
 
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
+
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+def squash(text: str) -> str:
+    """Rich wraps long messages at the console width: compare without any whitespace."""
+    return "".join(text.split())
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run the CLI in-process: ``run("verify", ...)`` -> (exit code, stdout, stderr)."""
+
+    def invoke(*argv: str | Path) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

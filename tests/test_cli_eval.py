@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,12 @@ import pytest
 from codesynth.cli import main
 from codesynth.humaneval import load_problems
 from codesynth.records import Execution, Status
+from tests.conftest import Run, squash
 
 WORKERS = ["--workers", "2", "--memory-mb", "512"]
 LOOP = "    while True:\n        pass\n"
 BROKEN = "    return None\n"
 
-Run = Callable[..., tuple[int, str, str]]
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -36,20 +35,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def squash(text: str) -> str:
-    """Rich wraps long messages at the console width: compare without any whitespace."""
-    return "".join(text.split())
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def invoke(*argv: str | Path) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def run_subprocess(*argv: str | Path) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 
 from codesynth.cli import main
 from codesynth.records import Execution, Status
+from tests.conftest import Run, squash
 
 # pytest-style jobs cost ~1 s of CPU each: keep the timeout generous except where it is tested
 FAST = ["--workers", "2", "--timeout", "10", "--memory-mb", "256"]
@@ -62,23 +62,10 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def squash(text: str) -> str:
-    """Rich wraps long messages at the console width: compare without any whitespace."""
-    return "".join(text.split())
 
 
-Run = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def invoke(*argv: str | Path) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def run_subprocess(*argv: str | Path, cwd: Path | None = None
