@@ -22,6 +22,7 @@ from rich.text import Text
 from codesynth.records import Execution, Status
 
 console = Console(stderr=True)
+LOG_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
 
 
 class Tally:
@@ -60,14 +61,22 @@ def track(executions: Iterable[tuple[Any, Execution]], total: int, label: str,
                TextColumn("{task.fields[rate]:>7} /s"), TextColumn("[green]{task.fields[ok]}"
                                                                      " passed"),
                TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=console, disable=not console.is_terminal,
-                  transient=False) as progress:
+    live = console.is_terminal
+    next_line = time.perf_counter() + LOG_EVERY
+    with Progress(*columns, console=console, disable=not live, transient=False) as progress:
         task = progress.add_task(label, total=total, rate="-", ok=0)
         for item in executions:
             tally.add(item[1])
-            elapsed = time.perf_counter() - tally.started
+            now = time.perf_counter()
+            elapsed = now - tally.started
+            rate = tally.total / elapsed if elapsed else 0.0
             progress.update(task, advance=1, ok=tally.by_status["passed"],
-                            rate=f"{tally.total / elapsed:.1f}" if elapsed else "-")
+                            rate=f"{rate:.1f}" if elapsed else "-")
+            if not live and now >= next_line:  # logs, CI: a plain line now and then
+                next_line = now + LOG_EVERY
+                console.print(Text(f"{label}: {tally.total}/{total} "
+                                   f"({100 * tally.total / max(total, 1):.1f}%), {rate:.1f}/s, "
+                                   f"{tally.by_status['passed']} passed"), highlight=False)
             yield item
     tally.stop()
 
