@@ -2,10 +2,10 @@
 
 The expected outputs never enter the job: the runner strips them before the fork and compares
 them itself, outside the boundary, with what this harness reports. Per case, the program
-runs as ``__main__`` in its own child process. The input comes through a pipe and stdout goes
-to a memfd. The program gets no handle on the evidence channel, and it cannot signal or
-ptrace the harness (the PID-namespace init, not dumpable). Whatever a case leaves running is
-killed before the next case starts.
+runs as ``__main__`` in its own child process, with the input on a pipe and stdout on a memfd.
+The program gets no handle on the evidence channel. It cannot ptrace the harness (not
+dumpable); killing it only loses the verdict. Whatever a case leaves running is killed before
+the next case starts.
 """
 
 from __future__ import annotations
@@ -90,11 +90,11 @@ def _feed(pid: int, write_fd: int, data: bytes) -> None:
         os.close(pidfd)
 
 
-def _reap_everything(pid: int) -> int:
-    """Kill what the case left behind (we are the namespace's init) and reap it all."""
+def _reap_everything(pid: int, isolated: bool) -> int:
+    """Kill what the case left behind and reap it."""
     _, status = os.waitpid(pid, 0)
     try:
-        if os.getpid() == 1:  # the init of the job's PID namespace: -1 means only the job
+        if isolated:  # alone in the runner's PID namespace: -1 is the job's processes only
             os.kill(-1, 9)
         else:  # --unsafe-no-isolation: never kill(-1) outside a namespace
             os.killpg(pid, 9)
@@ -130,7 +130,7 @@ def run_stdio(job: dict[str, Any], evidence: Evidence) -> None:
             _child(code, read_fd, stdout_fd, evidence_fd)
         os.close(read_fd)
         _feed(pid, write_fd, str(case.get("input", "")).encode())
-        status = _reap_everything(pid)
+        status = _reap_everything(pid, bool(job.get("_isolated")))
         duration = time.perf_counter() - start
         size = os.fstat(stdout_fd).st_size
         output = os.pread(stdout_fd, size, 0)

@@ -1,8 +1,9 @@
-"""The forked job process: enter its own namespaces, drop everything, run the harness.
+"""The forked job process: drop everything, run the harness.
 
-Runs in the child of the runner, as PID 1 of a fresh PID namespace: when it exits, the
-kernel kills every process the program started (orphans, ``setsid`` daemons, fork bombs).
-Nothing here returns; the process always ends in ``os._exit``.
+Runs in a child of the runner, inside the runner's namespaces, where it is alone with the
+runner: after it ends, the runner (the namespace's init) kills and reaps everything else in
+the namespace -- orphans, ``setsid`` daemons, fork bombs -- and empties the job's private
+directories (see ``runner``). Nothing here returns; the process always ends in ``os._exit``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 import resource
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from codesynth.sandbox import _linux as L
@@ -51,25 +52,6 @@ class JobSetup:
     gid: int
     userns: bool = False
     memory_cgroup: bool = False  # born in the worker's cgroups (see _cgroup)
-    tmp_binds: list[str] = field(default_factory=list)  # runtime paths under /tmp
-
-
-def _mount_private_dirs(setup: JobSetup) -> None:
-    L.unshare(L.CLONE_NEWNS)  # the runner's mounts are private: no propagation to undo
-    flags = L.MS_NOSUID | L.MS_NODEV
-    tmp_mb = max(16, 2 * int(setup.limits["file_size_mb"]))
-    owner = "" if setup.userns else f",uid={setup.uid},gid={setup.gid}"
-    hidden = [(path, os.open(path, os.O_PATH)) for path in setup.tmp_binds]
-    # The working directory and /tmp: fresh, private, empty. The working directory is not
-    # /tmp, so that a runtime living under /tmp (re-bound below) never shows up in it.
-    L.mount("tmpfs", WORKDIR, "tmpfs", flags, f"mode=0700,size={tmp_mb}m{owner}")
-    L.mount("tmpfs", "/tmp", "tmpfs", flags, f"mode=1777,size={tmp_mb}m")
-    L.mount("proc", "/proc", "proc", flags | L.MS_NOEXEC)
-    for path, fd in hidden:  # a runtime (venv, checkout) that lives under /tmp
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        L.bind_readonly(f"/proc/self/fd/{fd}", path)
-        os.close(fd)
-    L.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"mode=1777,size={tmp_mb}m")
 
 
 def _set_limits(setup: JobSetup) -> None:
@@ -132,30 +114,9 @@ def prebuild_interpreter_state() -> None:
     sys.dont_write_bytecode = True
 
 
-# Signals whose default action terminates. The job is the init of its PID namespace, and
-# the kernel drops default-action signals an init sends itself (kill(getpid()), alarm()).
-# These handlers carry out the default instead: report the signal, then die of it.
-_TERMINATING = ("SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGTERM", "SIGVTALRM",
-                "SIGPROF", "SIGXCPU", "SIGPWR")
-
-
-def _emulate_default_signals(evidence_emit: Any, exit_: Any) -> None:
-    def handler(signum: int, frame: Any) -> None:
-        if os.getpid() != 1:  # a forked child of the program: the real default works
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        try:
-            evidence_emit("signal", signal=signum)
-        finally:
-            exit_(128 + signum)
-
-    for name in _TERMINATING:
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), handler)
-
-
 def _reset_interpreter() -> None:
+    # The runner ignores SIGINT (a program must not stop it); the program gets Python's own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if not _STREAMS:
         prebuild_interpreter_state()
     sys.stdin, sys.stdout, sys.stderr = _STREAMS
@@ -177,7 +138,6 @@ def job_main(setup: JobSetup, _exit: Any = os._exit) -> None:
         # only the job (process groups span PID namespaces).
         os.setsid()
         if setup.isolate:
-            _mount_private_dirs(setup)
             os.chdir(WORKDIR)
         else:
             scratch = setup.job["_scratch"]
@@ -195,8 +155,7 @@ def job_main(setup: JobSetup, _exit: Any = os._exit) -> None:
         evidence = Evidence(EVIDENCE_FD, setup.key)
         setup.key = b""  # the writer holds it now, in a closure
         setup.job["_evidence_fd"] = EVIDENCE_FD
-        if setup.isolate:
-            _emulate_default_signals(evidence.emit, _exit)
+        setup.job["_isolated"] = setup.isolate
     except BaseException as exc:  # noqa: BLE001 - report the fault, never run the program
         try:
             os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())

@@ -105,9 +105,6 @@ def decide(obs: Observation, expected: list[str] | None = None,
         return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded")
     if obs.oom_killed:
         return result("memory", "memory limit exceeded (OOM-killed)")
-    emulated = [e.get("signal") for e in obs.events if e.get("e") == "signal"]
-    if obs.signal is None and emulated and isinstance(emulated[0], int):
-        obs.signal = emulated[0]  # the job died of a signal it sent itself (see _job)
     if obs.signal is not None:
         if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
                 obs.cpu_time >= obs.cpu_limit - 0.05:

@@ -2,7 +2,7 @@
 
 Each worker is a runner process that unshares its PID, network, mount, IPC and UTS namespaces
 (plus a user namespace when not root), sees only a read-only runtime, and forks one job at a
-time into a fresh PID and mount namespace under the worker's cgroups. Where the kernel refuses
+time under the worker's cgroups, sweeping the namespace clean after each. Where the kernel refuses
 (macOS, a locked-down container) the backend refuses too, unless the caller opts out of
 isolation with ``unsafe_no_isolation=True``.
 """

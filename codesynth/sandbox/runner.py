@@ -5,10 +5,13 @@ builds the read-only filesystem view, then reads one JSON job per line on stdin 
 one JSON result per line on stdout. The same program runs in every backend, which is why they
 all behave alike.
 
-Per job: a fresh PID namespace (the job is its init, so everything it starts dies with it),
-a private mount namespace with its own /tmp, /dev/shm and /proc, the worker's cgroups, rlimits,
-an unprivileged uid, a scrubbed environment, and stdout/stderr/evidence on memfds the runner
-reads after the job is gone. Time is enforced here, outside the job, on a pidfd.
+The runner is the init of its own PID namespace, and only one job lives there at a time. So
+after each job, ``kill(-1, SIGKILL)`` reaches exactly what the job started (orphans, ``setsid``
+daemons, fork bombs), and the runner reaps it all. Its own signals cannot be sent from inside:
+an init ignores them. Per job: the worker's cgroups (inherited at fork), rlimits, an
+unprivileged uid, a scrubbed environment, a working directory, /tmp and /dev/shm emptied after
+the job, and stdout/stderr/evidence the runner reads after the job is gone. Time is enforced
+here, outside the job, on a pidfd.
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ class Runner:
         self.gid = int(config.get("gid", 65534))
         self.userns = False
         self.cgroup = None
-        self.own_pidns = -1
         self.tmp_binds: list[str] = []
+        self.keep: set[str] = set()
         self.warm: set[str] = set()
         self.runtime = f"{platform.python_implementation().lower()}-{platform.python_version()}"
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
@@ -86,10 +89,57 @@ class Runner:
         _loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
         self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
-        self.own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self._mount_job_dirs()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
+        L.prctl(4, 0)  # PR_SET_DUMPABLE 0: a job with our uid (user namespace) cannot ptrace
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
         self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
+
+    # -- the job's private directories --------------------------------------------------------
+    _JOB_DIRS = (("/sandbox", "0700"), ("/tmp", "1777"), ("/dev/shm", "1777"))
+
+    def _mount_job_dirs(self) -> None:
+        """The working directory, /tmp and /dev/shm: tmpfs mounts emptied after every job.
+
+        Memory written there is charged to the job's cgroup; ``nr_inodes`` bounds how long
+        emptying can take. A runtime living under /tmp (a venv, a checkout) is bound again.
+        """
+        owner = "" if self.userns else f",uid={self.uid},gid={self.gid}"
+        hidden = [(path, os.open(path, os.O_PATH)) for path in self.tmp_binds]
+        for directory, mode in self._JOB_DIRS:
+            options = f"mode={mode},size=50%,nr_inodes=65536"
+            L.mount("tmpfs", directory, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
+                    options + (owner if directory == "/sandbox" else ""))
+        for path, fd in hidden:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            L.bind_readonly(f"/proc/self/fd/{fd}", path)
+            os.close(fd)
+        self.keep = {p.split("/")[2] for p in self.tmp_binds}  # top-level /tmp entries
+
+    def _sweep(self) -> None:
+        """After a job: kill and reap every process left in our namespace (we are its init,
+        so -1 means exactly the job's tree), then empty the job's directories."""
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        for directory, mode in self._JOB_DIRS:
+            keep = self.keep if directory == "/tmp" else set()
+            for entry in os.scandir(directory):
+                if entry.name in keep:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+            os.chmod(directory, int(mode, 8))
+            if directory == "/sandbox" and not self.userns:
+                os.chown(directory, self.uid, self.gid)
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
@@ -157,23 +207,21 @@ class Runner:
         setup = JobSetup(job=job, limits=limits, key=key, stdin_fd=fds["in"],
                          stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
                          isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
-                         memory_cgroup=self.cgroup is not None, tmp_binds=self.tmp_binds)
+                         memory_cgroup=self.cgroup is not None)
         start = time.perf_counter()
-        if self.isolate:
-            L.unshare(L.CLONE_NEWPID)
         sys.stdout.flush()
         pid = L.fork()
         if pid == 0:
             job_main(setup)
-        if self.isolate:
-            L.setns(self.own_pidns, L.CLONE_NEWPID)
         os.close(ev_write)
         evidence = bytearray()
         timed_out = _wait(pid, float(limits["timeout"]), ev_read, evidence,
                           cap=max(64 << 20, 16 * fsize), kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
-        if not self.isolate:
+        if self.isolate:
+            self._sweep()
+        else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
         _drain(ev_read, evidence, cap=max(64 << 20, 16 * fsize))

@@ -272,7 +272,9 @@ def test_runs_as_an_unprivileged_user(sandbox: Sandbox) -> None:
     passes(sandbox, program, tests)
 
 
-def test_proc_shows_only_the_jobs_own_processes(sandbox: Sandbox) -> None:
+def test_proc_shows_only_the_jobs_own_processes_and_the_runner(sandbox: Sandbox) -> None:
+    # The job runs in the runner's PID namespace, alone with the runner (its init, pid 1):
+    # no host process is visible, and /proc agrees with os.getpid().
     program = code(f"""
         import os, subprocess
         child = subprocess.Popen(["sleep", "30"])
@@ -283,9 +285,10 @@ def test_proc_shows_only_the_jobs_own_processes(sandbox: Sandbox) -> None:
         child.wait()
     """)
     tests = code("""
-        assert me == 1
-        assert visible == sorted({me, child.pid})
+        assert me != 1
+        assert visible == sorted({1, me, child.pid})
         assert not host_test_process_visible
+        assert os.readlink("/proc/self") == str(os.getpid())
     """)
     passes(sandbox, program, tests)
 

@@ -127,20 +127,8 @@ SELF_SIGNALS = {
 }
 
 
-# The job is the init of its PID namespace, and the kernel drops default-action signals an
-# init sends itself. The catchable terminating signals (SIGTERM, SIGALRM, SIGUSR1...) get
-# their default carried out by the job (see sandbox/_job.py). SIGKILL, SIGSEGV and SIGABRT
-# cannot be handled that way: the program carries on. It still cannot pass failing tests by
-# doing so: this is a difference in fidelity, not a way to forge a verdict.
-_UNEMULATED = pytest.mark.xfail(
-    reason="KNOWN LIMITATION: self-sent SIGKILL/SIGSEGV/SIGABRT are dropped for a PID-namespace "
-           "init; the program continues (no verdict can be forged this way)", strict=True)
-
-
-@pytest.mark.parametrize(
-    ("program", "number"),
-    [pytest.param(*SELF_SIGNALS[name], id=name,
-                  marks=() if name == "SIGTERM" else (_UNEMULATED,)) for name in SELF_SIGNALS])
+@pytest.mark.parametrize(("program", "number"), list(SELF_SIGNALS.values()),
+                         ids=list(SELF_SIGNALS))
 def test_a_program_that_signals_itself_is_crashed(sandbox: Sandbox, program: str,
                                                   number: signal.Signals) -> None:
     e = sandbox.run(job(program + "print('still running')\n", "assert True"))
