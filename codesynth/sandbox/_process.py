@@ -94,9 +94,13 @@ class RunnerProcess:
                 stream.close()  # type: ignore[union-attr]
         self._stderr.close()
 
-    def close(self) -> None:
+    def finish_input(self) -> None:
+        """End of input: the runner finishes and exits."""
         with contextlib.suppress(Exception):
             self.proc.stdin.close()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.finish_input()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

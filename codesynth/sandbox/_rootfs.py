@@ -47,7 +47,7 @@ def _mkdirs(root: str, path: str) -> str:
 
 
 _COPY_LIMIT = 1 << 20  # small regular files are copied: every mount makes each job slower
-_TREE_LIMIT = 8 << 20
+_TREE_LIMIT = 64 << 10  # larger /etc trees (ssl) are bound: quicker to start
 
 
 def _small_tree(path: str) -> bool:

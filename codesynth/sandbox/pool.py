@@ -220,7 +220,9 @@ class RunnerPool:
 
     def close(self) -> None:
         self._closed = True
-        for index, runner in enumerate(self._runners):
-            if runner is not None:
-                runner.close()
-                self._runners[index] = None
+        live = [r for r in self._runners if r is not None]
+        for runner in live:  # end of input for all first: they shut down in parallel
+            runner.finish_input()
+        for runner in live:
+            runner.close()
+        self._runners = [None] * self.workers
