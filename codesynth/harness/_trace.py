@@ -61,6 +61,7 @@ def exception_info(exc: BaseException, filename: str | None = None) -> dict[str,
     except BaseException:  # noqa: BLE001
         message = "<str failed>"
     detail = "\n".join(map(str, notes)) if isinstance(notes, list) else ""
+    line: int | None
     if isinstance(exc, SyntaxError) and exc.lineno is not None and filename == exc.filename:
         line = exc.lineno
     else:
@@ -108,8 +109,9 @@ def explain_asserts(statements: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def _explained(node: ast.Assert, index: int) -> list[ast.stmt]:
-    where = {"lineno": node.lineno, "col_offset": node.col_offset,
-             "end_lineno": node.end_lineno, "end_col_offset": node.end_col_offset}
+    where: dict[str, Any] = {"lineno": node.lineno, "col_offset": node.col_offset,
+                             "end_lineno": node.end_lineno,
+                             "end_col_offset": node.end_col_offset}
 
     def name(ident: str, store: bool = False) -> ast.Name:
         return ast.Name(id=ident, ctx=ast.Store() if store else ast.Load(), **where)

@@ -166,8 +166,8 @@ def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
     start = time.perf_counter()
     try:
         check(candidate)
-    except BaseException as exc:  # noqa: BLE001
-        fields, info = _outcome_fields(exc)
+    except BaseException as failure:  # noqa: BLE001
+        fields, info = _outcome_fields(failure)
         evidence.test(name="check", duration=time.perf_counter() - start, **fields)
         _finish(evidence, 1, info)
         return

@@ -120,7 +120,8 @@ def _reset_interpreter() -> None:
     if not _STREAMS:
         prebuild_interpreter_state()
     sys.stdin, sys.stdout, sys.stderr = _STREAMS
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = _STREAMS
+    for name, stream in zip(("__stdin__", "__stdout__", "__stderr__"), _STREAMS, strict=True):
+        setattr(sys, name, stream)  # the runner's originals wrap its protocol pipes
     sys.argv = ["solution.py"]
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

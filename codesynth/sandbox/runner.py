@@ -21,7 +21,6 @@ import fcntl
 import json
 import os
 import platform
-import select
 import shutil
 import signal
 import socket
@@ -31,6 +30,8 @@ import time
 from typing import Any
 
 from codesynth.sandbox import _linux as L
+from codesynth.sandbox._cgroup import JobCgroup
+from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
 from codesynth.sandbox._job import HARNESS_FAULT, JobSetup, job_main
 from codesynth.sandbox._verdict import Observation, decide
 
@@ -47,7 +48,7 @@ class Runner:
         self.uid = int(config.get("uid", 65534))
         self.gid = int(config.get("gid", 65534))
         self.userns = False
-        self.cgroup = None
+        self.cgroup: JobCgroup | None = None
         self.tmp_binds: list[str] = []
         self.keep: set[str] = set()
         self.warm: set[str] = set()
@@ -57,11 +58,11 @@ class Runner:
     # -- start-up ----------------------------------------------------------------------------
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""
-        from codesynth.sandbox import _cgroup, _rootfs
+        from codesynth.sandbox import _rootfs
 
         if config.get("cgroups"):
             try:
-                self.cgroup = _cgroup.JobCgroup(config["cgroups"])
+                self.cgroup = JobCgroup(config["cgroups"])
             except OSError:
                 self.cgroup = None
         flags = (L.CLONE_NEWNS | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS
@@ -193,7 +194,7 @@ class Runner:
         fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "in")}
         ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
         with contextlib.suppress(OSError):
-            fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         scratch = None
         if not self.isolate:
             scratch = tempfile.mkdtemp(prefix="codesynth-job-")
@@ -215,7 +216,7 @@ class Runner:
             job_main(setup)
         os.close(ev_write)
         evidence = bytearray()
-        timed_out = _wait(pid, float(limits["timeout"]), ev_read, evidence,
+        timed_out = wait(pid, float(limits["timeout"]), ev_read, evidence,
                           cap=max(64 << 20, 16 * fsize), kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
@@ -224,7 +225,7 @@ class Runner:
         else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-        _drain(ev_read, evidence, cap=max(64 << 20, 16 * fsize))
+        drain(ev_read, evidence, cap=max(64 << 20, 16 * fsize))
         os.close(ev_read)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
@@ -235,8 +236,8 @@ class Runner:
             cpu_time = max(cpu_time, (cpu_after - cpu_before) / 1e9)
             peak = round(self.cgroup.peak_mb(), 1)
         max_output = int(limits["max_output"])
-        out, out_size = _tail(fds["out"], max_output)
-        err, err_size = _tail(fds["err"], max_output)
+        out, out_size = tail(fds["out"], max_output)
+        err, err_size = tail(fds["err"], max_output)
         for fd in fds.values():
             os.close(fd)
         if scratch:
@@ -273,59 +274,6 @@ class Runner:
                 reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"}
             out.write(json.dumps(reply).encode() + b"\n")
             out.flush()
-
-
-_DRAIN_TICK = 0.01  # seconds
-_PIPE_BYTES = 1 << 20
-
-
-def _wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
-          kill_group: bool) -> bool:
-    """Wait until ``pid`` exits or ``timeout`` passes (then kill it), reading the evidence pipe
-    meanwhile so the harness never blocks on it. True if the job timed out."""
-    deadline = time.monotonic() + timeout
-    os.set_blocking(ev_fd, False)
-    pidfd = os.pidfd_open(pid)
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a
-            # quick job costs no extra wake-ups, a chatty one never blocks for long.
-            if poller.poll(min(left, _DRAIN_TICK) * 1000):
-                return False
-            _drain(ev_fd, evidence, cap)
-        with contextlib.suppress(OSError):
-            (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
-        return True
-    finally:
-        os.close(pidfd)
-
-
-def _drain(fd: int, into: bytearray, cap: int, once: bool = False) -> bool:
-    """Read what is available (all of it unless ``once``); False at end of file. Bytes past
-    ``cap`` are read and dropped: a program flooding the channel only loses its own noise."""
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            return True
-        if not chunk:
-            return False
-        if len(into) < cap:
-            into += chunk[: cap - len(into)]
-        if once:
-            return True
-
-
-def _tail(fd: int, limit: int) -> tuple[str, int]:
-    size = os.fstat(fd).st_size
-    count = min(size, limit)
-    data = os.pread(fd, count, size - count) if count else b""
-    return data.decode("utf-8", "replace"), size
 
 
 def _loopback_up() -> None:
