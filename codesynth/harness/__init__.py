@@ -24,6 +24,7 @@ STYLES: dict[str, Style] = {
     "stdio": run_stdio,
 }
 
+
 def prepare(job: dict[str, Any]) -> None:
     """Warm the per-style caches in the runner before it forks (compiled tests are shared).
 
