@@ -118,8 +118,15 @@ class Job(_Record):
         problem = job_problem(self.code, self.tests, self.test_style, self.entry_point,
                               self.language)
         if problem is not None:
-            field_name, message = problem
-            raise ValueError(f"job {self.id!r}: {field_name} {message}")
+            raise InvalidJob(self.id, *problem)
+
+
+class InvalidJob(ValueError):
+    """A job field is malformed; ``field`` and ``detail`` say which and how."""
+
+    def __init__(self, job_id: str, field: str, detail: str) -> None:
+        super().__init__(f"job {job_id!r}: {field} {detail}")
+        self.field, self.detail = field, detail
 
 
 def job_problem(code: Any, tests: Any, test_style: Any, entry_point: Any, language: Any

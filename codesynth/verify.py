@@ -14,7 +14,7 @@ from typing import Any
 
 from codesynth.errors import InputError
 from codesynth.jsonl import read_objects
-from codesynth.records import Job, job_problem
+from codesynth.records import InvalidJob, Job
 
 
 def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
@@ -29,15 +29,13 @@ def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
     record_id = record["id"]
     if isinstance(record_id, bool) or not isinstance(record_id, (str, int)) or record_id == "":
         raise fail("id", f"must be a non-empty string or an integer, got {record_id!r}")
-    problem = job_problem(record["code"], record["tests"], record.get("test_style", "assert"),
-                          record.get("entry_point"), record.get("language", "python"))
-    if problem is not None:
-        raise fail(*problem)
-    style = record.get("test_style", "assert")
-    tests, entry_point, language = record["tests"], record.get("entry_point"), \
-        record.get("language", "python")
-    return Job(id=str(record_id), code=record["code"], tests=tests, test_style=style,
-               entry_point=entry_point, language=language)
+    try:
+        return Job(id=str(record_id), code=record["code"], tests=record["tests"],
+                   test_style=record.get("test_style", "assert"),
+                   entry_point=record.get("entry_point"),
+                   language=record.get("language", "python"))
+    except InvalidJob as exc:
+        raise fail(exc.field, exc.detail) from None
 
 
 @dataclass

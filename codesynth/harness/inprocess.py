@@ -54,14 +54,14 @@ def load_solution(code: str, evidence: Evidence) -> dict[str, Any] | None:
     return namespace
 
 
-def parse_tests(tests: str, evidence: Evidence) -> ast.Module | None:
+def report_unparsable_tests(tests: str, evidence: Evidence) -> None:
+    """The tests did not compile in ``prepare_*``: parse again to report why."""
     register_source(TESTS_FILE, tests)
     try:
-        return ast.parse(tests, TESTS_FILE)
+        ast.parse(tests, TESTS_FILE)
     except (SyntaxError, ValueError) as exc:
         evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
                        reason="the tests do not parse")
-        return None
 
 
 def _run_item(code: Any, namespace: dict[str, Any]) -> tuple[BaseException | None, float]:
@@ -109,7 +109,7 @@ def prepare_humaneval(tests: str) -> CodeType | None:
 def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
     items = prepare_assert(job["tests"])
     if items is None:
-        parse_tests(job["tests"], evidence)  # reports the syntax error
+        report_unparsable_tests(job["tests"], evidence)
         return
     register_source(TESTS_FILE, job["tests"])
     namespace = load_solution(job["code"], evidence)
@@ -139,7 +139,7 @@ def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
 def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
     tests_code = prepare_humaneval(job["tests"])
     if tests_code is None:
-        parse_tests(job["tests"], evidence)  # reports the syntax error
+        report_unparsable_tests(job["tests"], evidence)
         return
     register_source(TESTS_FILE, job["tests"])
     namespace = load_solution(job["code"], evidence)

@@ -147,7 +147,7 @@ def job_main(setup: JobSetup, _exit: Any = os._exit) -> None:
         _wire_fds(setup)
         if setup.isolate:
             _drop_privileges(setup)
-        L.prctl(4, 0)  # PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/fd from the program
+        L.prctl(L.PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/fd from the program
         _reset_interpreter()
         from codesynth.harness import STYLES
         from codesynth.harness.evidence import Evidence

@@ -1,6 +1,6 @@
 """Thin ctypes bindings for the Linux system calls the local sandbox needs.
 
-Python 3.11 has no ``os.unshare``/``os.setns``/``mount``; these wrappers raise ``OSError``
+Python 3.11 has no ``os.unshare``/``mount``/``pivot_root``; these wrappers raise ``OSError``
 with the real errno so callers can tell "not permitted here" from a bug.
 """
 
@@ -28,6 +28,7 @@ MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203}
@@ -72,10 +73,6 @@ def _b(value: str | None) -> bytes | None:
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
-
-
-def setns(fd: int, nstype: int) -> None:
-    _check(_libc.setns(fd, nstype), "setns")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,

@@ -55,10 +55,6 @@ class RunnerProcess:
         except (BrokenPipeError, OSError) as exc:
             raise RunnerDied(f"runner is gone: {exc}") from exc
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        self.send(message)
-        return self.receive(timeout)
-
     def receive(self, timeout: float) -> dict[str, Any]:
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()

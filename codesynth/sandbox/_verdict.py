@@ -11,7 +11,8 @@ import signal as _signal
 from dataclasses import dataclass
 from typing import Any
 
-HARNESS_FAULT = 70
+from codesynth.sandbox._job import HARNESS_FAULT
+
 _FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit"}
 
 
@@ -36,24 +37,34 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+@dataclass
+class _Case:
+    test: dict[str, Any]
+    ran: bool = True
+    overflowed: bool = False
+
+
 def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
-                 ) -> list[dict[str, Any]]:
+                 ) -> list[_Case]:
     """Compare each case's output (reported by the harness) with the expected one, here."""
     from codesynth.harness._trace import safe_repr
     from codesynth.harness.stdio import normalize
 
     runs = {e.get("index"): e for e in events if e.get("e") == "case"}
-    tests = []
+    cases = []
     for index, want in enumerate(expected):
         run = runs.get(index)
         test: dict[str, Any] = {"name": f"case {index}", "line": None, "source": None,
                                 "message": None, "duration": None}
+        case = _Case(test)
         if run is None:
+            case.ran = False
             test.update(outcome="error", message="the case did not run")
         else:
             got = str(run.get("output", ""))
             test["duration"] = run.get("duration")
             if int(run.get("output_bytes") or 0) >= fsize:
+                case.overflowed = True
                 test.update(outcome="error", message="output exceeded the file-size limit")
             elif run.get("signal") is not None:
                 test.update(outcome="error", message=f"killed by {_signal_name(run['signal'])}")
@@ -64,8 +75,8 @@ def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
                                                       f"got {safe_repr(got[:200])}")
             else:
                 test["outcome"] = "passed"
-        tests.append(test)
-    return tests
+        cases.append(case)
+    return cases
 
 
 def decide(obs: Observation, expected: list[str] | None = None,
@@ -128,20 +139,20 @@ def decide(obs: Observation, expected: list[str] | None = None,
 def _stdio_events(events: list[dict[str, Any]], expected: list[str], fsize: int
                   ) -> list[dict[str, Any]]:
     """Turn the harness's case reports and its ``completed`` final into tests and a verdict."""
-    tests = _judge_stdio(events, expected, fsize)
+    cases = _judge_stdio(events, expected, fsize)
     out = [e for e in events if e.get("e") not in ("case", "final")]
-    out += [{"e": "test", **t} for t in tests if t["message"] != "the case did not run"]
+    out += [{"e": "test", **c.test} for c in cases if c.ran]
     finals = [e for e in events if e.get("e") == "final"]
     for final in finals:
         if final.get("status") != "completed":
             out.append(final)
             continue
-        failures = [t for t in tests if t["outcome"] != "passed"]
-        if any(t["message"] == "output exceeded the file-size limit" for t in failures):
+        failures = [c for c in cases if c.test["outcome"] != "passed"]
+        if any(c.overflowed for c in failures):
             out.append({"e": "final", "status": "output_limit",
                         "reason": "a case's output exceeded the file-size limit"})
         elif failures:
-            first = failures[0]
+            first = failures[0].test
             out.append({"e": "final", "status": "failed", "reason": f"{first['name']}: "
                         f"{first['message']}", "exception": {
                             "type": "WrongAnswer" if first["outcome"] == "failed"
@@ -149,7 +160,7 @@ def _stdio_events(events: list[dict[str, Any]], expected: list[str], fsize: int
                             f"{first['message']}", "traceback": "", "line": None}})
         else:
             out.append({"e": "final", "status": "passed",
-                        "reason": f"{len(tests)} case(s) passed"})
+                        "reason": f"{len(cases)} case(s) passed"})
     return out
 
 

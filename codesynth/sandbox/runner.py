@@ -92,7 +92,7 @@ class Runner:
         self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
         self._mount_job_dirs()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
-        L.prctl(4, 0)  # PR_SET_DUMPABLE 0: a job with our uid (user namespace) cannot ptrace
+        L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
         self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
@@ -138,9 +138,7 @@ class Runner:
                 else:
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)
-            os.chmod(directory, int(mode, 8))
-            if directory == "/sandbox" and not self.userns:
-                os.chown(directory, self.uid, self.gid)
+            os.chmod(directory, int(mode, 8))  # the job owns /sandbox: it may have changed it
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
@@ -216,8 +214,9 @@ class Runner:
             job_main(setup)
         os.close(ev_write)
         evidence = bytearray()
-        timed_out = wait(pid, float(limits["timeout"]), ev_read, evidence,
-                          cap=max(64 << 20, 16 * fsize), kill_group=not self.isolate)
+        cap = max(64 << 20, 16 * fsize)  # the harness reports stdio outputs on this channel
+        timed_out = wait(pid, float(limits["timeout"]), ev_read, evidence, cap=cap,
+                         kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
         if self.isolate:
@@ -225,7 +224,7 @@ class Runner:
         else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-        drain(ev_read, evidence, cap=max(64 << 20, 16 * fsize))
+        drain(ev_read, evidence, cap=cap)
         os.close(ev_read)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
@@ -278,7 +277,6 @@ class Runner:
 
 def _loopback_up() -> None:
     """Bring up this network namespace's own loopback (not the host's)."""
-    import fcntl
     import struct
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
