@@ -54,4 +54,5 @@ class Registry:
 
 
 sandboxes = Registry("sandbox", "codesynth.sandboxes",
-                     {"local": "codesynth.sandbox.local:LocalSandbox"})
+                     {"local": "codesynth.sandbox.local:LocalSandbox",
+                      "docker": "codesynth.sandbox.container:DockerSandbox"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
 CONTROLLERS = ("memory", "pids", "cpuacct")
 PREFIX = "codesynth-"
@@ -167,3 +168,27 @@ class JobCgroup:
     def peak_mb(self) -> float:
         """Peak usage of the last job, the runner's own baseline removed."""
         return max(0, int(self._read(self._peak) or 0) - self.baseline) / (1024 * 1024)
+
+
+class ContainerCgroup:
+    """The container's own cgroup, seen read-only from inside it (the docker backend).
+
+    The container is the worker: its memory and pids limits are set by the engine, so the
+    runner only watches. Its CPU counter includes the runner, whose own share is removed.
+    """
+
+    ROOT = "/sys/fs/cgroup"
+
+    def __init__(self) -> None:
+        self._oom = os.open(f"{self.ROOT}/memory/memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+        self._cpu = os.open(f"{self.ROOT}/cpuacct/cpuacct.usage", os.O_RDONLY | os.O_CLOEXEC)
+
+    def snapshot(self) -> tuple[int, int]:
+        """(OOM kills so far, CPU nanoseconds so far, the runner's own excluded)."""
+        kills = 0
+        for line in os.pread(self._oom, 4096, 0).decode().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                kills = int(value)
+        total = int(os.pread(self._cpu, 64, 0).decode() or 0)
+        return kills, total - time.process_time_ns()

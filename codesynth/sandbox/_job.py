@@ -52,6 +52,7 @@ class JobSetup:
     gid: int
     userns: bool = False
     memory_cgroup: bool = False  # born in the worker's cgroups (see _cgroup)
+    in_container: bool = False  # the docker backend: the runner shares our uid
 
 
 def _set_limits(setup: JobSetup) -> None:
@@ -62,6 +63,13 @@ def _set_limits(setup: JobSetup) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     nproc = int(limits["max_processes"])
+    if setup.in_container:
+        nproc += 1  # RLIMIT_NPROC counts per uid, and the runner has ours
+        # The container's OOM killer must pick the job's tree, never the runner. Our /proc
+        # entries are writable only while dumpable (job_main makes us undumpable again).
+        L.prctl(L.PR_SET_DUMPABLE, 1)
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     if not setup.memory_cgroup:
         memory = int(limits["memory_mb"]) * 1024 * 1024

@@ -15,7 +15,7 @@ from typing import Any
 
 from codesynth.errors import InfrastructureError
 
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
          "from codesynth.sandbox.runner import main; del sys.argv[1]; main()")
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -42,7 +42,7 @@ class RunnerProcess:
 
     @staticmethod
     def local_command(config: dict[str, Any]) -> list[str]:
-        return [sys.executable, "-I", "-c", _BOOT, PACKAGE_ROOT, json.dumps(config)]
+        return [sys.executable, "-I", "-c", BOOT, PACKAGE_ROOT, json.dumps(config)]
 
     def alive(self) -> bool:
         return self.proc.poll() is None

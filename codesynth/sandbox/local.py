@@ -26,6 +26,15 @@ UNAVAILABLE_HINT = ("use --sandbox docker, or pass --unsafe-no-isolation to run 
                     "isolation (only for code you trust)")
 
 
+def uid_block() -> tuple[int, int]:
+    """(instance number, first of 256 uids) for a new sandbox in this process.
+
+    Every sandbox instance, of any backend, gets uids of its own: RLIMIT_NPROC counts per
+    uid, so two sandboxes must never share one. Distinct processes get distinct blocks."""
+    instance = next(_INSTANCES)
+    return instance, 200_000 + ((os.getpid() * 64 + instance) % 1_000_000) * 256
+
+
 @sandboxes.register("local")
 class LocalSandbox:
     name = "local"
@@ -44,8 +53,7 @@ class LocalSandbox:
             _cgroup.remove_stale()
         # Every instance gets its own cgroups and uids: two sandboxes in one process must
         # not share process or memory budgets (RLIMIT_NPROC counts per uid).
-        self._instance = next(_INSTANCES)
-        self._uid_base = 200_000 + ((os.getpid() * 64 + self._instance) % 1_000_000) * 256
+        self._instance, self._uid_base = uid_block()
         self._pool = RunnerPool(self.name, self.workers, self._start_runner)
         try:
             self._pool.start_all()

@@ -30,7 +30,7 @@ import time
 from typing import Any
 
 from codesynth.sandbox import _linux as L
-from codesynth.sandbox._cgroup import JobCgroup
+from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
 from codesynth.sandbox._job import HARNESS_FAULT, JobSetup, job_main
 from codesynth.sandbox._verdict import Observation, decide
@@ -45,10 +45,11 @@ _NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
 class Runner:
     def __init__(self, config: dict[str, Any]) -> None:
         self.isolate = bool(config.get("isolate", True))
+        self.container = config.get("mode") == "container"
         self.uid = int(config.get("uid", 65534))
         self.gid = int(config.get("gid", 65534))
         self.userns = False
-        self.cgroup: JobCgroup | None = None
+        self.cgroup: JobCgroup | ContainerCgroup | None = None
         self.tmp_binds: list[str] = []
         self.keep: set[str] = set()
         self.warm: set[str] = set()
@@ -97,6 +98,22 @@ class Runner:
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
         self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
 
+    def enter_container(self, config: dict[str, Any]) -> None:
+        """Inside a hardened container (the docker backend). The engine made the namespaces,
+        the read-only root, the job's tmpfs directories and the limits of the whole tree; we
+        must be PID 1 of its PID namespace, so that sweeping after a job reaches everything."""
+        if os.getpid() != 1:
+            raise OSError("the runner must be PID 1 of its container")
+        try:
+            self.cgroup = ContainerCgroup()
+        except OSError:
+            self.cgroup = None
+        self.uid, self.gid = os.getuid(), os.getgid()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
+        limits = "cgroup(container)" if self.cgroup else "rlimits only"
+        self.isolation = f"{config.get('describe', 'container')} + {limits} + uid {self.uid}"
+
     # -- the job's private directories --------------------------------------------------------
     _JOB_DIRS = (("/sandbox", "0700"), ("/tmp", "1777"), ("/dev/shm", "1777"))
 
@@ -138,13 +155,15 @@ class Runner:
                 else:
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)
-            os.chmod(directory, int(mode, 8))  # the job owns /sandbox: it may have changed it
+            with contextlib.suppress(OSError):  # the job owns /sandbox: it may have changed it
+                os.chmod(directory, int(mode, 8))
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
         import gc
 
         from codesynth.harness import WARM_MODULES
+        from codesynth.sandbox._rootfs import RUNNER_SCRATCH
 
         if style in self.warm:
             return
@@ -160,7 +179,7 @@ class Runner:
             except Exception:  # noqa: BLE001 - only a speed-up; jobs report real problems
                 pass
             finally:
-                if not self.isolate:
+                if workdir != RUNNER_SCRATCH:
                     shutil.rmtree(workdir, ignore_errors=True)
         gc.freeze()
 
@@ -168,7 +187,7 @@ class Runner:
         """A writable directory for the runner's own use (its root is read-only)."""
         from codesynth.sandbox._rootfs import RUNNER_SCRATCH
 
-        if not self.isolate:
+        if not self.isolate or self.container:  # removed again after the warm-up
             return tempfile.mkdtemp(prefix="codesynth-warm-")
         L.mount("tmpfs", RUNNER_SCRATCH, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
                 "mode=0700,size=8m")
@@ -199,14 +218,17 @@ class Runner:
             job = {**job, "_scratch": scratch}
         cpu_limit = float(limits.get("cpu_time") or limits["timeout"])
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
-        if self.cgroup:
+        if isinstance(self.cgroup, JobCgroup):
             self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
             self.cgroup.reset_peak()
+        if self.cgroup:
             kills_before, cpu_before = self.cgroup.snapshot()
         setup = JobSetup(job=job, limits=limits, key=key, stdin_fd=fds["in"],
                          stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
                          isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
-                         memory_cgroup=self.cgroup is not None)
+                         memory_cgroup=self.cgroup is not None,
+                         in_container=self.container)
+        shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else _rss_mb()
         start = time.perf_counter()
         sys.stdout.flush()
         pid = L.fork()
@@ -228,11 +250,13 @@ class Runner:
         os.close(ev_read)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
-        peak = None
+        # Without a cgroup of its own: the job process's peak, less the pages it shares with us.
+        peak = round(max(0.0, usage.ru_maxrss / 1024 - shared_mb), 1)
         if self.cgroup:
             kills_after, cpu_after = self.cgroup.snapshot()
             oom = kills_after > kills_before
             cpu_time = max(cpu_time, (cpu_after - cpu_before) / 1e9)
+        if isinstance(self.cgroup, JobCgroup):
             peak = round(self.cgroup.peak_mb(), 1)
         max_output = int(limits["max_output"])
         out, out_size = tail(fds["out"], max_output)
@@ -251,7 +275,9 @@ class Runner:
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
+        extra = {"runner_rss_mb": _rss_mb()} if self.container else {}
         return {
+            **extra,
             **verdict,
             "stdout": out, "stderr": err, "stdout_bytes": out_size, "stderr_bytes": err_size,
             "stdout_truncated": out_size > max_output, "stderr_truncated": err_size > max_output,
@@ -262,8 +288,10 @@ class Runner:
 
     def serve(self) -> None:
         inp, out = sys.stdin.buffer, sys.stdout.buffer
-        out.write(json.dumps({"ready": True, "isolation": self.isolation,
-                              "runtime": self.runtime}).encode() + b"\n")
+        hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
+        if self.container:
+            hello["runner_rss_mb"] = _rss_mb()
+        out.write(json.dumps(hello).encode() + b"\n")
         out.flush()
         for line in inp:
             request = json.loads(line)
@@ -273,6 +301,12 @@ class Runner:
                 reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"}
             out.write(json.dumps(reply).encode() + b"\n")
             out.flush()
+
+
+def _rss_mb() -> float:
+    """The runner's resident memory: the container's share the job's budget does not pay."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
 def _loopback_up() -> None:
@@ -293,7 +327,10 @@ def main() -> None:
     runner = Runner(config)
     if runner.isolate:
         try:
-            runner.enter(config)
+            if runner.container:
+                runner.enter_container(config)
+            else:
+                runner.enter(config)
         except OSError as exc:
             sys.stdout.write(json.dumps({"ready": False, "error": str(exc)}) + "\n")
             sys.stdout.flush()

@@ -30,7 +30,7 @@ def code(text: str) -> str:
 
 
 def processes_of(uid: int) -> list[int]:
-    """Host pids of every live (non-zombie) process whose real uid is ``uid``."""
+    """Host pids of every live (non-zombie) process whose real uid is ``uid``, runners aside."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -43,6 +43,8 @@ def processes_of(uid: int) -> list[int]:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if "Z" in fields.get("State", "").split()[:1]:
             continue
+        if fields.get("NSpid", "").split()[-1:] == ["1"]:
+            continue  # a namespace's init: a runner (in a container it shares the job's uid)
         uids = fields.get("Uid", "").split()
         if uids and int(uids[0]) == uid:
             found.append(int(entry))

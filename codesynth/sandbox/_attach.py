@@ -1,0 +1,132 @@
+"""A runner inside a container, seen from the host: the same interface as ``RunnerProcess``.
+
+The runner is the container's command (PID 1). The host talks to it over the engine's attach
+stream: JSON lines on its stdin, multiplexed frames (8-byte header: stream, size) from its
+stdout and stderr. The container is created with ``StdinOnce`` and ``AutoRemove``: when the
+host goes away for any reason (SIGKILL included) the engine closes the runner's stdin, the
+runner finishes its job and exits, and the engine removes the container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import struct
+import time
+from typing import Any
+
+from codesynth.sandbox._process import RunnerDied
+
+_HEADER = struct.Struct(">BxxxL")
+_STDOUT, _STDERR = 1, 2
+_STDERR_KEEP = 4000
+
+
+class ContainerRunner:
+    """One container running the runner; ``create`` is called with the container's options."""
+
+    def __init__(self, api: Any, create: dict[str, Any], startup_timeout: float = 60.0,
+                 on_limits: Any = None) -> None:
+        self.api = api
+        self._on_limits = on_limits
+        self._buffer = b""
+        self._lines = b""
+        self._stderr = b""
+        self._eof = False
+        self.applied_memory: int | None = None  # bytes; kept by the backend (container.py)
+        self.runner_rss_mb = 0.0  # reported by the runner with every answer
+        self._socket: socket.socket | None = None
+        self._attached: Any = None
+        self.id = api.create_container(**create)["Id"]
+        try:
+            attached = api.attach_socket(self.id, params={"stdin": 1, "stdout": 1,
+                                                          "stderr": 1, "stream": 1})
+            self._attached = attached
+            self._socket = getattr(attached, "_sock", attached)
+            api.start(self.id)
+            hello = self.receive(startup_timeout)
+        except Exception:
+            self.kill()
+            raise
+        self.info = hello
+        if not hello.get("ready"):
+            self.kill()
+            raise RunnerDied(str(hello.get("error", "runner failed to start")))
+
+    def alive(self) -> bool:
+        return not self._eof
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._on_limits is not None:
+            self._on_limits(self, message["limits"])
+        assert self._socket is not None
+        try:
+            self._socket.sendall(json.dumps(message).encode() + b"\n")
+        except OSError as exc:
+            self._eof = True
+            raise RunnerDied(f"container runner is gone: {exc}") from exc
+
+    def _read_frames(self, timeout: float) -> None:
+        """Read whatever the engine sends within ``timeout``; stdout goes to ``_lines``."""
+        assert self._socket is not None
+        ready, _, _ = select.select([self._socket], [], [], timeout)
+        if not ready:
+            return
+        try:
+            chunk = self._socket.recv(1 << 20)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._eof = True
+            raise RunnerDied(f"container runner exited unexpectedly{self._stderr_tail()}")
+        self._buffer += chunk
+        while len(self._buffer) >= _HEADER.size:
+            kind, size = _HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < _HEADER.size + size:
+                break
+            payload = self._buffer[_HEADER.size:_HEADER.size + size]
+            self._buffer = self._buffer[_HEADER.size + size:]
+            if kind == _STDOUT:
+                self._lines += payload
+            elif kind == _STDERR:
+                self._stderr = (self._stderr + payload)[-_STDERR_KEEP:]
+
+    def receive(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._lines:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RunnerDied(f"container runner gave no answer within {timeout:g} s")
+            self._read_frames(left)
+        line, _, self._lines = self._lines.partition(b"\n")
+        reply: dict[str, Any] = json.loads(line)
+        self.runner_rss_mb = float(reply.pop("runner_rss_mb", self.runner_rss_mb))
+        return reply
+
+    def _stderr_tail(self) -> str:
+        text = self._stderr.decode("utf-8", "replace").strip()
+        return f": {text}" if text else ""
+
+    def finish_input(self) -> None:
+        """End of input: the engine closes the runner's stdin; it exits, the container goes."""
+        with contextlib.suppress(OSError, AttributeError):
+            self._socket.shutdown(socket.SHUT_WR)  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        self.finish_input()
+        deadline = time.monotonic() + 5
+        with contextlib.suppress(RunnerDied):
+            while not self._eof and time.monotonic() < deadline:
+                self._read_frames(deadline - time.monotonic())
+        self.kill()
+
+    def kill(self) -> None:
+        """Remove the container now, whatever it is doing."""
+        self._eof = True
+        with contextlib.suppress(Exception):
+            self.api.remove_container(self.id, force=True)
+        for stream in (self._attached, self._socket):
+            with contextlib.suppress(Exception):
+                stream.close()
