@@ -8,7 +8,7 @@ import sys
 from rich.text import Text
 
 from codesynth import __version__
-from codesynth.cli import eval_cmd, verify_cmd
+from codesynth.cli import eval_cmd, sandbox_cmd, verify_cmd
 from codesynth.cli._display import console
 from codesynth.errors import CodesynthError
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     verify_cmd.register(commands)
     eval_cmd.register(commands)
+    sandbox_cmd.register(commands)
     return parser
 
 

@@ -18,7 +18,11 @@ T = TypeVar("T")
 
 def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) -> None:
     group = parser.add_argument_group("sandbox")
-    group.add_argument("--sandbox", default="local", help="backend (default: local)")
+    group.add_argument("--sandbox", default="local",
+                       help="backend: local (kernel namespaces) or docker (default: local)")
+    group.add_argument("--image", default=None,
+                       help="docker: the runner image (default: the one built for this "
+                            "codesynth, see `codesynth sandbox build`)")
     group.add_argument("--workers", type=int, default=None,
                        help="jobs in flight (default: the number of CPU cores)")
     group.add_argument("--timeout", type=float, default=timeout,
@@ -51,6 +55,10 @@ def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
     options: dict[str, object] = {"workers": args.workers, "limits": limits}
     if args.unsafe_no_isolation:
         options["unsafe_no_isolation"] = True
+    if args.image:
+        if args.sandbox != "docker":
+            raise UserError("--image applies to --sandbox docker only")
+        options["image"] = args.image
     return open_sandbox(args.sandbox, **options)
 
 

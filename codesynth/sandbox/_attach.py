@@ -129,4 +129,4 @@ class ContainerRunner:
             self.api.remove_container(self.id, force=True)
         for stream in (self._attached, self._socket):
             with contextlib.suppress(Exception):
-                stream.close()
+                stream.close()  # type: ignore[union-attr]

@@ -100,3 +100,28 @@ def bind_readonly(source: str, target: str) -> None:
     """Bind ``source`` on ``target`` and make the bind read-only, nosuid, nodev."""
     mount(source, target, None, MS_BIND | MS_REC)
     mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+IPC_RMID = 0
+
+
+def remove_sysv_ipc() -> int:
+    """Remove every System V IPC object (shared memory, queues, semaphores) of this IPC
+    namespace. They outlive the processes that made them; a job must not leave any."""
+    removed = 0
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            ident = int(row.split()[1])
+            if kind == "shm":
+                result = _libc.shmctl(ident, IPC_RMID, None)
+            elif kind == "msg":
+                result = _libc.msgctl(ident, IPC_RMID, None)
+            else:
+                result = _libc.semctl(ident, 0, IPC_RMID)
+            removed += result == 0
+    return removed

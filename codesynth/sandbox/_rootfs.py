@@ -138,8 +138,8 @@ def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> list[str
         _place(root, source)
         if source.fd >= 0:
             os.close(source.fd)
-    for directory in ("/proc", "/tmp", "/sandbox", "/dev/shm", "/etc", "/.oldroot",
-                      RUNNER_SCRATCH):
+    for directory in ("/proc", "/tmp", "/sandbox", "/dev/shm", "/dev/mqueue", "/etc",
+                      "/.oldroot", RUNNER_SCRATCH):
         _mkdirs(root, directory)
     os.chmod(root + RUNNER_SCRATCH, 0o700)
     os.symlink("/proc/self/fd", root + "/dev/fd")

@@ -10,16 +10,34 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from codesynth.records import Execution, Job, Limits
-from codesynth.sandbox._process import RunnerDied, RunnerProcess
+from codesynth.sandbox._process import RunnerDied
 
 # Seconds the host waits beyond the job's own wall limit before it declares a runner hung.
 HOST_GRACE = 15.0
 PIPELINE_DEPTH = 2  # jobs queued per runner
 ATTEMPTS = 2  # a job is retried once on a fresh runner, never dropped
 WINDOW_PER_WORKER = 64
+
+
+class Runner(Protocol):
+    """A runner as the pool sees it: a process (local) or a container (docker)."""
+
+    info: dict[str, Any]
+
+    def alive(self) -> bool: ...
+
+    def send(self, message: dict[str, Any]) -> None: ...
+
+    def receive(self, timeout: float) -> dict[str, Any]: ...
+
+    def finish_input(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def kill(self) -> None: ...
 
 
 class _Feed:
@@ -78,13 +96,13 @@ class _Entry:
 
 class RunnerPool:
     def __init__(self, backend: str, workers: int,
-                 start: Callable[[int], RunnerProcess]) -> None:
+                 start: Callable[[int], Runner]) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.backend = backend
         self.workers = workers
         self._start = start
-        self._runners: list[RunnerProcess | None] = [None] * workers
+        self._runners: list[Runner | None] = [None] * workers
         self._free: queue.Queue[int] = queue.Queue()
         self._closed = False
         self.info: dict[str, Any] = {}
@@ -97,7 +115,7 @@ class RunnerPool:
             for future in [executor.submit(self._runner, i) for i in range(self.workers)]:
                 future.result()
 
-    def _runner(self, index: int) -> RunnerProcess:
+    def _runner(self, index: int) -> Runner:
         runner = self._runners[index]
         if runner is None or not runner.alive():
             if runner is not None:
@@ -131,7 +149,10 @@ class RunnerPool:
                 try:
                     runner = self._runner(index)
                     runner.send(message)
-                    return self._execution(runner.receive(limits.timeout + HOST_GRACE), limits)
+                    reply = runner.receive(limits.timeout + HOST_GRACE)
+                    if reply.pop("runner_tainted", None):
+                        self._discard(index)  # the verdict stands; the next job gets a new one
+                    return self._execution(reply, limits)
                 except RunnerDied as exc:
                     failure = exc
                     self._discard(index)
@@ -182,6 +203,10 @@ class RunnerPool:
                     for entry in pending:
                         entry.sent = False
                     continue
+                if reply.pop("runner_tainted", None):
+                    self._discard(index)  # the verdict stands; the others go to a new runner
+                    for entry in pending[1:]:
+                        entry.sent = False
                 feed.deliver(pending.pop(0).seq, self._execution(reply, limits))
         finally:
             if index is not None:

@@ -40,6 +40,7 @@ from codesynth.sandbox._verdict import Observation, decide
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
            "typing", "random", "hashlib", "json", "codesynth.harness")
 _NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
+MQUEUE = "/dev/mqueue"
 
 
 class Runner:
@@ -85,7 +86,7 @@ class Runner:
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
-        if self.cgroup:
+        if isinstance(self.cgroup, JobCgroup):
             self.cgroup.join()
         socket.sethostname("sandbox")
         _loopback_up()
@@ -129,15 +130,19 @@ class Runner:
             options = f"mode={mode},size=50%,nr_inodes=65536"
             L.mount("tmpfs", directory, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
                     options + (owner if directory == "/sandbox" else ""))
+        with contextlib.suppress(OSError):  # this IPC namespace's POSIX message queues
+            L.mount("mqueue", MQUEUE, "mqueue", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
         for path, fd in hidden:
             os.makedirs(path, mode=0o755, exist_ok=True)
             L.bind_readonly(f"/proc/self/fd/{fd}", path)
             os.close(fd)
         self.keep = {p.split("/")[2] for p in self.tmp_binds}  # top-level /tmp entries
 
-    def _sweep(self) -> None:
+    def _sweep(self) -> str | None:
         """After a job: kill and reap every process left in our namespace (we are its init,
-        so -1 means exactly the job's tree), then empty the job's directories."""
+        so -1 means exactly the job's tree), remove its System V IPC objects and message
+        queues, and empty its directories. Returns what could not be removed, if anything:
+        this runner is then tainted and gets replaced."""
         with contextlib.suppress(OSError):
             os.kill(-1, signal.SIGKILL)
         while True:
@@ -145,18 +150,31 @@ class Runner:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 break
+        L.remove_sysv_ipc()
+        left: list[str] = []
         for directory, mode in self._JOB_DIRS:
             keep = self.keep if directory == "/tmp" else set()
-            for entry in os.scandir(directory):
-                if entry.name in keep:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+            left += self._empty(directory, keep)
             with contextlib.suppress(OSError):  # the job owns /sandbox: it may have changed it
                 os.chmod(directory, int(mode, 8))
+        if os.path.isdir(MQUEUE):
+            left += self._empty(MQUEUE, set())
+        return f"could not remove {', '.join(left[:5])}" if left else None
+
+    @staticmethod
+    def _empty(directory: str, keep: set[str]) -> list[str]:
+        left = []
+        for entry in os.scandir(directory):
+            if entry.name in keep:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+            if os.path.lexists(entry.path):
+                left.append(entry.path)
+        return left
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
@@ -241,8 +259,9 @@ class Runner:
                          kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
+        tainted = None
         if self.isolate:
-            self._sweep()
+            tainted = self._sweep()
         else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
@@ -275,7 +294,9 @@ class Runner:
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
-        extra = {"runner_rss_mb": _rss_mb()} if self.container else {}
+        extra: dict[str, Any] = {"runner_rss_mb": _rss_mb()} if self.container else {}
+        if tainted:
+            extra["runner_tainted"] = tainted
         return {
             **extra,
             **verdict,

@@ -216,3 +216,42 @@ def _running_uids() -> set[int]:
             except OSError:
                 pass
     return uids
+
+
+IPC_LEAVER = code("""
+    import ctypes, ctypes.util, os
+    libc = ctypes.CDLL(None, use_errno=True)
+    IPC_CREAT = 0o1000
+    made = {
+        "shm": libc.shmget(0x5EED, 1 << 20, IPC_CREAT | 0o600),
+        "sem": libc.semget(0x5EED, 1, IPC_CREAT | 0o600),
+        "msg": libc.msgget(0x5EED, IPC_CREAT | 0o600),
+    }
+    rt = ctypes.CDLL(ctypes.util.find_library("rt") or None, use_errno=True)
+    rt.mq_open.restype = ctypes.c_int
+    queue = rt.mq_open(b"/codesynth-left", os.O_CREAT | os.O_RDWR, 0o600, None)
+    from multiprocessing import shared_memory
+    segment = shared_memory.SharedMemory("codesynth-left", create=True, size=4096)
+    segment.close()
+""")
+IPC_READER = code("""
+    import os
+    def rows(kind):
+        with open(f"/proc/sysvipc/{kind}") as handle:
+            return handle.read().splitlines()[1:]
+    leftovers = {kind: rows(kind) for kind in ("shm", "sem", "msg")}
+    queues = sorted(os.listdir("/dev/mqueue")) if os.path.isdir("/dev/mqueue") else []
+    shm = sorted(os.listdir("/dev/shm"))
+""")
+
+
+def test_ipc_objects_do_not_outlive_the_job(sandbox: Sandbox) -> None:
+    # System V objects and POSIX queues outlive their processes: the sweep removes them.
+    first = sandbox.run(job(IPC_LEAVER, "assert min(made.values()) >= 0\nassert queue >= 0"))
+    assert first.status is Status.PASSED, (first.reason, first.tests, first.stderr)
+    # several jobs, so that every worker runs one after the leaver
+    for e in sandbox.run_many([job(IPC_READER, "assert leftovers == "
+                                               "{'shm': [], 'sem': [], 'msg': []}\n"
+                                               "assert queues == []\nassert shm == []",
+                                   job_id=str(i)) for i in range(6)]):
+        assert e.status is Status.PASSED, (e.reason, e.tests)
