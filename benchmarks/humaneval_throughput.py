@@ -57,6 +57,56 @@ def run_official(samples: Path, workers: int) -> tuple[float, str]:
     return time.perf_counter() - start, done.stdout.strip().splitlines()[-1]
 
 
+def docker_pool_startup(workers: int | None, times: int = 3) -> float:
+    """Seconds to open a docker sandbox (connect, find the image, start the containers and
+    their runners) and close it; the best of ``times``."""
+    from codesynth.sandbox import open_sandbox
+
+    best = float("inf")
+    for _ in range(times):
+        start = time.perf_counter()
+        with open_sandbox("docker", workers=workers):
+            opened = time.perf_counter() - start
+        best = min(best, opened)
+    return best
+
+
+def docker_run_per_sample(samples: Path, count: int, workers: int) -> float:
+    """ms/sample of the naive design: one ``docker run --rm`` (same image and hardening)
+    per sample, ``workers`` at a time, on the first ``count`` samples."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import docker
+
+    from codesynth.sandbox import images
+
+    client = docker.from_env()
+    image = images.ensure_runner(client)
+    with gzip.open(default_problems_path(), "rt") as handle:
+        problems = {p["task_id"]: p for p in map(json.loads, handle) if p}
+    rows = [json.loads(line) for line in samples.read_text().splitlines()[:count]]
+
+    def one(row: dict) -> int:
+        problem = problems[row["task_id"]]
+        program = (problem["prompt"] + row["completion"] + "\n" + problem["test"] + "\n"
+                   + f"check({problem['entry_point']})\n")
+        container = client.containers.run(
+            image, ["python3", "-c", program], detach=True, network_mode="none",
+            read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            user="65534:65534", mem_limit="1g", pids_limit=64, tmpfs={"/sandbox": ""})
+        try:
+            return int(container.wait(timeout=60)["StatusCode"])
+        finally:
+            container.remove(force=True)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        codes = list(pool.map(one, rows))
+    elapsed = time.perf_counter() - start
+    assert codes == [0] * len(rows), codes
+    return 1000 * elapsed / len(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -65,6 +115,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="ours (default: cores)")
     parser.add_argument("--official-workers", type=int, default=4,
                         help="the official harness's n_workers (its default: 4)")
+    parser.add_argument("--docker-run-samples", type=int, default=40,
+                        help="docker: samples timed with one `docker run` each (default: 40)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         samples, count = write_samples(Path(tmp), args.repeat)
@@ -92,6 +144,18 @@ def main() -> None:
     print(f"      {best_official:7.2f} ms/sample; {official_out}")
     print(f"  speed-up: {best_official / best_ours:.2f}x "
           f"(anchor: official ~{ANCHORS_MS['official harness']} ms/sample here)")
+    if args.sandbox == "docker":
+        workers = args.workers or len(os.sched_getaffinity(0))
+        startup = docker_pool_startup(args.workers)
+        print(f"  docker pool start-up ({workers} containers, runners ready): "
+              f"{1000 * startup:.0f} ms")
+        with tempfile.TemporaryDirectory() as tmp:
+            samples, _ = write_samples(Path(tmp), 1)
+            per_run = docker_run_per_sample(samples, args.docker_run_samples, workers)
+        print(f"  one `docker run` per sample ({args.docker_run_samples} samples, {workers} at "
+              f"a time, same image and hardening): {per_run:.1f} ms/sample "
+              f"(anchor: {ANCHORS_MS['docker run --rm per sample']:.0f})")
+        print(f"  speed-up over docker run per sample: {per_run / best_ours:.1f}x")
 
 
 if __name__ == "__main__":
