@@ -347,9 +347,11 @@ def test_environment_is_scrubbed(sandbox: Sandbox) -> None:
     passes(sandbox, ENV_PROBE, ENV_TESTS)
 
 
-def test_secrets_in_the_hosts_environment_do_not_leak(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A sandbox opened by a process that holds secrets in its environment (in a child process:
-    # see helpers.run_script for why not in this one).
+def test_secrets_in_the_hosts_environment_do_not_leak(monkeypatch: pytest.MonkeyPatch,
+                                                      sandbox: Sandbox) -> None:
+    # A sandbox of the same backend, opened by a process that holds secrets in its
+    # environment (in a child process: see helpers.run_script for why not in this one).
+    backend = sandbox.name
     secret = f"SECRET-{uuid.uuid4().hex}"
     monkeypatch.setenv("CODESYNTH_SECRET", secret)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
@@ -359,7 +361,8 @@ def test_secrets_in_the_hosts_environment_do_not_leak(monkeypatch: pytest.Monkey
         from codesynth.records import Job, Limits
         from codesynth.sandbox import open_sandbox
         assert os.environ["CODESYNTH_SECRET"] == {secret!r}
-        with open_sandbox("local", workers=1, limits=Limits(timeout=5, max_output=65536)) as box:
+        with open_sandbox({backend!r}, workers=1,
+                          limits=Limits(timeout=5, max_output=65536)) as box:
             e = box.run(Job(id="env", code={ENV_PROBE + "print(environment)"!r},
                             tests={ENV_TESTS!r}))
         print(json.dumps(e.to_dict()))
