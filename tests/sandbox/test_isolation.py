@@ -144,10 +144,12 @@ def host_markers(tmp_path: Path) -> Iterator[list[str]]:
                 path.unlink()
 
 
-def _runtime_under_tmp() -> list[str]:
-    """Top-level /tmp entries the sandbox must show: the runtime itself (a venv or a checkout
-    under /tmp, as CI or a user may have), bound read-only at its own path."""
-
+def _runtime_under_tmp(sandbox: Sandbox) -> list[str]:
+    """Top-level /tmp entries the sandbox must show. The local backend shows the runtime
+    itself there when it lives under /tmp (a venv or a checkout, as CI or a user may have),
+    bound read-only at its own path; the docker backend's runtime is in its image."""
+    if sandbox.name != "local":
+        return []
     roots = {sys.prefix, os.path.dirname(os.path.dirname(codesynth.__file__))}
     return sorted({p.split("/")[2] for p in map(os.path.realpath, roots)
                    if p.startswith("/tmp/")})
@@ -173,7 +175,7 @@ def test_host_files_are_invisible(sandbox: Sandbox, host_markers: list[str]) -> 
     """)
     tests = code(f"""
         assert [m for m in markers if os.path.exists(m)] == []
-        assert listing("/tmp") == {_runtime_under_tmp()!r}
+        assert listing("/tmp") == {_runtime_under_tmp(sandbox)!r}
         assert listing({project!r}) in (None, ["codesynth"])  # only the package, read-only
         assert listing("/home") in (None, [])
         assert listing("/sys") in (None, []) or not sys_writable()  # docker: its own, read-only
@@ -243,7 +245,7 @@ def test_the_working_directory_is_fresh_and_private(sandbox: Sandbox) -> None:
     assert first.status is Status.PASSED, (first.reason, first.tests)
     # several jobs, so that every worker runs one after the writer
     for e in sandbox.run_many([job(reader, "assert start == []\nassert shm == []\n"
-                                           f"assert tmp == {_runtime_under_tmp()!r}",
+                                           f"assert tmp == {_runtime_under_tmp(sandbox)!r}",
                                    job_id=str(i))
                                for i in range(6)]):
         assert e.status is Status.PASSED, (e.reason, e.tests)
