@@ -94,9 +94,10 @@ def _status(client: Any) -> dict[str, Any]:
                                images.DEFAULT_BASE) if images.has_image(client, name)]
     containers = []
     for container in our_containers(client):
-        owner = container.labels.get(OWNER, "")
-        containers.append({"id": container.short_id, "name": container.name,
-                           "status": container.status, "owner": owner,
+        owner = (container.get("Labels") or {}).get(OWNER, "")
+        containers.append({"id": container["Id"][:12],
+                           "name": (container.get("Names") or ["?"])[0].lstrip("/"),
+                           "status": container.get("State"), "owner": owner,
                            "stray": not owner_alive(owner)})
     return {"engine": {"version": version.get("Version"), "api": version.get("ApiVersion"),
                        "os": info.get("OperatingSystem"),

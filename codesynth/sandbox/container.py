@@ -77,18 +77,29 @@ def owner_alive(owner: str) -> bool:
     return pid.isdigit() and _start_time(int(pid)) == started
 
 
-def our_containers(client: Any) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": ROLE}))
+def our_containers(client: Any, owner: str | None = None) -> list[dict[str, Any]]:
+    """Our containers as the engine lists them (one call, no per-container inspection: a
+    container may be removed at any moment)."""
+    label = f"{OWNER}={owner}" if owner else ROLE
+    return list(client.api.containers(all=True, filters={"label": label}))
 
 
 def remove_strays(client: Any, everything: bool = False) -> int:
     """Remove containers whose owner is gone (all of ours with ``everything``)."""
+    import docker.errors
+
     removed = 0
     for container in our_containers(client):
-        owner = container.labels.get(OWNER, "")
+        owner = (container.get("Labels") or {}).get(OWNER, "")
         if everything or not owner_alive(owner):
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
+            try:
+                client.api.remove_container(container["Id"], force=True)
+                removed += 1
+            except docker.errors.NotFound:
+                pass  # gone already
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: its removal is already under way
+                    raise
                 removed += 1
     return removed
 

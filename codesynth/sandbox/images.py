@@ -196,7 +196,11 @@ def ensure_runner(client: Any, log: Log | None = None) -> str:
     tag = runner_tag()
     if has_image(client, tag):
         return tag
-    for base in (f"{DEBIAN_BASE}:{DEBIAN_SUITE}", DEFAULT_BASE):
+    previous = []  # the base of the last runner built here comes first
+    if has_image(client, f"{REPOSITORY}:latest"):
+        label = client.images.get(f"{REPOSITORY}:latest").labels.get("org.codesynth.base")
+        previous = [label] if label else []
+    for base in (*previous, f"{DEBIAN_BASE}:{DEBIAN_SUITE}", DEFAULT_BASE):
         if has_image(client, base):
             return build_runner(client, base, log or (lambda _message: None))
     raise SandboxUnavailable(f"no runner image {tag} and no base image to build it on: "

@@ -35,9 +35,9 @@ def client() -> Any:
 
 
 def containers_of(client: Any, owner: str) -> list[Any]:
-    from codesynth.sandbox.container import OWNER
+    from codesynth.sandbox.container import our_containers
 
-    return list(client.containers.list(all=True, filters={"label": f"{OWNER}={owner}"}))
+    return our_containers(client, owner)
 
 
 def wait_until(predicate: Any, seconds: float) -> bool:
@@ -122,15 +122,15 @@ def test_a_container_killed_mid_job_is_replaced_and_the_job_retried(client: Any)
         mine = {"label": f"{OWNER}={owner_label()}"}
         def kill_soon():
             time.sleep(1.0)
-            for container in engine.containers.list(filters=mine):
-                container.kill()
+            for container in engine.api.containers(filters=mine):
+                engine.api.kill(container["Id"])
         with open_sandbox("docker", workers=1) as box:
-            first = [c.id for c in engine.containers.list(filters=mine)]
+            first = [c["Id"] for c in engine.api.containers(filters=mine)]
             threading.Thread(target=kill_soon).start()
             slow = box.run(job("import time\\ntime.sleep(2)\\nx = 1", "assert x == 1"),
                            Limits(timeout=10))
             after = box.run(job("y = 2", "assert y == 2"))
-            now = [c.id for c in engine.containers.list(filters=mine)]
+            now = [c["Id"] for c in engine.api.containers(filters=mine)]
         print(json.dumps({"slow": slow.status.value, "after": after.status.value,
                           "replaced": first != now and len(now) == 1}))
     """))
@@ -149,8 +149,8 @@ def test_a_hung_container_is_replaced_and_the_job_retried(client: Any) -> None:
         mine = {"label": f"{OWNER}={owner_label()}"}
         def freeze_soon():
             time.sleep(0.5)
-            for container in engine.containers.list(filters=mine):
-                container.pause()
+            for container in engine.api.containers(filters=mine):
+                engine.api.pause(container["Id"])
         with open_sandbox("docker", workers=1) as box:
             threading.Thread(target=freeze_soon).start()
             start = time.monotonic()
