@@ -14,7 +14,6 @@ every start, and by ``codesynth sandbox clean``) removes whatever a crash left a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
