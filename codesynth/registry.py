@@ -56,3 +56,10 @@ class Registry:
 sandboxes = Registry("sandbox", "codesynth.sandboxes",
                      {"local": "codesynth.sandbox.local:LocalSandbox",
                       "docker": "codesynth.sandbox.container:DockerSandbox"})
+
+generators = Registry("generator", "codesynth.generators", {
+    "self-instruct": "codesynth.generators.self_instruct:SelfInstruct",
+    "evol-instruct": "codesynth.generators.evol_instruct:EvolInstruct",
+    "oss-instruct": "codesynth.generators.oss_instruct:OSSInstruct",
+    "self-align": "codesynth.generators.self_align:SelfAlign",
+})

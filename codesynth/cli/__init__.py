@@ -8,7 +8,7 @@ import sys
 from rich.text import Text
 
 from codesynth import __version__
-from codesynth.cli import eval_cmd, sandbox_cmd, verify_cmd
+from codesynth.cli import eval_cmd, generate_cmd, sandbox_cmd, verify_cmd
 from codesynth.cli._display import console
 from codesynth.errors import CodesynthError
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.register(commands)
     eval_cmd.register(commands)
     sandbox_cmd.register(commands)
+    generate_cmd.register(commands)
     return parser
 
 

@@ -1,0 +1,143 @@
+"""What every generator shares: the run context, rejections by reason, provenance, batching.
+
+A generator is a plugin (``codesynth.registry.generators``) with a ``name`` and an async
+``generate(ctx)`` that yields records in a deterministic order: given the same seeds, seed
+and model replies (the response cache), a re-run yields the same records. Records use the
+``verify`` format plus the instruction and provenance:
+``{id, instruction, language, code, tests, test_style, entry_point, origin, [result]}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import json
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from codesynth.errors import InputError, UserError
+from codesynth.llm import LLM, LLMError
+from codesynth.records import Limits, Origin, content_id
+from codesynth.sandbox.protocol import Sandbox
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def template_hash(*templates: str) -> str:
+    return hashlib.blake2b("\0".join(templates).encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class Context:
+    llm: LLM
+    seeds: Path
+    n: int
+    seed: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    sandbox_factory: Callable[[], Sandbox] | None = None
+    limits: Limits = field(default_factory=Limits)
+    rejected: collections.Counter[str] = field(default_factory=collections.Counter)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    _sandbox: Sandbox | None = None
+
+    def param(self, name: str, default: T) -> T:
+        value = self.params.get(name, default)
+        try:
+            return type(default)(value)  # type: ignore[call-arg]
+        except (TypeError, ValueError):
+            raise UserError(f"--param {name}: expected {type(default).__name__}, "
+                            f"got {value!r}") from None
+
+    def reject(self, reason: str, **detail: Any) -> None:
+        self.rejected[reason] += 1
+        self.rejections.append({"id": content_id(reason, detail), "reason": reason, **detail})
+
+    def rng(self, *scope: object) -> random.Random:
+        return random.Random(":".join(map(str, (self.seed, *scope))))
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            if self.sandbox_factory is None:
+                raise UserError("this generator executes code: it needs a sandbox")
+            self._sandbox = self.sandbox_factory()
+        return self._sandbox
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+
+    async def ask(self, prompt: str, sample: int = 0, system: str | None = None,
+                  **params: Any) -> str | None:
+        """One request; a request that fails for good is a rejection, not a crash."""
+        messages = ([{"role": "system", "content": system}] if system else [])
+        messages.append({"role": "user", "content": prompt})
+        try:
+            reply = await self.llm.ask(messages, sample=sample, **params)
+        except LLMError as exc:
+            self.reject("request_failed", error=str(exc)[:300])
+            return None
+        return reply.text
+
+
+class Generator(Protocol):
+    name: str
+
+    def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]: ...
+
+
+def record(ctx: Context, method: str, instruction: str, *, code: str | None = None,
+           tests: Any = None, entry_point: str | None = None, language: str = "python",
+           parents: Sequence[str] = (), round_: int = 0, template: str | None = None,
+           **params: Any) -> dict[str, Any]:
+    origin = Origin(method=method, model=ctx.llm.model, template_hash=template,
+                    parent_ids=tuple(parents), round=round_, seed=ctx.seed, params=params)
+    return {"id": content_id(method, instruction, code, tests), "instruction": instruction,
+            "language": language, "code": code, "tests": tests, "test_style": "assert",
+            "entry_point": entry_point, "origin": origin.to_dict()}
+
+
+async def in_order(items: Iterable[T], work: Callable[[T], Awaitable[R]],
+                   batch: int) -> AsyncIterator[R]:
+    """Run ``work`` on ``batch`` items at a time; results come out in input order."""
+    pending: list[T] = []
+    for item in items:
+        pending.append(item)
+        if len(pending) >= batch:
+            for result in await asyncio.gather(*(work(i) for i in pending)):
+                yield result
+            pending = []
+    if pending:
+        for result in await asyncio.gather(*(work(i) for i in pending)):
+            yield result
+
+
+def load_seed_tasks(path: Path) -> list[dict[str, Any]]:
+    """Seed tasks: JSONL with at least ``instruction`` (``id``, ``code`` optional)."""
+    if path.is_dir():
+        path = path / "tasks.jsonl"
+    tasks = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read seed tasks ({exc.strerror})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            task = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(str(path), number, f"not valid JSON ({exc.msg})") from None
+        if not isinstance(task, dict) or not isinstance(task.get("instruction"), str) \
+                or not task["instruction"].strip():
+            raise InputError(str(path), number, "must be a non-empty string", "instruction")
+        task.setdefault("id", f"seed-{number}")
+        tasks.append(task)
+    if not tasks:
+        raise InputError(str(path), None, "no seed tasks")
+    return tasks

@@ -1,0 +1,118 @@
+"""``evol-instruct`` (WizardCoder's code evolution): each instruction is rewritten, round after
+round, by one of five methods picked at random; the evolved instruction gets a response; the
+elimination rules drop failed evolutions. Every record keeps its lineage.
+
+Parameters (``--param``): ``rounds`` (3), ``similarity`` (0.9: ROUGE-L above this against
+its parent means no information gain), ``max_requests`` (20 × n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from codesynth.generators.base import Context, in_order, load_seed_tasks, record, template_hash
+from codesynth.generators.filters import SimilarityPool, copies_the_prompt, only_filler, sorry
+from codesynth.llm.extract import extract_code, function_names
+from codesynth.registry import generators
+
+# The five code-evolution methods of WizardCoder, in our words.
+METHODS = {
+    "constraints": "Add new constraints and requirements to the original problem, adding "
+                   "approximately 10 additional words.",
+    "less_common": "Replace a commonly used requirement in the programming task with a less "
+                   "common and more specific one.",
+    "reasoning": "If the original problem can be solved with only a few logical steps, add "
+                 "more reasoning steps.",
+    "erroneous_code": "Provide a piece of erroneous code as a reference to increase "
+                      "misdirection.",
+    "complexity": "Propose higher time or space complexity requirements, but do not do so "
+                  "frequently.",
+}
+EVOLVE = """Make the following programming task a bit harder.
+
+Use this method:
+{method}
+
+Write only the new task, with no heading and no solution.
+
+Task:
+{instruction}
+"""
+ANSWER = """Solve the following programming task in Python. Give the complete solution in one \
+```python block.
+
+{instruction}
+"""
+
+
+@generators.register("evol-instruct")
+class EvolInstruct:
+    name = "evol-instruct"
+
+    async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
+        rounds, threshold = ctx.param("rounds", 3), ctx.param("similarity", 0.9)
+        limit = ctx.param("max_requests", 20 * ctx.n)
+        digest = template_hash(EVOLVE, ANSWER, *METHODS.values())
+        generation = [(t["id"], t["instruction"]) for t in load_seed_tasks(ctx.seeds)]
+        kept, requests = 0, 0
+        for round_ in range(1, rounds + 1):
+            survivors: list[tuple[str, str]] = []
+
+            async def evolve(item: tuple[str, str], round_: int = round_
+                             ) -> tuple[str, str, str, str | None, str | None]:
+                parent, instruction = item
+                method = ctx.rng("evol", parent, round_).choice(sorted(METHODS))
+                prompt = EVOLVE.format(method=METHODS[method], instruction=instruction)
+                evolved = await ctx.ask(prompt, sample=round_)
+                answer = None
+                if evolved and evolved.strip():
+                    answer = await ctx.ask(ANSWER.format(instruction=evolved.strip()))
+                return parent, instruction, method, evolved, answer
+
+            async for parent, instruction, method, evolved, answer in in_order(
+                    generation, evolve, ctx.llm.config.concurrency):
+                requests += 2
+                reason = _eliminate(instruction, evolved, answer, threshold)
+                if reason:
+                    ctx.reject(reason, parent=parent, round=round_, method=method)
+                    continue
+                assert evolved is not None and answer is not None
+                code = extract_code(answer)
+                if code is None:
+                    ctx.reject("no_code", parent=parent, round=round_, method=method)
+                    continue
+                evolved = evolved.strip()
+                names = function_names(code)
+                out = record(ctx, self.name, evolved, code=code,
+                             entry_point=names[0] if names else None, parents=[parent],
+                             round_=round_, template=digest, evolution=method)
+                survivors.append((out["id"], evolved))
+                yield out
+                kept += 1
+                if kept >= ctx.n:
+                    return
+            if not survivors or requests >= limit:
+                ctx.reject("gave_up", round=round_, requests=requests)
+                return
+            generation = survivors
+
+
+def _eliminate(original: str, evolved: str | None, answer: str | None,
+               threshold: float) -> str | None:
+    """WizardLM's elimination rules; the equality check is ROUGE-L here, not a model call."""
+    if evolved is None or not evolved.strip():
+        return "empty_evolution"
+    if copies_the_prompt(evolved):
+        return "copied_prompt"
+    pool = SimilarityPool(threshold)
+    pool.add(original)
+    if pool.too_similar(evolved):
+        return "no_information_gain"
+    if answer is None or not answer.strip():
+        return "empty_response"
+    if sorry(answer):
+        return "sorry"
+    if only_filler(answer):
+        return "filler_response"
+    return None

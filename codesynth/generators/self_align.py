@@ -1,0 +1,136 @@
+"""``self-align`` (SelfCodeAlign): seed snippet -> programming concepts -> a new instruction
+-> several responses, each with its own tests -> executed in the sandbox; only responses
+whose tests pass are kept, with their traces.
+
+Parameters (``--param``): ``samples`` (3 responses per instruction), ``keep`` (``one``: the
+first passing response; ``all``), ``per_file`` (3), ``max_requests`` (20 × n).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+from codesynth.generators.base import Context, in_order, record, template_hash
+from codesynth.generators.oss_instruct import seed_root, snippet_stream
+from codesynth.generators.snippets import Snippet
+from codesynth.llm.extract import extract_code, fenced_blocks, function_names, parses
+from codesynth.records import Job
+from codesynth.registry import generators
+
+CONCEPTS = """List the programming concepts the code below uses, as one comma-separated line \
+(for example: "recursion, string slicing, dictionary lookup").
+
+```{language}
+{code}
+```
+"""
+INSTRUCTION = """Write one self-contained Python programming task that exercises these \
+concepts: {concepts}.
+Category: {category}. Difficulty: {difficulty}.
+The task asks for one function and names it. Write only the task.
+"""
+RESPONSE = """{instruction}
+
+Answer with two ```python blocks: first the complete solution, then 3 to 5 assert statements \
+that test it (the tests call the function directly; do not import it).
+"""
+CATEGORIES = ("function implementation", "data structure", "string manipulation",
+              "algorithm", "math", "parsing")
+DIFFICULTIES = ("easy", "medium", "hard")
+
+
+def split_response(text: str) -> tuple[str | None, str | None]:
+    """(solution, tests) from a response: the assert-only block is the tests."""
+    blocks = [b.code for b in fenced_blocks(text) if b.language in ("python", "")]
+    tests = next((b for b in blocks if "assert" in b and "def " not in b), None)
+    solution = next((b for b in blocks if b is not tests and "def " in b and parses(b)), None)
+    if solution is None:
+        solution = extract_code(text)
+    if tests is None and solution is not None:
+        lines = [ln for ln in solution.splitlines() if ln.startswith("assert ")]
+        if lines:
+            tests = "\n".join(lines) + "\n"
+            solution = "\n".join(ln for ln in solution.splitlines()
+                                 if not ln.startswith("assert ")) + "\n"
+    return solution, tests
+
+
+@generators.register("self-align")
+class SelfAlign:
+    name = "self-align"
+
+    async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
+        samples, keep_all = ctx.param("samples", 3), ctx.param("keep", "one") == "all"
+        limit = ctx.param("max_requests", 20 * ctx.n)
+        digest = template_hash(CONCEPTS, INSTRUCTION, RESPONSE)
+        stream = ((lap, s) for lap, s in snippet_stream(seed_root(ctx), ctx.seed,
+                                                          ctx.param("per_file", 3))
+                  if s.language == "python")
+        kept = 0
+        per_item = 2 + samples
+        items = itertools.islice(stream, max(1, limit // per_item))
+        async for snippet, lap, instruction, concepts, responses in in_order(
+                items, lambda item: self._draft(ctx, item, samples),
+                ctx.llm.config.concurrency):
+            if instruction is None:
+                continue
+            candidates = []
+            for index, text in enumerate(responses):
+                solution, tests = split_response(text) if text else (None, None)
+                if solution is None or tests is None:
+                    ctx.reject("no_code" if solution is None else "no_tests",
+                               snippet=snippet.id, sample=index)
+                    continue
+                candidates.append((index, solution, tests))
+            jobs = [Job(id=f"{snippet.id}-{i}", code=code, tests=tests)
+                    for i, code, tests in candidates]
+            results = await asyncio.to_thread(_run_all, ctx, jobs) if jobs else []
+            passed = 0
+            for (index, code, tests), execution in zip(candidates, results, strict=True):
+                if not execution.passed:
+                    ctx.reject(f"tests_{execution.status.value}", snippet=snippet.id,
+                               sample=index)
+                    continue
+                if passed and not keep_all:
+                    continue
+                passed += 1
+                names = function_names(code)
+                out = record(ctx, self.name, instruction, code=code, tests=tests,
+                             entry_point=names[0] if names else None, parents=[snippet.id],
+                             template=digest, concepts=concepts, sample=index,
+                             snippet_path=snippet.path, lap=lap)
+                yield {**out, "result": execution.to_dict()}
+                kept += 1
+                if kept >= ctx.n:
+                    return
+        ctx.reject("gave_up", requests=limit)
+
+    @staticmethod
+    async def _draft(ctx: Context, item: tuple[int, Snippet], samples: int
+                     ) -> tuple[Snippet, int, str | None, str, list[str | None]]:
+        lap, snippet = item
+        concepts = await ctx.ask(CONCEPTS.format(language=snippet.language,
+                                                 code=snippet.code.rstrip()), sample=lap)
+        if not concepts or not concepts.strip():
+            ctx.reject("no_concepts", snippet=snippet.id)
+            return snippet, lap, None, "", []
+        concepts = " ".join(concepts.strip().splitlines()[0].split())[:300]
+        rng = ctx.rng("self-align", snippet.id, lap)
+        prompt = INSTRUCTION.format(concepts=concepts, category=rng.choice(CATEGORIES),
+                                    difficulty=rng.choice(DIFFICULTIES))
+        instruction = await ctx.ask(prompt, sample=lap)
+        if not instruction or not instruction.strip():
+            ctx.reject("no_instruction", snippet=snippet.id)
+            return snippet, lap, None, concepts, []
+        instruction = instruction.strip()
+        responses = list(await asyncio.gather(
+            *(ctx.ask(RESPONSE.format(instruction=instruction), sample=i)
+              for i in range(samples))))
+        return snippet, lap, instruction, concepts, responses
+
+
+def _run_all(ctx: Context, jobs: list[Job]) -> list[Any]:
+    return list(ctx.sandbox.run_many(jobs, ctx.limits))
