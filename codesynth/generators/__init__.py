@@ -1,0 +1,1 @@
+"""Instruction generators: plugins found by name through the registry."""
