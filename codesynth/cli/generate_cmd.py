@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from codesynth.cli._display import console
@@ -141,10 +142,14 @@ async def _generate(args: argparse.Namespace, generator: Any, config: Any, base_
     stopped = None
     started = time.monotonic()
     last_log = started
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
+                   disable=not console.is_terminal)
     try:
         await llm.resolve_model()
         with output.open("a", encoding="utf-8") as out, \
-                rejected_path.open("a", encoding="utf-8") as rejected:
+                rejected_path.open("a", encoding="utf-8") as rejected, bar:
+            task = bar.add_task(args.method, total=args.n, stats="")
             async for item in generator.generate(ctx):
                 kept += 1
                 if item["id"] not in done:
@@ -152,9 +157,11 @@ async def _generate(args: argparse.Namespace, generator: Any, config: Any, base_
                     _write(out, item)
                     new += 1
                 _flush_rejections(ctx, rejected, seen_rejections)
-                if time.monotonic() - last_log > (1.0 if console.is_terminal else 10.0):
+                bar.update(task, completed=kept, stats=_stats(ctx, llm))
+                if not console.is_terminal and time.monotonic() - last_log > 10.0:
                     last_log = time.monotonic()
-                    console.print(_progress(args, kept, ctx, llm), highlight=False)
+                    console.print(f"{args.method}: {kept}/{args.n} kept; {_stats(ctx, llm)}",
+                                  highlight=False)
             _flush_rejections(ctx, rejected, seen_rejections)
     except BudgetExhausted as exc:
         stopped = str(exc)
@@ -183,8 +190,7 @@ def _flush_rejections(ctx: Any, handle: IO[str], seen: set[str]) -> None:
     handle.flush()
 
 
-def _progress(args: argparse.Namespace, kept: int, ctx: Any, llm: Any) -> str:
+def _stats(ctx: Any, llm: Any) -> str:
     top = ", ".join(f"{k} {v}" for k, v in ctx.rejected.most_common(3))
-    return (f"{args.method}: {kept}/{args.n} kept, {llm.usage.requests} requests "
-            f"({llm.usage.cache_hits} cached), {llm.usage.tokens} tokens"
-            + (f"; rejected: {top}" if top else ""))
+    return (f"{llm.usage.requests} req ({llm.usage.cache_hits} cached), "
+            f"{llm.usage.tokens} tok" + (f"; rejected: {top}" if top else ""))
