@@ -8,7 +8,14 @@ import sys
 from rich.text import Text
 
 from codesynth import __version__
-from codesynth.cli import eval_cmd, generate_cmd, sandbox_cmd, verify_cmd
+from codesynth.cli import (
+    bugs_cmd,
+    eval_cmd,
+    generate_cmd,
+    repairs_cmd,
+    sandbox_cmd,
+    verify_cmd,
+)
 from codesynth.cli._display import console
 from codesynth.errors import CodesynthError
 
@@ -23,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     eval_cmd.register(commands)
     sandbox_cmd.register(commands)
     generate_cmd.register(commands)
+    bugs_cmd.register(commands)
+    repairs_cmd.register(commands)
     return parser
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from codesynth.cli._display import console
+from codesynth.cli._llm_args import add_llm_options, endpoint, llm_config
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, sandbox_from
 from codesynth.errors import UserError
 from codesynth.registry import generators
@@ -34,24 +34,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--seeds", default="seeds", help="seed tasks/snippets (default: seeds)")
     parser.add_argument("--n", type=int, required=True, help="records to produce")
     parser.add_argument("-o", "--output", required=True, help="JSONL output (appended)")
-    parser.add_argument("--model", default=None, help="model name (default: the server's)")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint")
-    parser.add_argument("--config", default=None, help="TOML file with an [llm] table")
-    parser.add_argument("--mode", choices=("chat", "completion"), default=None,
-                        help="chat, or completion for base models (default: chat)")
-    parser.add_argument("--concurrency", type=int, default=None, help="requests in flight")
-    parser.add_argument("--temperature", type=float, default=None)
-    parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
-    parser.add_argument("--budget-requests", type=int, default=None,
-                        help="stop before sending more requests than this")
-    parser.add_argument("--budget-tokens", type=int, default=None,
-                        help="stop once this many tokens were used")
-    parser.add_argument("--cache", default=None,
-                        help="response cache (default: .codesynth/llm-cache.sqlite)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a parameter of the method (see `codesynth generate --help`)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_llm_options(parser)
     add_sandbox_options(parser)
     parser.set_defaults(handler=run)
 
@@ -87,31 +74,18 @@ def _resume(path: Path) -> set[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codesynth.llm import LLMConfig
-
     if args.n < 1:
         raise UserError("--n must be at least 1")
     generator = generators.get(args.method)()
     seeds = Path(args.seeds)
     if not seeds.exists():
         raise UserError(f"{seeds}: seeds not found")
-    config = LLMConfig.load(args.config, base_url=args.base_url, model=args.model,
-                            mode=args.mode, concurrency=args.concurrency,
-                            temperature=args.temperature, max_tokens=args.max_tokens,
-                            seed=args.seed, budget_requests=args.budget_requests,
-                            budget_tokens=args.budget_tokens, cache=args.cache)
+    config = llm_config(args)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     done = _resume(output)
     limits = limits_from(args)
-    with contextlib.ExitStack() as stack:
-        base_url = config.base_url
-        if base_url is None:
-            from codesynth.llm.embedded import EmbeddedModel
-
-            with console.status("starting the embedded model (SmolLM2-135M-Instruct)"):
-                model = stack.enter_context(EmbeddedModel())
-            base_url, config.model = model.base_url, config.model or model.name
+    with endpoint(config) as base_url:
         summary = asyncio.run(_generate(args, generator, config, base_url, seeds, output,
                                         done, limits))
     console.print(Text(f"{args.method}: {summary['kept']} record(s) in {output} "

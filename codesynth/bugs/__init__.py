@@ -1,0 +1,1 @@
+"""Bug injection: mutation operators, LLM-made bugs, and buggy/fixed pairs."""
