@@ -12,7 +12,9 @@ from codesynth.cli import (
     bugs_cmd,
     eval_cmd,
     generate_cmd,
+    lintseq_cmd,
     repairs_cmd,
+    run_cmd,
     sandbox_cmd,
     verify_cmd,
 )
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate_cmd.register(commands)
     bugs_cmd.register(commands)
     repairs_cmd.register(commands)
+    run_cmd.register(commands)
+    lintseq_cmd.register(commands)
     return parser
 
 

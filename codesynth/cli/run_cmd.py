@@ -1,0 +1,53 @@
+"""``codesynth run PIPELINE.(toml|yaml)``: the whole pipeline, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.table import Table
+
+from codesynth.cli._display import console
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run", help="run a pipeline: generate, solve, verify, filter, dedup, decontaminate, "
+                    "export (and bug-fix pairs)",
+        description="Every stage streams into its own append-only file under the run's "
+                    "output directory. Re-running the same command after a crash, SIGKILL or "
+                    "Ctrl-C continues where it stopped; a changed configuration is refused.")
+    parser.add_argument("pipeline", help="pipeline file (.toml, .yaml)")
+    parser.add_argument("--output", default=None, help="run directory (overrides [run] output)")
+    parser.add_argument("--restart", action="store_true",
+                        help="delete the run directory's results and start again")
+    parser.add_argument("--json", action="store_true", help="print the run summary on stdout")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from codesynth.pipeline import config
+    from codesynth.pipeline.run import run as run_pipeline
+
+    pipeline = config.load(args.pipeline)
+    if args.output:
+        pipeline.output = Path(args.output)
+    summary = run_pipeline(pipeline, args, console)
+    table = Table(title=f"{pipeline.name} -> {pipeline.output}")
+    for column in ("stage", "in", "out", "rejected (top reasons)"):
+        table.add_column(column, justify="left" if column in ("stage", "rejected (top reasons)")
+                         else "right")
+    for stage, row in summary["stages"].items():
+        reasons = sorted(row.get("rejected", {}).items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(stage, str(row.get("in", "")), str(row.get("out", "")),
+                      ", ".join(f"{k} {v}" for k, v in reasons))
+    console.print(table)
+    console.print(f"dataset: {pipeline.output / 'dataset'}; summary: "
+                  f"{pipeline.output / 'summary.json'}", highlight=False)
+    if args.json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    return 0

@@ -1,0 +1,233 @@
+"""Run a pipeline: stages in order, each resumable; a live view per stage; a run summary."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from codesynth.pipeline import cleaning, stages
+from codesynth.pipeline.config import Pipeline
+from codesynth.pipeline.export import dataset_card, export
+from codesynth.pipeline.state import RunState
+from codesynth.records import Limits
+
+ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs")
+
+
+class View:
+    """One progress row per stage: in, out, rejected (top reasons), rate, ETA."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(TextColumn("[bold]{task.description:<13}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                                 disable=not console.is_terminal)
+        self.console = console
+        self.rows: dict[str, TaskID] = {}
+        self._last = 0.0
+
+    def start(self, stage: str, total: int | None) -> stages.Tick:
+        row = self.progress.add_task(stage, total=total, stats="")
+
+        def tick(counts: stages.Counts) -> None:
+            top = ", ".join(f"{k} {v}" for k, v in counts.rejected.most_common(2))
+            self.progress.update(row, completed=counts.inputs,
+                                 stats=f"out {counts.kept}" + (f"; {top}" if top else ""))
+            if not self.console.is_terminal and time.monotonic() - self._last > 10:
+                self._last = time.monotonic()
+                self.console.print(f"{stage}: in {counts.inputs}, out {counts.kept}",
+                                   highlight=False)
+
+        self.rows[stage] = row
+        return tick
+
+    def done(self, stage: str, counts: dict[str, Any]) -> None:
+        row = self.rows.get(stage)
+        if row is not None:
+            self.progress.update(row, total=counts.get("in", 0), completed=counts.get("in", 0))
+
+
+def limits_of(pipeline: Pipeline) -> Limits:
+    options = {k: v for k, v in pipeline.sandbox.items()
+               if k in ("timeout", "memory_mb", "max_processes", "cpu_time", "file_size_mb",
+                        "max_output")}
+    return Limits(**{"timeout": 10.0, **options})
+
+
+def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    from codesynth.cli._llm_args import endpoint
+    from codesynth.llm import LLMConfig
+    from codesynth.sandbox import open_sandbox
+
+    state = RunState(pipeline.output, pipeline.digest(), restart=args.restart)
+    llm_options = {"cache": str(pipeline.output / "llm-cache.sqlite"), **pipeline.llm,
+                   "seed": pipeline.seed}
+    config = LLMConfig.load(None, **llm_options)
+    limits = limits_of(pipeline)
+    view = View(console)
+    summary: dict[str, Any] = {"pipeline": str(pipeline.path), "name": pipeline.name,
+                               "output": str(pipeline.output), "digest": pipeline.digest(),
+                               "stages": dict(state.data.get("counts", {}))}
+    with contextlib.ExitStack() as stack:
+        opened: list[Any] = []
+
+        def sandbox() -> Any:
+            if not opened:
+                options = {k: v for k, v in pipeline.sandbox.items()
+                           if k in ("workers", "image")}
+                opened.append(stack.enter_context(open_sandbox(
+                    pipeline.sandbox.get("backend", "local"), limits=limits, **options)))
+            return opened[0]
+
+        base_url = stack.enter_context(endpoint(config))
+        stack.enter_context(view.progress)
+        for number, name in enumerate(ORDER, 1):
+            if name == "bugs" and pipeline.bugs is None:
+                continue
+            if state.completed(name):
+                view.done(name, summary["stages"].get(name, {}))
+                continue
+            counts = _stage(number, name, pipeline, state, config, base_url, sandbox, limits,
+                            view, summary)
+            summary["stages"][name] = counts
+            state.data.setdefault("counts", {})[name] = counts
+            state.complete(name)
+            view.done(name, counts)
+    summary["completed"] = True
+    (pipeline.output / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: Any,
+           base_url: str, sandbox: Any, limits: Limits, view: View,
+           summary: dict[str, Any]) -> dict[str, Any]:
+    from codesynth.llm import LLM
+
+    files = {n: state.stage(i, n) for i, n in enumerate(ORDER, 1)}
+    out = files[name]
+    previous = files[ORDER[number - 2]] if number > 1 else None
+    try:
+        if name in ("generate", "solve"):
+            total = sum(s.n for s in pipeline.generate) if name == "generate" else None
+            tick = view.start(name, total)
+
+            async def with_llm() -> stages.Counts:
+                llm = LLM(config, base_url)
+                try:
+                    await llm.resolve_model()
+                    summary["model"] = llm.model
+                    if name == "generate":
+                        return await stages.generate(pipeline, llm, out, sandbox, limits, tick)
+                    assert previous is not None
+                    return await stages.solve(pipeline, llm, previous, out, tick)
+                finally:
+                    usage = llm.usage.to_dict()
+                    await llm.close()
+                    summary.setdefault("llm", {})[name] = usage
+
+            return stages.run_async(with_llm()).to_dict()
+        assert previous is not None
+        total = sum(1 for r in previous.read() if r.get("kept", True))
+        tick = view.start(name, total)
+        if name == "verify":
+            return stages.verify(previous, out, sandbox(), limits, tick).to_dict()
+        if name == "filter":
+            return stages.select(previous, out, pipeline, tick).to_dict()
+        if name == "dedup":
+            return cleaning.dedup(previous, out, pipeline, tick).to_dict()
+        if name == "decontaminate":
+            counts, report = cleaning.decontaminate(previous, out, pipeline, sandbox(), limits,
+                                                    tick)
+            summary["decontamination"] = report
+            state.data["decontamination"] = report
+            return counts.to_dict()
+        if name == "export":
+            return _export(pipeline, state, files, summary, tick)
+        return _bugs(pipeline, state, sandbox(), limits, tick)
+    finally:
+        out.close()
+
+
+def _final(files: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    return stages.kept(files["decontaminate"])
+
+
+def _export(pipeline: Pipeline, state: RunState, files: dict[str, Any],
+            summary: dict[str, Any], tick: stages.Tick) -> dict[str, Any]:
+    verify = summary["stages"].get("verify", {})
+    total = verify.get("in", 0)
+    records = list(_final(files))
+    info = {**summary, "methods": sorted({s.method for s in pipeline.generate}),
+            "model": summary.get("model") or state.data.get("model", "?"),
+            "records": len(records), "pass_rate": (verify.get("out", 0) / total) if total else 0,
+            "decontamination": summary.get("decontamination")
+            or state.data.get("decontamination")}
+    state.data["model"] = info["model"]
+    result = export(records, pipeline.output / "dataset", pipeline.export,
+                    dataset_card(pipeline.name, info))
+    summary["export"] = result
+    counts = stages.Counts(inputs=len(records), kept=len(records))
+    tick(counts)
+    return {**counts.to_dict(), "files": result["files"], "pushed": result["pushed"]}
+
+
+def _bugs(pipeline: Pipeline, state: RunState, sandbox: Any, limits: Limits,
+          tick: stages.Tick) -> dict[str, Any]:
+    """Bug-fix pairs from the exported dataset (AST strategy), written atomically."""
+    import random
+
+    from codesynth.bugs.operators import mutate
+    from codesynth.bugs.pairs import Bug, Report, judge
+    from codesynth.execute import execute_pairs
+    from codesynth.jsonl import AtomicJSONLWriter
+    from codesynth.records import Job
+
+    assert pipeline.bugs is not None
+    per_sample = int(pipeline.bugs.get("per_sample", 3))
+    dataset = Path(pipeline.output / "dataset" / "verified.jsonl")
+    rows = [json.loads(line) for line in dataset.read_text().splitlines()] \
+        if dataset.exists() else []
+    originals = [(r, Job(id=r["id"], code=r["code"], tests=r["tests"],
+                         test_style=r["test_style"], entry_point=r.get("entry_point")))
+                 for r in rows]
+    report = Report(inputs=len(originals))
+    verdicts = {job.id: e for (_, job), e in zip(
+        originals, sandbox.run_many([j for _, j in originals], limits), strict=True)
+        if e.passed}
+    bugs = []
+    for source, job in originals:
+        if job.id not in verdicts:
+            report.originals_failed.append(job.id)
+            continue
+        rng = random.Random(f"{pipeline.seed}:{job.id}:ast")
+        mutants = mutate(job.code, rng)
+        for mutant in rng.sample(mutants, min(per_sample, len(mutants))):
+            bugs.append(Bug(source, job, mutant.code, mutant.operator, mutant.description,
+                            "ast", {"operator": mutant.operator, "line": mutant.line}))
+    pairs = ((b, Job(id=f"{b.original.id}~{i}", code=b.code, tests=b.original.tests,
+                     test_style=b.original.test_style, entry_point=b.original.entry_point))
+             for i, b in enumerate(bugs))
+    with AtomicJSONLWriter(pipeline.output / "dataset" / "bugfix_pairs.jsonl") as writer:
+        for record in judge(execute_pairs(sandbox, pairs, limits), verdicts, report):
+            record.pop("trace", None)  # the exported pairs carry no timings
+            writer.write(record)
+    tick(stages.Counts(inputs=sum(report.tried.values()), kept=sum(report.kept.values())))
+    return {"in": sum(report.tried.values()), "out": sum(report.kept.values()),
+            "rejected": {"survived": sum(report.survived.values())},
+            "by_kind": report.to_dict()["by_kind"]}

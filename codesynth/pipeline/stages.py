@@ -1,0 +1,205 @@
+"""The pipeline's stages. Each reads the previous stage's kept records in order and writes
+one record per unit of work (kept or not, with the reason), so a resumed stage skips exactly
+what is done and every count can be read back from the files."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from codesynth.generators.base import Context, in_order
+from codesynth.llm import LLM
+from codesynth.llm.extract import extract_code, function_names
+from codesynth.pipeline.config import Pipeline
+from codesynth.pipeline.state import StageFile
+from codesynth.records import Job, Limits, content_id
+from codesynth.registry import generators
+from codesynth.sandbox.protocol import Sandbox
+
+SOLUTION = """Solve this task in Python. Answer with the complete function{name} in one \
+```python block.
+
+Task: {instruction}
+"""
+TESTS = """Write 3 to 5 Python assert statements that a correct solution of this task passes. \
+Call the function{name} directly, do not import it, and answer with one ```python block.
+
+Task: {instruction}
+"""
+_NAMED = re.compile(r"`(\w+)\s*\(")
+
+
+def task_function(task: dict[str, Any]) -> str | None:
+    """The function a task asks for: named in the instruction, or in its reference code."""
+    match = _NAMED.search(task["instruction"])
+    if match:
+        return match.group(1)
+    names = function_names(task["code"]) if task.get("code") else []
+    return task.get("entry_point") or (names[0] if names else None)
+
+
+def assert_lines(text: str) -> str | None:
+    """The assert statements of a reply (each must parse on its own)."""
+    import ast
+
+    from codesynth.llm.extract import fenced_blocks
+
+    sources = [b.code for b in fenced_blocks(text)] or [text]
+    kept = []
+    for source in sources:
+        for line in source.splitlines():
+            if line.startswith("assert "):
+                try:
+                    ast.parse(line)
+                except SyntaxError:
+                    continue
+                kept.append(line)
+    return "\n".join(kept) + "\n" if kept else None
+
+
+@dataclass
+class Counts:
+    inputs: int = 0
+    kept: int = 0
+    rejected: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.inputs += 1
+        if record.get("kept", True):
+            self.kept += 1
+        else:
+            self.rejected[record.get("reason") or "rejected"] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"in": self.inputs, "out": self.kept, "rejected": dict(self.rejected)}
+
+
+Tick = Callable[[Counts], None]
+
+
+def kept(stage: StageFile) -> Iterator[dict[str, Any]]:
+    return (r for r in stage.read() if r.get("kept", True))
+
+
+async def generate(pipeline: Pipeline, llm: LLM, out: StageFile, sandbox: Callable[[], Sandbox],
+                   limits: Limits, tick: Tick) -> Counts:
+    counts = Counts()
+    for step in pipeline.generate:
+        ctx = Context(llm=llm, seeds=__import__("pathlib").Path(step.seeds), n=step.n,
+                      seed=pipeline.seed, params=step.params, sandbox_factory=sandbox,
+                      limits=limits)
+        async for record in generators.get(step.method)().generate(ctx):
+            out.write(record)
+            counts.add(record)
+            tick(counts)
+        for reason, number in ctx.rejected.items():
+            counts.rejected[f"{step.method}:{reason}"] += number
+            counts.inputs += number
+    return counts
+
+
+async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
+                tick: Tick) -> Counts:
+    """N candidate solutions per task, checked later against tests written separately for
+    the task (one request), so that a solution cannot bring tests made to fit it."""
+    samples = int(pipeline.solve.get("samples", 4))
+    params = {k: pipeline.solve[k] for k in ("max_tokens", "temperature") if k in pipeline.solve}
+
+    async def work(task: dict[str, Any]) -> list[dict[str, Any]]:
+        ids = [content_id("solve", task["id"], s) for s in range(samples)]
+        if all(i in out.done for i in ids):
+            return []
+        name = task_function(task)
+        named = f" `{name}`" if name else ""
+        tests_reply = await llm.ask([{"role": "user", "content": TESTS.format(
+            name=named, instruction=task["instruction"])}], sample=0, **params)
+        tests = assert_lines(tests_reply.text)
+        replies = await asyncio.gather(*(llm.ask([{"role": "user", "content": SOLUTION.format(
+            name=named, instruction=task["instruction"])}], sample=s, **params)
+            for s in range(samples)))
+        rows = []
+        for sample, reply in enumerate(replies):
+            code = extract_code(reply.text)
+            names = function_names(code) if code else []
+            reason = ("no_tests" if tests is None else "no_code" if code is None
+                      else "wrong_function" if name and name not in names else None)
+            rows.append({"id": ids[sample], "task_id": task["id"], "sample": sample,
+                         "kept": reason is None, "reason": reason,
+                         "instruction": task["instruction"], "language": "python",
+                         "code": code, "tests": tests, "test_style": "assert",
+                         "entry_point": name or (names[0] if names else None),
+                         "origin": task.get("origin"),
+                         "solve": {"model": llm.model, "request": reply.key,
+                                   "tests_request": tests_reply.key, "sample": sample}})
+        return rows
+
+    async for rows in in_order(kept(tasks), work, max(1, llm.config.concurrency // 2)):
+        for row in rows:
+            out.write(row)
+    counts = Counts()
+    for record in out.read():
+        counts.add(record)
+    tick(counts)
+    return counts
+
+
+def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limits,
+           tick: Tick) -> Counts:
+    counts = Counts()
+    todo = (r for r in kept(candidates) if content_id("verify", r["id"]) not in out.done)
+    jobs = ((r, Job(id=r["id"], code=r["code"], tests=r["tests"], test_style=r["test_style"],
+                    entry_point=r.get("entry_point"))) for r in todo)
+    from codesynth.execute import execute_pairs
+
+    for record, execution in execute_pairs(sandbox, jobs, limits):
+        result = execution.to_dict()
+        tests = [t for t in result.get("tests", [])]
+        out.write({**record, "id": content_id("verify", record["id"]),
+                   "candidate_id": record["id"], "kept": execution.passed,
+                   "reason": None if execution.passed else f"tests_{execution.status.value}",
+                   "verification": {"passed": execution.passed,
+                                    "status": execution.status.value,
+                                    "tests_passed": sum(t["outcome"] == "passed"
+                                                        for t in tests),
+                                    "tests_total": len(tests)},
+                   "result": result})
+        counts.inputs += 1
+        tick(counts)
+    counts = Counts()
+    for record in out.read():
+        counts.add(record)
+    tick(counts)
+    return counts
+
+
+def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick) -> Counts:
+    """Filters on verified candidates; ``keep = "one"`` keeps the first passing per task."""
+    keep_all = pipeline.filter.get("keep", "one") == "all"
+    min_tests = int(pipeline.filter.get("min_tests", 1))
+    max_lines = int(pipeline.filter.get("max_code_lines", 200))
+    counts = Counts()
+    tasks_done: set[str] = set()
+    for record in kept(verified):
+        reason = None
+        if record["verification"]["tests_total"] < min_tests:
+            reason = "too_few_tests"
+        elif record["code"].count("\n") + 1 > max_lines:
+            reason = "code_too_long"
+        elif not keep_all and record["task_id"] in tasks_done:
+            reason = "task_has_a_solution"
+        if reason is None:
+            tasks_done.add(record["task_id"])
+        row = {**record, "id": content_id("filter", record["id"]), "kept": reason is None,
+               "reason": reason}
+        out.write(row)
+        counts.add(row)
+        tick(counts)
+    return counts
+
+
+def run_async(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
