@@ -137,9 +137,12 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
                                    "tests_request": tests_reply.key, "sample": sample}})
         return rows
 
+    running = Counts()
     async for rows in in_order(kept(tasks), work, max(1, llm.config.concurrency // 2)):
         for row in rows:
             out.write(row)
+            running.add(row)
+        tick(running)
     counts = Counts()
     for record in out.read():
         counts.add(record)
