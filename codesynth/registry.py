@@ -62,4 +62,5 @@ generators = Registry("generator", "codesynth.generators", {
     "evol-instruct": "codesynth.generators.evol_instruct:EvolInstruct",
     "oss-instruct": "codesynth.generators.oss_instruct:OSSInstruct",
     "self-align": "codesynth.generators.self_align:SelfAlign",
+    "seed-tasks": "codesynth.generators.seed_tasks:SeedTasks",
 })

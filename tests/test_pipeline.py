@@ -205,3 +205,38 @@ def test_execution_decontamination_catches_what_ngrams_miss() -> None:
 
 def records(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return values
+
+
+def test_seed_tasks_bring_their_own_tests(run: Run, tmp_path: Path) -> None:
+    seeds = [json.loads(line) for line in (REPO / "seeds/tasks.jsonl").read_text().splitlines()]
+
+    def solver(request: Request) -> str:
+        task = next(t for t in seeds if t["instruction"] in request.last_user)
+        assert "assert statements" not in request.last_user  # never asked for tests
+        return f"```python\n{task['code']}```"
+
+    path = tmp_path / "seed.toml"
+    path.write_text(f"""
+[run]
+output = "{tmp_path / 'run'}"
+[llm]
+base_url = "BASE"
+[[generate]]
+method = "seed-tasks"
+n = 3
+seeds = "{REPO / 'seeds'}"
+[solve]
+samples = 1
+[decontaminate]
+execution = false
+[export]
+formats = ["jsonl"]
+""")
+    with ScriptedServer(solver) as server:
+        path.write_text(path.read_text().replace("BASE", server.base_url))
+        code, out, err = run("run", path, "--json")
+    assert code == 0, err
+    stages = json.loads(out.strip().splitlines()[-1])["stages"]
+    assert stages["verify"] == {"in": 3, "out": 3, "rejected": {}}
+    rows = (tmp_path / "run/dataset/verified.jsonl").read_text().splitlines()
+    assert [json.loads(r)["tests"] for r in rows] == [t["tests"] for t in seeds[:3]]

@@ -115,9 +115,14 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
             return []
         name = task_function(task)
         named = f" `{name}`" if name else ""
-        tests_reply = await llm.ask([{"role": "user", "content": TESTS.format(
-            name=named, instruction=task["instruction"])}], sample=0, **params)
-        tests = assert_lines(tests_reply.text)
+        tests_request = None
+        if isinstance(task.get("tests"), str) and task["tests"].strip() \
+                and task.get("test_style", "assert") == "assert":
+            tests: str | None = task["tests"]  # the task brings its own tests
+        else:
+            tests_reply = await llm.ask([{"role": "user", "content": TESTS.format(
+                name=named, instruction=task["instruction"])}], sample=0, **params)
+            tests, tests_request = assert_lines(tests_reply.text), tests_reply.key
         replies = await asyncio.gather(*(llm.ask([{"role": "user", "content": SOLUTION.format(
             name=named, instruction=task["instruction"])}], sample=s, **params)
             for s in range(samples)))
@@ -134,7 +139,7 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
                          "entry_point": name or (names[0] if names else None),
                          "origin": task.get("origin"),
                          "solve": {"model": llm.model, "request": reply.key,
-                                   "tests_request": tests_reply.key, "sample": sample}})
+                                   "tests_request": tests_request, "sample": sample}})
         return rows
 
     running = Counts()
