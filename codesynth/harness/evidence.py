@@ -1,7 +1,8 @@
 """The evidence channel: how the harness tells the runner what happened.
 
-Every line is ``<mac> <json>``, where ``mac`` is HMAC-SHA256 (truncated to 128 bits) of the
-JSON under a per-job key that the runner draws just before the fork and never writes anywhere.
+Every line is ``<mac> <json>``, where ``mac`` is keyed BLAKE2b (128 bits; BLAKE2's own MAC mode,
+which needs no HMAC construction, and runs without OpenSSL in the job) of the JSON under a
+per-job key that the runner draws just before the fork and never writes anywhere.
 Reading the channel back reveals no key, and lines the program makes up fail the check.
 The runner ignores every line whose MAC does not verify. Only a ``final`` event, written by the
 harness after the last test returned, can make a verdict ``passed``. Exit status and printed
@@ -9,7 +10,7 @@ text never count.
 
 The functions used to sign and write are captured when this module is imported (in the
 runner, before any program runs). A program that later patches ``os.write``, ``json``,
-``hmac`` or this class changes nothing the harness does.
+``hashlib`` or this class changes nothing the harness does.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 _MAC_BYTES = 16
-_digest = hmac.digest
+_blake2b = hashlib.blake2b
 _compare = hmac.compare_digest
 _encode = json.JSONEncoder(default=repr, ensure_ascii=True).encode
 _write = os.write
-_sha256 = hashlib.sha256
 
 
 def new_key() -> bytes:
@@ -35,7 +35,7 @@ def new_key() -> bytes:
 
 def _signer(key: bytes) -> Callable[[bytes], bytes]:
     def sign(payload: bytes) -> bytes:
-        return _digest(key, payload, _sha256)[:_MAC_BYTES].hex().encode()
+        return _blake2b(payload, key=key, digest_size=_MAC_BYTES).hexdigest().encode()
 
     return sign
 

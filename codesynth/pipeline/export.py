@@ -78,6 +78,7 @@ def export(records: Iterable[dict[str, Any]], directory: Path, options: dict[str
 def _dataset(items: list[dict[str, Any]]) -> Any:
     import datasets
 
+    datasets.disable_progress_bars()  # the pipeline's own view reports the export
     # Nested provenance varies between records: store it as JSON text, lossless.
     flat = [{**i, "provenance": json.dumps(i["provenance"], sort_keys=True)} for i in items]
     return datasets.Dataset.from_list(flat)
