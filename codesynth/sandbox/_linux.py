@@ -103,6 +103,7 @@ def bind_readonly(source: str, target: str) -> None:
 
 
 IPC_RMID = 0
+_SYSVIPC = {kind: f"/proc/sysvipc/{kind}" for kind in ("shm", "msg", "sem")}
 
 
 def remove_sysv_ipc() -> int:
@@ -110,12 +111,20 @@ def remove_sysv_ipc() -> int:
     namespace. They outlive the processes that made them; a job must not leave any."""
     removed = 0
     for kind in ("shm", "msg", "sem"):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as handle:
-                rows = handle.read().splitlines()[1:]
+        try:  # raw reads: this runs after every job, in the process that forks them
+            fd = os.open(_SYSVIPC[kind], os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = chunk = os.read(fd, 1 << 16)
+                while chunk:
+                    chunk = os.read(fd, 1 << 16)
+                    data += chunk
+            finally:
+                os.close(fd)
         except OSError:
             continue
-        for row in rows:
+        if data.count(b"\n") < 2:
+            continue  # the header line only: nothing to remove
+        for row in data.decode().splitlines()[1:]:
             ident = int(row.split()[1])
             if kind == "shm":
                 result = _libc.shmctl(ident, IPC_RMID, None)
