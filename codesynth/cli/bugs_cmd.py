@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
 import random
@@ -142,6 +141,8 @@ def _ast_bugs(items: list[tuple[dict[str, Any], Job]], per_sample: int,
 
 def _llm_bugs(llm: tuple[Any, str], items: list[tuple[dict[str, Any], Job]],
               per_sample: int, rng_for: Any, report: Any) -> list[Any]:
+    import asyncio
+
     from codesynth.bugs.llm_bugs import llm_bugs
     from codesynth.llm import LLM
 

@@ -4,7 +4,6 @@ from a model, streamed record by record; re-running on the same output resumes."
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -85,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     done = _resume(output)
     limits = limits_from(args)
+    import asyncio  # here: the commands that do not need it start faster
+
     with endpoint(config) as base_url:
         summary = asyncio.run(_generate(args, generator, config, base_url, seeds, output,
                                         done, limits))
