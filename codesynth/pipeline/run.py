@@ -15,11 +15,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from codesynth.pipeline import cleaning, stages
 from codesynth.pipeline.config import Pipeline
@@ -30,13 +33,22 @@ from codesynth.records import Limits
 ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs")
 
 
+class RateColumn(ProgressColumn):
+    """Inputs handled per second (rich's own estimate over the recent updates)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
+
+
 class View:
     """One progress row per stage: in, out, rejected (top reasons), rate, ETA."""
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(TextColumn("[bold]{task.description:<13}"), BarColumn(),
                                  MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                                 RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=console,
                                  disable=not console.is_terminal)
         self.console = console
         self.rows: dict[str, TaskID] = {}
