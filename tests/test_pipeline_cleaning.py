@@ -29,6 +29,7 @@ LONG_CODE = """def running_stats(values):
 INSTRUCTION = ("Write a function running_stats(values) that walks once over a list of numbers "
                "and returns a dictionary with their count, their mean, the smallest and the "
                "largest value, using None for the extremes of an empty list.")
+REWORDED = INSTRUCTION.replace("walks once over", "goes once through")
 
 
 def rec(rid: str, instruction: str = "", code: str = "") -> dict[str, Any]:
@@ -48,8 +49,7 @@ def test_exact_duplicates_ignore_case_punctuation_comments_and_layout() -> None:
 def test_near_duplicates_are_caught_and_distinct_records_kept() -> None:
     dedup = Deduplicator(threshold=0.7)
     assert dedup.check(rec("a", INSTRUCTION, LONG_CODE)) is None
-    reworded = INSTRUCTION.replace("walks once over", "goes once through")
-    assert dedup.check(rec("b", reworded, "")) == "near_duplicate_instruction"
+    assert dedup.check(rec("b", REWORDED, "")) == "near_duplicate_instruction"
     edited = LONG_CODE.replace('"max": largest}', '"max": largest, "sum": total}')
     assert dedup.check(rec("c", "", edited)) == "near_duplicate_code"
     other = rec("d", "Write a function that reverses the words of a sentence, keeping "
@@ -61,8 +61,7 @@ def test_near_duplicates_are_caught_and_distinct_records_kept() -> None:
 def test_only_the_enabled_kinds_and_fields_are_checked() -> None:
     exact_only = Deduplicator(near=False)
     assert exact_only.check(rec("a", INSTRUCTION, LONG_CODE)) is None
-    reworded = INSTRUCTION.replace("walks once over", "goes once through")
-    assert exact_only.check(rec("b", reworded, "x = 1")) is None
+    assert exact_only.check(rec("b", REWORDED, "x = 1")) is None
     code_only = Deduplicator(fields=("code",))
     assert code_only.check(rec("a", INSTRUCTION, LONG_CODE)) is None
     assert code_only.check(rec("b", INSTRUCTION, "x = 2")) is None

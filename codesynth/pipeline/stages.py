@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,14 @@ class Counts:
 
     def to_dict(self) -> dict[str, Any]:
         return {"in": self.inputs, "out": self.kept, "rejected": dict(self.rejected)}
+
+    @classmethod
+    def of(cls, records: Iterable[dict[str, Any]]) -> Counts:
+        """The counts of every record given (a whole stage file, after a resume too)."""
+        counts = cls()
+        for record in records:
+            counts.add(record)
+        return counts
 
 
 Tick = Callable[[Counts], None]
@@ -148,9 +156,7 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
             out.write(row)
             running.add(row)
         tick(running)
-    counts = Counts()
-    for record in out.read():
-        counts.add(record)
+    counts = Counts.of(out.read())
     tick(counts)
     return counts
 
@@ -165,7 +171,7 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
 
     for record, execution in execute_pairs(sandbox, jobs, limits):
         result = execution.to_dict()
-        tests = [t for t in result.get("tests", [])]
+        tests = result.get("tests", [])
         out.write({**record, "id": content_id("verify", record["id"]),
                    "candidate_id": record["id"], "kept": execution.passed,
                    "reason": None if execution.passed else f"tests_{execution.status.value}",
@@ -177,9 +183,7 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
                    "result": result})
         counts.inputs += 1
         tick(counts)
-    counts = Counts()
-    for record in out.read():
-        counts.add(record)
+    counts = Counts.of(out.read())
     tick(counts)
     return counts
 
