@@ -17,17 +17,16 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from codesynth.errors import SandboxUnavailable, UserError
-from codesynth.records import Execution, Job, Limits
+from codesynth.records import Limits
 from codesynth.registry import sandboxes
 from codesynth.sandbox import images
 from codesynth.sandbox._attach import ContainerRunner
 from codesynth.sandbox._process import BOOT, RunnerDied
 from codesynth.sandbox.local import uid_block
-from codesynth.sandbox.pool import RunnerPool
+from codesynth.sandbox.pool import PooledSandbox, RunnerPool
 
 ROLE = "org.codesynth.sandbox"  # label on every container we create
 OWNER = "org.codesynth.owner"  # "<host>/<pid>/<process start time>"
@@ -104,7 +103,7 @@ def remove_strays(client: Any, everything: bool = False) -> int:
 
 
 @sandboxes.register("docker")
-class DockerSandbox:
+class DockerSandbox(PooledSandbox):
     name = "docker"
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None,
@@ -184,19 +183,6 @@ class DockerSandbox:
     def info(self) -> dict[str, object]:
         return {**self._pool.info, "image": self.image}
 
-    def run(self, job: Job, limits: Limits | None = None) -> Execution:
-        return self._pool.run(job, limits or self.limits)
-
-    def run_many(self, jobs: Iterable[Job], limits: Limits | None = None
-                 ) -> Iterator[Execution]:
-        return self._pool.run_many(jobs, limits or self.limits)
-
     def close(self) -> None:
         if hasattr(self, "_pool"):
             self._pool.close()
-
-    def __enter__(self) -> DockerSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -12,14 +12,13 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Iterator
 
 from codesynth.errors import SandboxUnavailable
-from codesynth.records import Execution, Job, Limits
+from codesynth.records import Limits
 from codesynth.registry import sandboxes
 from codesynth.sandbox import _cgroup
 from codesynth.sandbox._process import PACKAGE_ROOT, RunnerDied, RunnerProcess
-from codesynth.sandbox.pool import RunnerPool
+from codesynth.sandbox.pool import PooledSandbox, RunnerPool
 
 _INSTANCES = itertools.count()
 UNAVAILABLE_HINT = ("use --sandbox docker, or pass --unsafe-no-isolation to run WITHOUT any "
@@ -36,7 +35,7 @@ def uid_block() -> tuple[int, int]:
 
 
 @sandboxes.register("local")
-class LocalSandbox:
+class LocalSandbox(PooledSandbox):
     name = "local"
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None,
@@ -78,24 +77,11 @@ class LocalSandbox:
     def info(self) -> dict[str, object]:
         return self._pool.info
 
-    def run(self, job: Job, limits: Limits | None = None) -> Execution:
-        return self._pool.run(job, limits or self.limits)
-
-    def run_many(self, jobs: Iterable[Job], limits: Limits | None = None
-                 ) -> Iterator[Execution]:
-        return self._pool.run_many(jobs, limits or self.limits)
-
     def close(self) -> None:
         self._pool.close()
         for paths in self._cgroups:
             _cgroup.remove(paths)
         self._cgroups = [None] * self.workers
-
-    def __enter__(self) -> LocalSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _runtime_paths() -> list[str]:

@@ -10,7 +10,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from codesynth.records import Execution, Job, Limits
 from codesynth.sandbox._process import RunnerDied
@@ -251,3 +251,27 @@ class RunnerPool:
         for runner in live:
             runner.close()
         self._runners = [None] * self.workers
+
+
+class PooledSandbox:
+    """What every backend built on a :class:`RunnerPool` shares: running jobs through the
+    pool under the sandbox's default limits, and closing on leaving a ``with`` block."""
+
+    _pool: RunnerPool
+    limits: Limits
+
+    def run(self, job: Job, limits: Limits | None = None) -> Execution:
+        return self._pool.run(job, limits or self.limits)
+
+    def run_many(self, jobs: Iterable[Job], limits: Limits | None = None
+                 ) -> Iterator[Execution]:
+        return self._pool.run_many(jobs, limits or self.limits)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
