@@ -115,13 +115,20 @@ class JobCgroup:
         self.baseline = 0
 
     def join(self) -> None:
-        """Move the calling process (the runner) into the cgroups; its forks stay there."""
+        """Move the calling process (the runner) into the cgroups; its forks stay there.
+
+        The first move waits for an RCU grace period on cgroup v1 (~20 ms here): the runner
+        does it in a thread while it builds its filesystem view (see ``Runner.enter``)."""
         for fd in self._procs:
             os.write(fd, b"0")
             os.close(fd)
         self._procs = []
+
+    @staticmethod
+    def protect() -> None:
+        """The OOM killer picks the job, never the runner (its forks set their own)."""
         with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as handle:
-            handle.write("-1000")  # the OOM killer picks the job, never the runner
+            handle.write("-1000")
 
     @staticmethod
     def _write(fd: int | None, value: int | str) -> None:

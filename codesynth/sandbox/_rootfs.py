@@ -48,11 +48,15 @@ def _mkdirs(root: str, path: str) -> str:
 
 _COPY_LIMIT = 1 << 20  # small regular files are copied: every mount makes each job slower
 _TREE_LIMIT = 64 << 10  # larger /etc trees (ssl) are bound: quicker to start
+_TREE_ENTRIES = 64  # so are trees of many entries (/etc/alternatives: a copy took 10 ms)
 
 
 def _small_tree(path: str) -> bool:
-    total = 0
-    for directory, _, files in os.walk(path):
+    total = entries = 0
+    for directory, subdirs, files in os.walk(path):
+        entries += len(subdirs) + len(files)
+        if entries > _TREE_ENTRIES:
+            return False
         for name in files:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(directory, name)).st_size

@@ -86,13 +86,15 @@ class Runner:
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
-        if isinstance(self.cgroup, JobCgroup):
-            self.cgroup.join()
+        joining = _Joining(self.cgroup) if isinstance(self.cgroup, JobCgroup) else None
         socket.sethostname("sandbox")
         _loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
         self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
         self._mount_job_dirs()
+        if joining is not None:
+            joining.wait()  # before any fork: the jobs are born in the worker's cgroups
+            JobCgroup.protect()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
         L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
@@ -322,6 +324,29 @@ class Runner:
                 reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"}
             out.write(json.dumps(reply).encode() + b"\n")
             out.flush()
+
+
+class _Joining:
+    """Joining the worker's cgroups in a thread: the kernel's wait (an RCU grace period on
+    cgroup v1) overlaps the building of the filesystem view. Over before the first fork."""
+
+    def __init__(self, cgroup: JobCgroup) -> None:
+        import threading
+
+        self.error: OSError | None = None
+        self._thread = threading.Thread(target=self._join, args=(cgroup,), name="join")
+        self._thread.start()
+
+    def _join(self, cgroup: JobCgroup) -> None:
+        try:
+            cgroup.join()
+        except OSError as exc:
+            self.error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _rss_mb() -> float:
