@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from codesynth.errors import UserError
@@ -33,8 +32,14 @@ class Registry:
         return decorator
 
     def _discover(self) -> None:
+        from importlib.metadata import entry_points  # ~25 ms: only when a name is unknown
+
         for ep in entry_points(group=self.group):
             self._lazy.setdefault(ep.name, ep.value)
+
+    def builtin_names(self) -> list[str]:
+        """The names known without looking at installed plugins (no entry point scan)."""
+        return sorted(set(self._lazy) | set(self._loaded))
 
     def names(self) -> list[str]:
         self._discover()
@@ -43,7 +48,8 @@ class Registry:
     def get(self, name: str) -> Any:
         if name in self._loaded:
             return self._loaded[name]
-        self._discover()
+        if name not in self._lazy:  # built-ins win over entry points: no need to look
+            self._discover()
         target = self._lazy.get(name)
         if target is None:
             raise UserError(f"unknown {self.kind} '{name}' (known: {', '.join(self.names())})")

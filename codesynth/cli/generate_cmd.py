@@ -29,7 +29,8 @@ def register(commands: Any) -> None:
                     "the same OUT resumes (replies come from the response cache, so nothing "
                     "is asked twice). Without --base-url or OPENAI_BASE_URL, the embedded "
                     "SmolLM2-135M-Instruct model is started locally.")
-    parser.add_argument("method", help="generator: " + ", ".join(generators.names()))
+    parser.add_argument("method", help="generator: " + ", ".join(generators.builtin_names())
+                        + ", or the name of an installed plugin")
     parser.add_argument("--seeds", default="seeds", help="seed tasks/snippets (default: seeds)")
     parser.add_argument("--n", type=int, required=True, help="records to produce")
     parser.add_argument("-o", "--output", required=True, help="JSONL output (appended)")
