@@ -48,21 +48,30 @@ class _Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        kwargs: dict[str, Any] = {}
-        for name, value in data.items():
-            if name in known:
-                kwargs[name] = cls._decode(name, value)
-        return cls(**kwargs)
+        known = _FIELD_NAMES.get(cls)
+        if known is None:
+            known = _FIELD_NAMES[cls] = tuple(
+                f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        return cls(**{name: cls._decode(name, data[name]) for name in known if name in data})
 
     @classmethod
     def _decode(cls, name: str, value: Any) -> Any:
         return value
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _LEAVES:  # most values: checked first, exactly (a str Enum is not a leaf)
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (list, tuple)):
@@ -220,7 +229,7 @@ class Execution(_Record):
         if name == "exception":
             return None if value is None else ExceptionInfo.from_dict(value)
         if name == "limits":
-            return Limits.from_dict(value)
+            return value if isinstance(value, Limits) else Limits.from_dict(value)
         return value
 
     @classmethod

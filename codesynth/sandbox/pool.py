@@ -132,7 +132,7 @@ class RunnerPool:
         self._runners[index] = None
 
     def _execution(self, reply: dict[str, Any], limits: Limits) -> Execution:
-        return Execution.from_dict({**reply, "limits": limits.to_dict(), "backend": self.backend})
+        return Execution.from_dict({**reply, "limits": limits, "backend": self.backend})
 
     def _fault(self, failure: Exception | None, limits: Limits) -> Execution:
         return Execution.infrastructure_fault(f"runner failed {ATTEMPTS} times: {failure}",
