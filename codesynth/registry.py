@@ -38,12 +38,12 @@ class Registry:
             self._lazy.setdefault(ep.name, ep.value)
 
     def builtin_names(self) -> list[str]:
-        """The names known without looking at installed plugins (no entry point scan)."""
+        """The names known so far: built-ins, and plugins only once they were looked for."""
         return sorted(set(self._lazy) | set(self._loaded))
 
     def names(self) -> list[str]:
         self._discover()
-        return sorted(set(self._lazy) | set(self._loaded))
+        return self.builtin_names()
 
     def get(self, name: str) -> Any:
         if name in self._loaded:

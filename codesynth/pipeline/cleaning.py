@@ -8,7 +8,7 @@ from codesynth.execute import execute_pairs
 from codesynth.pipeline.config import Pipeline
 from codesynth.pipeline.decontam import NgramIndex, load_benchmarks, scan_job, scan_result
 from codesynth.pipeline.dedup import Deduplicator
-from codesynth.pipeline.stages import Counts, Tick, kept
+from codesynth.pipeline.stages import Counts, Tick, judged, kept
 from codesynth.pipeline.state import StageFile
 from codesynth.records import Limits, content_id
 from codesynth.sandbox.protocol import Sandbox
@@ -24,8 +24,7 @@ def dedup(records: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick) ->
     counts = Counts()
     for record in kept(records):
         reason = dedup.check(record)
-        row = {**record, "id": content_id("dedup", record["id"]), "kept": reason is None,
-               "reason": reason}
+        row = judged("dedup", record, reason)
         out.write(row)
         counts.add(row)
         tick(counts)
@@ -84,8 +83,7 @@ def decontaminate(records: StageFile, out: StageFile, pipeline: Pipeline, sandbo
                                                         "function": found[0][1]}
             elif found is None:
                 detail = {"scan": "unfinished", "status": result.status.value}
-        out.write({**record, "id": content_id("decontaminate", record["id"]),
-                   "kept": reason is None, "reason": reason, "decontamination": detail})
+        out.write(judged("decontaminate", record, reason, decontamination=detail))
     counts = Counts()
     for row in out.read():
         counts.add(row)

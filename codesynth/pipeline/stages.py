@@ -93,6 +93,14 @@ def kept(stage: StageFile) -> Iterator[dict[str, Any]]:
     return (r for r in stage.read() if r.get("kept", True))
 
 
+def judged(stage: str, record: dict[str, Any], reason: str | None,
+           **extra: Any) -> dict[str, Any]:
+    """``record`` as the row of a stage that keeps or drops it: a new content id, whether it
+    was kept, why not, and what the stage adds."""
+    return {**record, "id": content_id(stage, record["id"]), "kept": reason is None,
+            "reason": reason, **extra}
+
+
 async def generate(pipeline: Pipeline, llm: LLM, out: StageFile, sandbox: Callable[[], Sandbox],
                    limits: Limits, tick: Tick) -> Counts:
     counts = Counts()
@@ -205,8 +213,7 @@ def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick) 
             reason = "task_has_a_solution"
         if reason is None:
             tasks_done.add(record["task_id"])
-        row = {**record, "id": content_id("filter", record["id"]), "kept": reason is None,
-               "reason": reason}
+        row = judged("filter", record, reason)
         out.write(row)
         counts.add(row)
         tick(counts)
