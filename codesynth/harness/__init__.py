@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from codesynth.harness.evidence import Evidence
-from codesynth.harness.inprocess import prepare_assert, prepare_humaneval, run_assert, run_humaneval
+from codesynth.harness.inprocess import prepare_job, run_assert, run_humaneval
 from codesynth.harness.pytest_style import run_pytest
 from codesynth.harness.stdio import run_stdio
 
@@ -26,15 +26,39 @@ STYLES: dict[str, Style] = {
 
 
 def prepare(job: dict[str, Any]) -> None:
-    """Warm the per-style caches in the runner before it forks (compiled tests are shared).
+    """Before the runner forks: compile the tests (cached: shared by every job that has them)
+    and the program, so that the job finds them ready (see ``inprocess.prepare_job``).
 
     Very large test files are left to the job, which compiles them under its own limits."""
-    if not isinstance(job.get("tests"), str) or len(job["tests"]) > 200_000:
+    if job["test_style"] not in ("assert", "humaneval") or not isinstance(job.get("tests"), str) \
+            or len(job["tests"]) > 200_000:
         return
-    if job["test_style"] == "assert":
-        prepare_assert(job["tests"])
-    elif job["test_style"] == "humaneval":
-        prepare_humaneval(job["tests"])
+    prepare_job(job)
+
+
+def warm_up(style: str, evidence_fd: int, rounds: int = 12) -> None:
+    """Run the harness of ``style`` in the runner itself on a passing and a failing toy job,
+    ``rounds`` times: the interpreter specializes the harness's code there, once, instead of
+    in every job (each job would write those pages: one copy-on-write fault each)."""
+    if style not in ("assert", "humaneval"):
+        return
+    import os
+    import sys
+
+    key = os.urandom(32)
+    for _ in range(rounds):
+        for answer in ("1", "2"):
+            toy = dict(_TOY[style], code=f"def f():\n    return {answer}\n")
+            prepare(toy)
+            STYLES[style](toy, Evidence(evidence_fd, key))
+    sys.modules.pop("solution", None)
+
+
+_TOY = {
+    "assert": {"test_style": "assert", "tests": "x = f()\nassert x == 1\nassert f() + x == 2\n"},
+    "humaneval": {"test_style": "humaneval", "entry_point": "f",
+                  "tests": "def check(candidate):\n    assert candidate() == 1\n"},
+}
 
 
 # Modules imported by the runner before it forks, so a job never pays for their import.
@@ -42,4 +66,4 @@ WARM_MODULES = {
     "pytest": ("pytest", "_pytest.python", "_pytest.assertion.rewrite"),
 }
 
-__all__ = ["STYLES", "WARM_MODULES", "Evidence", "Style", "prepare"]
+__all__ = ["STYLES", "WARM_MODULES", "Evidence", "Style", "prepare", "warm_up"]

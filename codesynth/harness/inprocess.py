@@ -14,6 +14,7 @@ import functools
 import sys
 import time
 import types
+import warnings
 from types import CodeType
 from typing import Any
 
@@ -34,10 +35,29 @@ _SETUP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast
           ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global, ast.Nonlocal)
 
 
-def load_solution(code: str, evidence: Evidence) -> dict[str, Any] | None:
+# Programs up to this size are compiled by the runner before it forks (see ``precompile``).
+PRECOMPILE_CHARS = 64 * 1024
+
+
+def precompile(code: str) -> CodeType | None:
+    """The program compiled as the job would compile it, or None: then the job compiles it
+    itself and reports what went wrong (or prints the warnings compiling it gives)."""
+    if len(code) > PRECOMPILE_CHARS:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return compile(code, SOLUTION_FILE, "exec", dont_inherit=True)
+        except Exception:  # noqa: BLE001 - SyntaxError, a warning, RecursionError, ...
+            return None
+
+
+def load_solution(code: str, evidence: Evidence, compiled: CodeType | None = None
+                  ) -> dict[str, Any] | None:
     """Run the program as module ``solution``; None (and a ``final`` error) if it fails."""
     evidence.phase("code")
-    register_source(SOLUTION_FILE, code)
+    if compiled is None:
+        register_source(SOLUTION_FILE, code)
     module = types.ModuleType("solution")
     module.__file__ = SOLUTION_FILE
     namespace = module.__dict__
@@ -45,7 +65,9 @@ def load_solution(code: str, evidence: Evidence) -> dict[str, Any] | None:
     namespace[NOTE_HELPER] = explain
     sys.modules["solution"] = module
     try:
-        exec(compile(code, SOLUTION_FILE, "exec", dont_inherit=True), namespace)
+        if compiled is None:
+            compiled = compile(code, SOLUTION_FILE, "exec", dont_inherit=True)
+        exec(compiled, namespace)
     except BaseException as exc:  # noqa: BLE001 - any failure here is the program's
         status = "memory" if isinstance(exc, MemoryError) else "error"
         evidence.final(status, phase="code", exception=exception_info(exc, SOLUTION_FILE),
@@ -106,13 +128,35 @@ def prepare_humaneval(tests: str) -> CodeType | None:
         return None
 
 
+def prepare_job(job: dict[str, Any]) -> None:
+    """In the runner, before the fork: compile the tests (cached) and the program, and
+    register their sources for tracebacks. The job finds them under ``_ready``."""
+    prepare_tests = prepare_assert if job["test_style"] == "assert" else prepare_humaneval
+    tests = prepare_tests(job["tests"])
+    if tests is None:
+        return  # the job reports why
+    compiled = precompile(job["code"]) if isinstance(job.get("code"), str) else None
+    register_source(TESTS_FILE, job["tests"])
+    if compiled is not None:
+        register_source(SOLUTION_FILE, job["code"])
+    job["_ready"] = (tests, compiled)
+
+
+def _ready(job: dict[str, Any], prepare_tests: Any) -> tuple[Any, CodeType | None]:
+    if "_ready" in job:
+        return job["_ready"]  # type: ignore[no-any-return]
+    tests = prepare_tests(job["tests"])
+    if tests is not None:
+        register_source(TESTS_FILE, job["tests"])
+    return tests, None
+
+
 def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
-    items = prepare_assert(job["tests"])
+    items, compiled = _ready(job, prepare_assert)
     if items is None:
         report_unparsable_tests(job["tests"], evidence)
         return
-    register_source(TESTS_FILE, job["tests"])
-    namespace = load_solution(job["code"], evidence)
+    namespace = load_solution(job["code"], evidence, compiled)
     if namespace is None:
         return
     evidence.phase("tests")
@@ -137,12 +181,11 @@ def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
 
 
 def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
-    tests_code = prepare_humaneval(job["tests"])
+    tests_code, compiled = _ready(job, prepare_humaneval)
     if tests_code is None:
         report_unparsable_tests(job["tests"], evidence)
         return
-    register_source(TESTS_FILE, job["tests"])
-    namespace = load_solution(job["code"], evidence)
+    namespace = load_solution(job["code"], evidence, compiled)
     if namespace is None:
         return
     entry_point = job.get("entry_point") or ""

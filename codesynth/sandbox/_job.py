@@ -4,21 +4,26 @@ Runs in a child of the runner, inside the runner's namespaces, where it is alone
 runner: after it ends, the runner (the namespace's init) kills and reaps everything else in
 the namespace -- orphans, ``setsid`` daemons, fork bombs -- and empties the job's private
 directories (see ``runner``). Nothing here returns; the process always ends in ``os._exit``.
+
+Every page the child writes is a copy-on-write fault (~2 µs here), so the runner decides
+everything before the fork (``plan``): the child runs one straight line of system calls on
+values allocated together, then the harness.
 """
 
 from __future__ import annotations
 
-import fcntl
 import io
 import math
 import os
-import random
 import resource
-import signal
 import sys
+from _signal import SIGINT, default_int_handler
+from _signal import signal as _signal
 from dataclasses import dataclass
 from typing import Any
 
+from codesynth.harness import STYLES
+from codesynth.harness.evidence import Evidence
 from codesynth.sandbox import _linux as L
 
 EVIDENCE_FD = 3
@@ -38,7 +43,7 @@ ENV = {
 
 @dataclass
 class JobSetup:
-    """Everything the child needs; prepared by the runner before the fork."""
+    """What the runner knows about the next job."""
 
     job: dict[str, Any]
     limits: dict[str, Any]
@@ -53,63 +58,94 @@ class JobSetup:
     userns: bool = False
     memory_cgroup: bool = False  # born in the worker's cgroups (see _cgroup)
     in_container: bool = False  # the docker backend: the runner shares our uid
+    redumpable: bool = True  # dropping privileges may make us dumpable again
 
 
-def _set_limits(setup: JobSetup) -> None:
-    limits = setup.limits
-    cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
-    fsize = int(limits["file_size_mb"]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
-    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    nproc = int(limits["max_processes"])
-    if setup.in_container:
-        nproc += 1  # RLIMIT_NPROC counts per uid, and the runner has ours
-        # The container's OOM killer must pick the job's tree, never the runner. Our /proc
-        # entries are writable only while dumpable (job_main makes us undumpable again).
-        L.prctl(L.PR_SET_DUMPABLE, 1)
-        with open("/proc/self/oom_score_adj", "w") as handle:
-            handle.write("1000")
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    if not setup.memory_cgroup:
-        memory = int(limits["memory_mb"]) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+class Plan:
+    """Everything the child does, decided by the runner before the fork."""
+
+    __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "undump",
+                 "path", "style", "job", "evidence")
+
+    def __init__(self, setup: JobSetup) -> None:
+        limits = setup.limits
+        cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
+        fsize = int(limits["file_size_mb"]) * 1024 * 1024
+        nproc = int(limits["max_processes"]) + (1 if setup.in_container else 0)
+        # RLIMIT_NPROC counts per uid: in a container the runner has ours.
+        rlimits = [(resource.RLIMIT_CPU, (cpu, cpu + 1)),  # SIGXCPU, then SIGKILL
+                   (resource.RLIMIT_FSIZE, (fsize, fsize)),
+                   (resource.RLIMIT_CORE, (0, 0)),
+                   (resource.RLIMIT_NPROC, (nproc, nproc))]
+        if not setup.memory_cgroup:
+            memory = int(limits["memory_mb"]) * 1024 * 1024
+            rlimits.append((resource.RLIMIT_AS, (memory, memory)))
+        self.rlimits = tuple(rlimits)
+        self.chdir = setup.job["_scratch"] if not setup.isolate else None
+        self.fds = (setup.stdin_fd, setup.stdout_fd, setup.stderr_fd, setup.evidence_fd)
+        self.oom_adjust = setup.in_container
+        self.userns_maps: tuple[tuple[str, str], ...] = ()
+        self.ids: tuple[int, int] | None = None
+        if setup.isolate and setup.userns:
+            self.userns_maps = (("/proc/self/setgroups", "deny"),
+                                ("/proc/self/uid_map", f"{setup.uid} 0 1"),
+                                ("/proc/self/gid_map", f"{setup.gid} 0 1"))
+        elif setup.isolate and os.getuid() == 0:
+            self.ids = (setup.uid, setup.gid)
+        self.undump = setup.redumpable or setup.in_container
+        self.path = self.chdir or WORKDIR
+        self.job = {**setup.job, "_evidence_fd": EVIDENCE_FD, "_isolated": setup.isolate}
+        self.style = STYLES[setup.job["test_style"]]
+        self.evidence = Evidence(EVIDENCE_FD, setup.key)
 
 
-def _drop_privileges(setup: JobSetup) -> None:
-    if setup.userns:
-        # Unprivileged host: a nested user namespace leaves the job no capability over
-        # the mount namespace the runner built.
-        L.unshare(L.CLONE_NEWUSER)
-        for name, content in (("setgroups", "deny"), ("uid_map", f"{setup.uid} 0 1"),
-                              ("gid_map", f"{setup.gid} 0 1")):
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(content)
-    elif os.getuid() == 0:
-        os.setgroups([])
-        os.setresgid(setup.gid, setup.gid, setup.gid)
-        os.setresuid(setup.uid, setup.uid, setup.uid)
-    L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
-
-
-def _wire_fds(setup: JobSetup) -> None:
-    sources = (setup.stdin_fd, setup.stdout_fd, setup.stderr_fd, setup.evidence_fd)
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for fd in sources]  # no clobbering below
-    for target, fd in enumerate(high):
-        os.dup2(fd, target)
+def _wire_fds(sources: tuple[int, ...]) -> None:
+    if min(sources) <= EVIDENCE_FD:  # move them out of the way first: no clobbering
+        sources = tuple(os.dup(fd) if fd <= EVIDENCE_FD else fd for fd in sources)
+        if min(sources) <= EVIDENCE_FD:
+            sources = tuple(_dupfd(fd, 1000) for fd in sources)
+    for target in range(EVIDENCE_FD):
+        os.dup2(sources[target], target)
+    os.dup2(sources[EVIDENCE_FD], EVIDENCE_FD, inheritable=False)
     os.closerange(EVIDENCE_FD + 1, 1 << 20)
-    os.set_inheritable(EVIDENCE_FD, False)
+
+
+def _dupfd(fd: int, lowest: int) -> int:
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_DUPFD, lowest)
+
+
+def _userns(maps: tuple[tuple[str, str], ...]) -> None:
+    # Unprivileged host: a nested user namespace leaves the job no capability over the
+    # mount namespace the runner built.
+    L.unshare(L.CLONE_NEWUSER)
+    for path, content in maps:
+        with open(path, "w") as handle:
+            handle.write(content)
+
+
+def _container_oom() -> None:
+    # The container's OOM killer must pick the job's tree, never the runner. Our /proc
+    # entries are writable only while dumpable (job_main makes us undumpable again).
+    L.prctl(L.PR_SET_DUMPABLE, 1)
+    with open("/proc/self/oom_score_adj", "w") as handle:
+        handle.write("1000")
 
 
 _STREAMS: list[io.TextIOWrapper] = []
+_RUNNER_STREAMS: list[Any] = []
 
 
 def prebuild_interpreter_state() -> None:
-    """Done once in the runner: what every job needs, so the fork inherits it ready-made.
+    """Done once in the runner: the interpreter state every job needs, inherited ready-made.
 
-    The stream objects wrap fd numbers 0-2 but are never used by the runner itself; each job
-    gets its own (copy-on-write) fresh instances, bound to its own descriptors.
+    ``sys.std*`` become streams on fd numbers 0-2 without buffered data, which in each job
+    are its own descriptors; the runner keeps its protocol streams (``serve``) and never
+    prints. The environment is the jobs' allowlist; ``sys.argv`` is the program's.
     """
+    _RUNNER_STREAMS[:] = [sys.stdin, sys.stdout, sys.stderr,
+                          sys.__stdin__, sys.__stdout__, sys.__stderr__]  # kept alive
     _STREAMS[:] = [
         io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8"),
         io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8",
@@ -117,61 +153,54 @@ def prebuild_interpreter_state() -> None:
         io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
                          errors="backslashreplace", line_buffering=True),
     ]
+    sys.stdin, sys.stdout, sys.stderr = _STREAMS
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = _STREAMS  # type: ignore[misc]
+    sys.argv = ["solution.py"]
     os.environ.clear()
     os.environ.update(ENV)
     sys.dont_write_bytecode = True
 
 
-def _reset_interpreter() -> None:
-    # The runner ignores SIGINT (a program must not stop it); the program gets Python's own.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    if not _STREAMS:
-        prebuild_interpreter_state()
-    sys.stdin, sys.stdout, sys.stderr = _STREAMS
-    for name, stream in zip(("__stdin__", "__stdout__", "__stderr__"), _STREAMS, strict=True):
-        setattr(sys, name, stream)  # the runner's originals wrap its protocol pipes
-    sys.argv = ["solution.py"]
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-
-
-def job_main(setup: JobSetup, _exit: Any = os._exit) -> None:
+def job_main(plan: Plan, _exit: Any = os._exit) -> None:
     """Entry point of the forked job process. Never returns.
 
     ``_exit`` is bound when this module is imported: a program that patches ``os._exit``
     cannot make the job fall back into the runner's code.
     """
     try:
-        random.seed()  # fork() skipped CPython's after-fork hooks, which reseed random
         # Its own session and process group: kill(0, ...) / killpg from the program reach
         # only the job (process groups span PID namespaces).
         os.setsid()
-        if setup.isolate:
-            os.chdir(WORKDIR)
-        else:
-            scratch = setup.job["_scratch"]
-            os.chdir(scratch)
-        _set_limits(setup)
-        _wire_fds(setup)
-        if setup.isolate:
-            _drop_privileges(setup)
-        L.prctl(L.PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/fd from the program
-        _reset_interpreter()
-        from codesynth.harness import STYLES
-        from codesynth.harness.evidence import Evidence
-
-        style = STYLES[setup.job["test_style"]]
-        evidence = Evidence(EVIDENCE_FD, setup.key)
-        setup.key = b""  # the writer holds it now, in a closure
-        setup.job["_evidence_fd"] = EVIDENCE_FD
-        setup.job["_isolated"] = setup.isolate
+        if plan.chdir is not None:
+            os.chdir(plan.chdir)
+        for which, limit in plan.rlimits:
+            resource.setrlimit(which, limit)
+        if plan.oom_adjust:
+            _container_oom()
+        _wire_fds(plan.fds)
+        if plan.userns_maps:
+            _userns(plan.userns_maps)
+        elif plan.ids is not None:
+            uid, gid = plan.ids
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+        if plan.undump:
+            L.prctl(L.PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/fd from the program
+        # The runner ignores SIGINT (a program must not stop it); the program gets Python's.
+        _signal(SIGINT, default_int_handler)
+        if plan.path not in sys.path:
+            sys.path.insert(0, plan.path)
+        if not _STREAMS:
+            prebuild_interpreter_state()
     except BaseException as exc:  # noqa: BLE001 - report the fault, never run the program
         try:
             os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         finally:
             _exit(HARNESS_FAULT)
+    evidence = plan.evidence
     try:
-        style(setup.job, evidence)
+        plan.style(plan.job, evidence)
     except BaseException as exc:  # noqa: BLE001
         # A harness bug or a program that broke the harness: no final event, no pass.
         try:

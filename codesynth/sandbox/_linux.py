@@ -6,6 +6,7 @@ with the real errno so callers can tell "not permitted here" from a bug.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import platform
@@ -106,31 +107,33 @@ IPC_RMID = 0
 _SYSVIPC = {kind: f"/proc/sysvipc/{kind}" for kind in ("shm", "msg", "sem")}
 
 
-def remove_sysv_ipc() -> int:
-    """Remove every System V IPC object (shared memory, queues, semaphores) of this IPC
-    namespace. They outlive the processes that made them; a job must not leave any."""
-    removed = 0
-    for kind in ("shm", "msg", "sem"):
-        try:  # raw reads: this runs after every job, in the process that forks them
-            fd = os.open(_SYSVIPC[kind], os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                data = chunk = os.read(fd, 1 << 16)
-                while chunk:
-                    chunk = os.read(fd, 1 << 16)
-                    data += chunk
-            finally:
-                os.close(fd)
-        except OSError:
-            continue
-        if data.count(b"\n") < 2:
-            continue  # the header line only: nothing to remove
-        for row in data.decode().splitlines()[1:]:
-            ident = int(row.split()[1])
-            if kind == "shm":
-                result = _libc.shmctl(ident, IPC_RMID, None)
-            elif kind == "msg":
-                result = _libc.msgctl(ident, IPC_RMID, None)
-            else:
-                result = _libc.semctl(ident, 0, IPC_RMID)
-            removed += result == 0
-    return removed
+class SysvIpc:
+    """Every System V IPC object (shared memory, queues, semaphores) of this IPC namespace.
+    They outlive the processes that made them; a job must not leave any. The tables stay
+    open: one ``pread`` each per check (this runs after every job, in the forking process)."""
+
+    def __init__(self) -> None:
+        self._tables: list[tuple[str, int]] = []
+        for kind in ("shm", "msg", "sem"):
+            with contextlib.suppress(OSError):
+                self._tables.append((kind, os.open(_SYSVIPC[kind], os.O_RDONLY | os.O_CLOEXEC)))
+
+    def remove_all(self) -> int:
+        removed = 0
+        for kind, fd in self._tables:
+            data = chunk = os.pread(fd, 1 << 16, 0)
+            if data.count(b"\n") < 2 and len(data) < 1 << 16:
+                continue  # the header line only: nothing to remove
+            while chunk:
+                chunk = os.pread(fd, 1 << 16, len(data))
+                data += chunk
+            for row in data.decode().splitlines()[1:]:
+                ident = int(row.split()[1])
+                if kind == "shm":
+                    result = _libc.shmctl(ident, IPC_RMID, None)
+                elif kind == "msg":
+                    result = _libc.msgctl(ident, IPC_RMID, None)
+                else:
+                    result = _libc.semctl(ident, 0, IPC_RMID)
+                removed += result == 0
+        return removed

@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -32,7 +33,7 @@ from typing import Any
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
-from codesynth.sandbox._job import HARNESS_FAULT, JobSetup, job_main
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, JobSetup, Plan, job_main
 from codesynth.sandbox._verdict import Observation, decide
 
 # Imported once here so that forked jobs never pay for them.
@@ -55,6 +56,10 @@ class Runner:
         self.keep: set[str] = set()
         self.warm: set[str] = set()
         self.runtime = f"{platform.python_implementation().lower()}-{platform.python_version()}"
+        self.null_fd = -1  # every job's stdin
+        self.redumpable = True
+        self.inodes: dict[str, int | None] = {}  # what each job directory holds when empty
+        self.ipc: L.SysvIpc | None = None
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
 
     # -- start-up ----------------------------------------------------------------------------
@@ -97,6 +102,7 @@ class Runner:
             JobCgroup.protect()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
         L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
+        self._settle()
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
         self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
@@ -114,8 +120,22 @@ class Runner:
         self.uid, self.gid = os.getuid(), os.getgid()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
+        self._settle()
         limits = "cgroup(container)" if self.cgroup else "rlimits only"
         self.isolation = f"{config.get('describe', 'container')} + {limits} + uid {self.uid}"
+
+    def _settle(self) -> None:
+        """What every job inherits instead of doing it itself: no new privileges (no setuid
+        binary can raise them again), the working directory, a closed stdin."""
+        L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+        os.chdir(WORKDIR)
+        self.null_fd = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
+            # Changing uid resets "dumpable" to this value: 0 keeps our own 0.
+            self.redumpable = handle.read().strip() != "0"
+        self.ipc = L.SysvIpc()
+        self.inodes = {directory: _inodes(directory) for directory, _ in self._JOB_DIRS}
+        self.inodes[MQUEUE] = _mqueue_size()
 
     # -- the job's private directories --------------------------------------------------------
     _JOB_DIRS = (("/sandbox", "0700"), ("/tmp", "1777"), ("/dev/shm", "1777"))
@@ -152,14 +172,18 @@ class Runner:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-        L.remove_sysv_ipc()
+        if self.ipc is not None:
+            self.ipc.remove_all()
         left: list[str] = []
         for directory, mode in self._JOB_DIRS:
-            keep = self.keep if directory == "/tmp" else set()
-            left += self._empty(directory, keep)
+            # A tmpfs counts its inodes: the same count as when empty means nothing to remove.
+            count = _inodes(directory)
+            if count is None or count != self.inodes.get(directory):
+                keep = self.keep if directory == "/tmp" else set()
+                left += self._empty(directory, keep)
             with contextlib.suppress(OSError):  # the job owns /sandbox: it may have changed it
                 os.chmod(directory, int(mode, 8))
-        if os.path.isdir(MQUEUE):
+        if _mqueue_size() != self.inodes.get(MQUEUE):  # its size grows with every queue
             left += self._empty(MQUEUE, set())
         return f"could not remove {', '.join(left[:5])}" if left else None
 
@@ -190,12 +214,22 @@ class Runner:
         self.warm.add(style)
         for module in WARM_MODULES.get(style, ()):
             __import__(module)
+        if style in ("assert", "humaneval"):
+            from codesynth.harness import warm_up as warm_inprocess
+
+            sink = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                warm_inprocess(style, sink)
+            except Exception:  # noqa: BLE001 - only a speed-up
+                pass
+            finally:
+                os.close(sink)
         if style == "pytest":
-            from codesynth.harness.pytest_style import warm_up
+            from codesynth.harness.pytest_style import warm_up as warm_pytest
 
             workdir = self._scratch_for_runner()
             try:
-                warm_up(workdir)
+                warm_pytest(workdir)
             except Exception:  # noqa: BLE001 - only a speed-up; jobs report real problems
                 pass
             finally:
@@ -228,7 +262,7 @@ class Runner:
             expected = [str(case["output"]) for case in job["tests"]]
             job = {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}
         key = new_key()
-        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err", "in")}
+        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err")}
         ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
         with contextlib.suppress(OSError):
             fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
@@ -243,17 +277,17 @@ class Runner:
             self.cgroup.reset_peak()
         if self.cgroup:
             kills_before, cpu_before = self.cgroup.snapshot()
-        setup = JobSetup(job=job, limits=limits, key=key, stdin_fd=fds["in"],
-                         stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
-                         isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
-                         memory_cgroup=self.cgroup is not None,
-                         in_container=self.container)
+        plan = Plan(JobSetup(job=job, limits=limits, key=key, stdin_fd=self.null_fd,
+                             stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
+                             isolate=self.isolate, uid=self.uid, gid=self.gid,
+                             userns=self.userns, memory_cgroup=self.cgroup is not None,
+                             in_container=self.container, redumpable=self.redumpable))
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else _rss_mb()
+        random.seed()  # each job's own state (the child skips CPython's after-fork reseeding)
         start = time.perf_counter()
-        sys.stdout.flush()
         pid = L.fork()
         if pid == 0:
-            job_main(setup)
+            job_main(plan)
         os.close(ev_write)
         evidence = bytearray()
         cap = max(64 << 20, 16 * fsize)  # the harness reports stdio outputs on this channel
@@ -309,8 +343,7 @@ class Runner:
             "isolation": self.isolation, "runtime": self.runtime,
         }
 
-    def serve(self) -> None:
-        inp, out = sys.stdin.buffer, sys.stdout.buffer
+    def serve(self, inp: Any, out: Any) -> None:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
         if self.container:
             hello["runner_rss_mb"] = _rss_mb()
@@ -349,6 +382,19 @@ class _Joining:
             raise self.error
 
 
+def _inodes(directory: str) -> int | None:
+    """Inodes in use on the tmpfs at ``directory``; None where the filesystem does not say."""
+    stat = os.statvfs(directory)
+    return stat.f_files - stat.f_ffree if stat.f_files else None
+
+
+def _mqueue_size() -> int:
+    try:
+        return os.stat(MQUEUE).st_size
+    except OSError:
+        return -1
+
+
 def _rss_mb() -> float:
     """The runner's resident memory: the container's share the job's budget does not pay."""
     with open("/proc/self/statm") as handle:
@@ -385,9 +431,12 @@ def main() -> None:
 
     from codesynth.sandbox._job import prebuild_interpreter_state
 
+    protocol = sys.stdin.buffer, sys.stdout.buffer
+    if runner.null_fd < 0:  # not isolated: nothing was settled
+        runner.null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     prebuild_interpreter_state()
     gc.freeze()
-    runner.serve()
+    runner.serve(*protocol)
 
 
 if __name__ == "__main__":

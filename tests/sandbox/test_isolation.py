@@ -265,6 +265,8 @@ def test_runs_as_an_unprivileged_user(sandbox: Sandbox) -> None:
                 return "root"
             except PermissionError:
                 return "denied"
+        import ctypes
+        dumpable = ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE
     """)
     tests = code("""
         assert os.getuid() != 0
@@ -276,6 +278,7 @@ def test_runs_as_an_unprivileged_user(sandbox: Sandbox) -> None:
         assert int(status["CapPrm"], 16) == 0
         assert int(status["NoNewPrivs"]) == 1
         assert setuid_root() == "denied"
+        assert dumpable == 0  # no ptrace, no /proc/<pid>/fd of the job from its own uid
     """)
     passes(sandbox, program, tests)
 

@@ -49,6 +49,28 @@ def test_failed_assert_with_a_message_keeps_it(sandbox: Sandbox) -> None:
     assert "[1, 2]" in message and "[1, 3]" in message
 
 
+def test_a_failure_inside_the_program_shows_the_programs_own_lines(sandbox: Sandbox) -> None:
+    # The runner compiles the program before the fork; tracebacks must still quote it.
+    program = "def f(x):\n    if x > 1:\n        raise ValueError('too big: ' + str(x))\n" \
+              "    return x\n"
+    e = sandbox.run(job(program, "assert f(1) == 1\nassert f(2) == 2"))
+    assert e.status is Status.FAILED
+    assert e.exception is not None and e.exception.type == "ValueError"
+    assert e.exception.line == 2
+    assert 'File "solution.py", line 3, in f' in e.exception.traceback
+    assert "raise ValueError('too big: ' + str(x))" in e.exception.traceback
+
+
+@pytest.mark.parametrize("style", ["assert", "humaneval"])
+def test_warnings_from_compiling_the_program_reach_its_stderr(sandbox: Sandbox,
+                                                              style: str) -> None:
+    program = "def f(x):\n    return x is 1\n"  # SyntaxWarning: "is" with a literal
+    tests = "assert f(1)" if style == "assert" else "def check(c):\n    assert c(1)\n"
+    e = sandbox.run(job(program, tests, style=style, entry_point="f"))
+    assert e.status is Status.PASSED, (e.reason, e.stderr)
+    assert "SyntaxWarning" in e.stderr and "solution.py" in e.stderr
+
+
 def test_failing_statement_spanning_lines(sandbox: Sandbox) -> None:
     tests = "assert f(1) == 1\nassert f(\n    5\n) == 6\nassert f(0) == 0"
     e = sandbox.run(job(IDENTITY, tests))
