@@ -1,5 +1,3 @@
-import sys
+from codesynth.cli import run
 
-from codesynth.cli import main
-
-sys.exit(main())
+run()

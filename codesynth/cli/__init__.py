@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from rich.text import Text
-
 from codesynth import __version__
-from codesynth.cli._display import console
+from codesynth.cli import _prestart
 from codesynth.errors import CodesynthError
 
 # Each command's module, in the order ``--help`` lists them. Only the module of the command
@@ -33,9 +32,26 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that always run programs: their sandbox starts before they are imported.
+PRESTART = ("eval", "verify")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
+    if argv and argv[0] in PRESTART:
+        _prestart.start(argv[1:])
+    try:
+        args = build_parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
+        return _run(args)
+    finally:
+        _prestart.discard()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
+    from codesynth.cli._display import console
+
     try:
         return int(args.handler(args) or 0)
     except CodesynthError as exc:
@@ -46,5 +62,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``codesynth`` program: ``main``, then exit without the interpreter's teardown of
+    every module (~15 ms) when nothing else is running. Exit handlers still run."""
+    import atexit
+    import threading
+
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

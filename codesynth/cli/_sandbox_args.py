@@ -52,6 +52,12 @@ def limits_from(args: argparse.Namespace) -> Limits:
 def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
+    from codesynth.cli import _prestart
+
+    started = _prestart.take((args.sandbox, args.workers, args.unsafe_no_isolation))
+    if started is not None:
+        started.limits = limits
+        return started  # type: ignore[no-any-return]
     options: dict[str, object] = {"workers": args.workers, "limits": limits}
     if args.unsafe_no_isolation:
         options["unsafe_no_isolation"] = True

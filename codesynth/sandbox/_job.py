@@ -64,8 +64,8 @@ class JobSetup:
 class Plan:
     """Everything the child does, decided by the runner before the fork."""
 
-    __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "undump",
-                 "path", "style", "job", "evidence")
+    __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "groups",
+                 "undump", "path", "style", "job", "evidence")
 
     def __init__(self, setup: JobSetup) -> None:
         limits = setup.limits
@@ -92,6 +92,7 @@ class Plan:
                                 ("/proc/self/gid_map", f"{setup.gid} 0 1"))
         elif setup.isolate and os.getuid() == 0:
             self.ids = (setup.uid, setup.gid)
+        self.groups = bool(self.ids) and bool(os.getgroups())  # the runner drops its own
         self.undump = setup.redumpable or setup.in_container
         self.path = self.chdir or WORKDIR
         self.job = {**setup.job, "_evidence_fd": EVIDENCE_FD, "_isolated": setup.isolate}
@@ -100,13 +101,17 @@ class Plan:
 
 
 def _wire_fds(sources: tuple[int, ...]) -> None:
-    if min(sources) <= EVIDENCE_FD:  # move them out of the way first: no clobbering
-        sources = tuple(os.dup(fd) if fd <= EVIDENCE_FD else fd for fd in sources)
-        if min(sources) <= EVIDENCE_FD:
-            sources = tuple(_dupfd(fd, 1000) for fd in sources)
+    # The runner's own stdio holds 0-2, so no source is below 3 and each dup2 leaves the
+    # sources still to come intact. Otherwise, move them out of the way first.
+    if sources[0] < EVIDENCE_FD or sources[1] < EVIDENCE_FD or sources[2] < EVIDENCE_FD \
+            or sources[3] < EVIDENCE_FD:
+        sources = tuple(_dupfd(fd, 1000) for fd in sources)
     for target in range(EVIDENCE_FD):
         os.dup2(sources[target], target)
-    os.dup2(sources[EVIDENCE_FD], EVIDENCE_FD, inheritable=False)
+    if sources[EVIDENCE_FD] != EVIDENCE_FD:  # else it is ours already, close-on-exec
+        # Positional: a keyword argument would make CPython build its argument parser here,
+        # in every job (~30 page faults).
+        os.dup2(sources[EVIDENCE_FD], EVIDENCE_FD, False)
     os.closerange(EVIDENCE_FD + 1, 1 << 20)
 
 
@@ -182,7 +187,8 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
             _userns(plan.userns_maps)
         elif plan.ids is not None:
             uid, gid = plan.ids
-            os.setgroups([])
+            if plan.groups:
+                os.setgroups([])
             os.setresgid(gid, gid, gid)
             os.setresuid(uid, uid, uid)
         if plan.undump:

@@ -24,7 +24,7 @@ from codesynth.records import Limits
 from codesynth.registry import sandboxes
 from codesynth.sandbox import images
 from codesynth.sandbox._attach import ContainerRunner
-from codesynth.sandbox._process import BOOT, RunnerDied
+from codesynth.sandbox._process import BOOT, RUNNER_ENV, RunnerDied
 from codesynth.sandbox.local import uid_block
 from codesynth.sandbox.pool import PooledSandbox, RunnerPool
 
@@ -148,8 +148,8 @@ class DockerSandbox(PooledSandbox):
             "image": self.image,
             "command": ["python3", "-I", "-c", BOOT, RUNNER_ROOT, json.dumps(config)],
             "stdin_open": True, "user": f"{uid}:{uid}", "hostname": "sandbox",
-            "working_dir": "/", "environment": {"PATH": "/usr/local/bin:/usr/bin:/bin",
-                                                "LANG": "C.UTF-8"},
+            "working_dir": "/", "environment": {**RUNNER_ENV,
+                                                "PATH": "/usr/local/bin:/usr/bin:/bin"},
             "labels": {ROLE: "runner", OWNER: self._owner},
             "host_config": host_config,
         }

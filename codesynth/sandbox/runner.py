@@ -128,6 +128,8 @@ class Runner:
         """What every job inherits instead of doing it itself: no new privileges (no setuid
         binary can raise them again), the working directory, a closed stdin."""
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+        if os.getuid() == 0 and not self.userns:
+            os.setgroups([])  # no supplementary groups: jobs inherit none
         os.chdir(WORKDIR)
         self.null_fd = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
@@ -437,6 +439,9 @@ def main() -> None:
     prebuild_interpreter_state()
     gc.freeze()
     runner.serve(*protocol)
+    # End of input: every job is swept and every reply flushed. Skipping the interpreter's
+    # teardown of everything imported makes closing a sandbox ~10 ms shorter.
+    os._exit(0)
 
 
 if __name__ == "__main__":
