@@ -8,14 +8,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -56,29 +48,49 @@ class Tally:
 
 def track(executions: Iterable[tuple[Any, Execution]], total: int, label: str,
           tally: Tally) -> Iterator[tuple[Any, Execution]]:
-    """Yield the pairs through, with a live bar (only when stderr is a terminal)."""
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]:>7} /s"), TextColumn("[green]{task.fields[ok]}"
-                                                                     " passed"),
-               TimeElapsedColumn(), TimeRemainingColumn()]
-    live = console.is_terminal
-    next_line = time.perf_counter() + LOG_EVERY
-    with Progress(*columns, console=console, disable=not live, transient=False) as progress:
-        task = progress.add_task(label, total=total, rate="-", ok=0)
+    """Yield the pairs through, with a live bar when stderr is a terminal, and otherwise (logs,
+    CI) a plain line every ``LOG_EVERY`` seconds."""
+    if console.is_terminal:
+        yield from _live(executions, total, label, tally)
+    else:
+        next_line = time.perf_counter() + LOG_EVERY
         for item in executions:
             tally.add(item[1])
             now = time.perf_counter()
-            elapsed = now - tally.started
-            rate = tally.total / elapsed if elapsed else 0.0
-            progress.update(task, advance=1, ok=tally.by_status["passed"],
-                            rate=f"{rate:.1f}" if elapsed else "-")
-            if not live and now >= next_line:  # logs, CI: a plain line now and then
+            if now >= next_line:
                 next_line = now + LOG_EVERY
+                rate = tally.total / (now - tally.started)
                 console.print(Text(f"{label}: {tally.total}/{total} "
                                    f"({100 * tally.total / max(total, 1):.1f}%), {rate:.1f}/s, "
                                    f"{tally.by_status['passed']} passed"), highlight=False)
             yield item
     tally.stop()
+
+
+def _live(executions: Iterable[tuple[Any, Execution]], total: int, label: str,
+          tally: Tally) -> Iterator[tuple[Any, Execution]]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:>7} /s"), TextColumn("[green]{task.fields[ok]}"
+                                                                     " passed"),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(label, total=total, rate="-", ok=0)
+        for item in executions:
+            tally.add(item[1])
+            elapsed = time.perf_counter() - tally.started
+            rate = tally.total / elapsed if elapsed else 0.0
+            progress.update(task, advance=1, ok=tally.by_status["passed"],
+                            rate=f"{rate:.1f}" if elapsed else "-")
+            yield item
 
 
 def summary_table(tally: Tally, title: str, extra: dict[str, str] | None = None,

@@ -10,6 +10,7 @@ import signal
 import time
 
 DRAIN_TICK = 0.01  # seconds
+_poll = select.select  # one descriptor, no poll object to make per job
 PIPE_BYTES = 1 << 20
 
 
@@ -20,18 +21,18 @@ def wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
     deadline = time.monotonic() + timeout
     os.set_blocking(ev_fd, False)
     pidfd = os.pidfd_open(pid)
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
     try:
+        # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a quick
+        # job costs no extra wake-ups, a chatty one never blocks for long.
+        if _poll([pidfd], [], [], min(timeout, DRAIN_TICK))[0]:
+            return False
         while True:
+            drain(ev_fd, evidence, cap)
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a
-            # quick job costs no extra wake-ups, a chatty one never blocks for long.
-            if poller.poll(min(left, DRAIN_TICK) * 1000):
+            if _poll([pidfd], [], [], min(left, DRAIN_TICK))[0]:
                 return False
-            drain(ev_fd, evidence, cap)
         with contextlib.suppress(OSError):
             (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
         return True

@@ -140,7 +140,7 @@ class Runner:
         self.inodes[MQUEUE] = _mqueue_size()
 
     # -- the job's private directories --------------------------------------------------------
-    _JOB_DIRS = (("/sandbox", "0700"), ("/tmp", "1777"), ("/dev/shm", "1777"))
+    _JOB_DIRS = (("/sandbox", 0o700), ("/tmp", 0o1777), ("/dev/shm", 0o1777))
 
     def _mount_job_dirs(self) -> None:
         """The working directory, /tmp and /dev/shm: tmpfs mounts emptied after every job.
@@ -151,7 +151,7 @@ class Runner:
         owner = "" if self.userns else f",uid={self.uid},gid={self.gid}"
         hidden = [(path, os.open(path, os.O_PATH)) for path in self.tmp_binds]
         for directory, mode in self._JOB_DIRS:
-            options = f"mode={mode},size=50%,nr_inodes=65536"
+            options = f"mode={mode:04o},size=50%,nr_inodes=65536"
             L.mount("tmpfs", directory, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
                     options + (owner if directory == "/sandbox" else ""))
         with contextlib.suppress(OSError):  # this IPC namespace's POSIX message queues
@@ -167,8 +167,10 @@ class Runner:
         so -1 means exactly the job's tree), remove its System V IPC objects and message
         queues, and empty its directories. Returns what could not be removed, if anything:
         this runner is then tainted and gets replaced."""
-        with contextlib.suppress(OSError):
+        try:  # plain try blocks: this runs after every job, in the process that forks them
             os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass  # nothing left: the usual case
         while True:
             try:
                 os.waitpid(-1, 0)
@@ -183,8 +185,10 @@ class Runner:
             if count is None or count != self.inodes.get(directory):
                 keep = self.keep if directory == "/tmp" else set()
                 left += self._empty(directory, keep)
-            with contextlib.suppress(OSError):  # the job owns /sandbox: it may have changed it
-                os.chmod(directory, int(mode, 8))
+            try:  # the job owns /sandbox: it may have changed it
+                os.chmod(directory, mode)
+            except OSError:
+                pass
         if _mqueue_size() != self.inodes.get(MQUEUE):  # its size grows with every queue
             left += self._empty(MQUEUE, set())
         return f"could not remove {', '.join(left[:5])}" if left else None
