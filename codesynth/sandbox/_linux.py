@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import platform
+import sys
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -87,9 +87,9 @@ def umount(target: str, flags: int = 0) -> None:
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    number = _SYS_PIVOT_ROOT.get(os.uname().machine)
     if number is None:
-        raise OSError(38, f"pivot_root: unsupported architecture {platform.machine()}")
+        raise OSError(38, f"pivot_root: unsupported architecture {os.uname().machine}")
     _check(_libc.syscall(number, _b(new_root), _b(put_old)), "pivot_root")
 
 
@@ -105,6 +105,26 @@ def bind_readonly(source: str, target: str) -> None:
 
 IPC_RMID = 0
 _SYSVIPC = {kind: f"/proc/sysvipc/{kind}" for kind in ("shm", "msg", "sem")}
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    _check(_libc.sethostname(raw, len(raw)), "sethostname")
+
+
+def loopback_up() -> None:
+    """Bring up this network namespace's own loopback (not the host's)."""
+    import fcntl
+
+    sock = _libc.socket(2, 2 | 0o2000000, 0)  # AF_INET, SOCK_DGRAM | SOCK_CLOEXEC
+    if sock < 0:
+        _check(sock, "socket")
+    try:
+        flags = 0x1 | 0x8 | 0x40  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
+        request = b"lo".ljust(16, b"\0") + flags.to_bytes(2, sys.byteorder) + bytes(22)
+        fcntl.ioctl(sock, 0x8914, request)  # SIOCSIFFLAGS, on a struct ifreq
+    finally:
+        os.close(sock)
 
 
 class SysvIpc:

@@ -169,12 +169,13 @@ class RunnerPool:
         limits_dict = limits.to_dict()
         pending: list[_Entry] = []  # in the order the runner answers them
         index: int | None = None
-        try:
+        runner: Runner | None = None  # checked alive when taken; while held, a dead one
+        try:                          # shows as RunnerDied on the next send or receive
             while True:
                 while len(pending) < PIPELINE_DEPTH:
                     if not pending and index is not None:
                         self._free.put(index)  # nothing in flight: lend the runner out
-                        index = None
+                        index = runner = None
                     item = feed.take(block=not pending)
                     if item is None:
                         break
@@ -187,7 +188,8 @@ class RunnerPool:
                 if index is None:
                     index = self._free.get()
                 try:
-                    runner = self._runner(index)
+                    if runner is None:
+                        runner = self._runner(index)
                     for entry in pending:
                         if not entry.sent:
                             runner.send(entry.message)
@@ -195,6 +197,7 @@ class RunnerPool:
                     reply = runner.receive(limits.timeout * len(pending) + HOST_GRACE)
                 except RunnerDied as exc:
                     self._discard(index)
+                    runner = None
                     head = pending[0]
                     head.attempts += 1  # the job that was running when the runner died
                     if head.attempts >= ATTEMPTS:
@@ -205,6 +208,7 @@ class RunnerPool:
                     continue
                 if reply.pop("runner_tainted", None):
                     self._discard(index)  # the verdict stands; the others go to a new runner
+                    runner = None
                     for entry in pending[1:]:
                         entry.sent = False
                 feed.deliver(pending.pop(0).seq, self._execution(reply, limits))

@@ -20,13 +20,9 @@ import contextlib
 import fcntl
 import json
 import os
-import platform
 import random
-import shutil
 import signal
-import socket
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -55,7 +51,7 @@ class Runner:
         self.tmp_binds: list[str] = []
         self.keep: set[str] = set()
         self.warm: set[str] = set()
-        self.runtime = f"{platform.python_implementation().lower()}-{platform.python_version()}"
+        self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
         self.null_fd = -1  # every job's stdin
         self.redumpable = True
         self.inodes: dict[str, int | None] = {}  # what each job directory holds when empty
@@ -92,8 +88,8 @@ class Runner:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
         joining = _Joining(self.cgroup) if isinstance(self.cgroup, JobCgroup) else None
-        socket.sethostname("sandbox")
-        _loopback_up()
+        L.sethostname("sandbox")
+        L.loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
         self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
         self._mount_job_dirs()
@@ -200,7 +196,7 @@ class Runner:
             if entry.name in keep:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
+                _rmtree(entry.path)
             else:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
@@ -240,7 +236,7 @@ class Runner:
                 pass
             finally:
                 if workdir != RUNNER_SCRATCH:
-                    shutil.rmtree(workdir, ignore_errors=True)
+                    _rmtree(workdir)
         gc.freeze()
 
     def _scratch_for_runner(self) -> str:
@@ -248,7 +244,7 @@ class Runner:
         from codesynth.sandbox._rootfs import RUNNER_SCRATCH
 
         if not self.isolate or self.container:  # removed again after the warm-up
-            return tempfile.mkdtemp(prefix="codesynth-warm-")
+            return _mkdtemp("codesynth-warm-")
         L.mount("tmpfs", RUNNER_SCRATCH, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
                 "mode=0700,size=8m")
         return RUNNER_SCRATCH
@@ -274,7 +270,7 @@ class Runner:
             fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         scratch = None
         if not self.isolate:
-            scratch = tempfile.mkdtemp(prefix="codesynth-job-")
+            scratch = _mkdtemp("codesynth-job-")
             job = {**job, "_scratch": scratch}
         cpu_limit = float(limits.get("cpu_time") or limits["timeout"])
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
@@ -325,7 +321,7 @@ class Runner:
         for fd in fds.values():
             os.close(fd)
         if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+            _rmtree(scratch)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         obs = Observation(
             events=parse(bytes(evidence), key),
@@ -407,13 +403,16 @@ def _rss_mb() -> float:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
-def _loopback_up() -> None:
-    """Bring up this network namespace's own loopback (not the host's)."""
-    import struct
+def _rmtree(path: str) -> None:
+    import shutil  # rarely needed: the runner does not map it (nor zlib, bz2, lzma) for jobs
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        flags = 0x1 | 0x8 | 0x40  # IFF_UP | IFF_LOOPBACK | IFF_RUNNING
-        fcntl.ioctl(sock, 0x8914, struct.pack("16sH14s", b"lo", flags, b""))  # SIOCSIFFLAGS
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _mkdtemp(prefix: str) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix)
 
 
 def main() -> None:
