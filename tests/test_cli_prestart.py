@@ -1,0 +1,83 @@
+"""``eval`` and ``verify`` start their sandbox before the command is imported: the sandbox
+they then use is that one, and when a command fails before using it, nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codesynth.cli import _prestart, main
+
+
+def _runners_of_this_process() -> set[int]:
+    """Runner processes (their outer stubs) started by this test process."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"codesynth.sandbox.runner" in command:
+            found.add(int(entry))
+    return found
+
+
+@pytest.fixture()
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What each ``take`` handed over (None: the command opened its own sandbox)."""
+    seen: list[Any] = []
+    original = _prestart.take
+
+    def take(key: tuple[Any, ...]) -> Any:
+        sandbox = original(key)
+        seen.append(sandbox)
+        return sandbox
+
+    monkeypatch.setattr(_prestart, "take", take)
+    return seen
+
+
+def test_verify_uses_the_sandbox_started_before_its_imports(tmp_path: Path,
+                                                            taken: list[Any]) -> None:
+    records = tmp_path / "in.jsonl"
+    records.write_text(json.dumps({"id": "a", "code": "def f():\n    return 1\n",
+                                   "tests": "assert f() == 1\n"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["verify", str(records), "-o", str(out), "--workers", "1"]) == 0
+    assert taken and taken[0] is not None  # handed over, not opened a second time
+    assert json.loads(out.read_text())["result"]["status"] == "passed"
+
+
+@pytest.mark.parametrize("argv", [
+    ["verify", "{missing}", "-o", "{out}"],  # fails while validating the input
+    ["verify", "{bad}", "-o", "{out}", "--workers", "2"],
+    ["eval", "humaneval", "{bad}", "-o", "{out}"],
+    ["eval", "humaneval", "{bad}", "-o", "{out}", "-k", "0"],  # before opening a sandbox
+    ["verify", "{bad}", "-o", "{out}", "--no-such-option"],  # the command's parser refuses
+    ["verify", "{bad}", "-o", "{out}", "--workers", "0"],  # never started
+])
+def test_a_command_that_fails_first_leaves_no_runner(tmp_path: Path, argv: list[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    names = {"missing": str(tmp_path / "missing.jsonl"), "bad": str(bad),
+             "out": str(tmp_path / "out.jsonl")}
+    before = _runners_of_this_process()
+    try:
+        code = main([part.format(**names) for part in argv])
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    assert code != 0
+    pending = _prestart._started.get("thread")  # a sandbox still starting would be a leak
+    if pending is not None:
+        pending.join()
+    assert _runners_of_this_process() <= before
+    assert not (tmp_path / "out.jsonl").exists()
