@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ def canonical_json(value: Any) -> str:
 
 def content_id(*parts: Any, length: int = 16) -> str:
     """A stable id: the first ``length`` hex digits of sha256 over canonical JSON of ``parts``."""
+    import hashlib  # here: loading OpenSSL is ~5 ms of every command's start otherwise
+
     return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:length]
 
 
