@@ -40,10 +40,12 @@ def start(argv: list[str]) -> None:
     if key is None:
         return
     box: dict[str, Any] = {}
+    # Imported here, before the thread starts: the thread then only spawns the runners and
+    # waits for them, instead of competing with the command's own imports for the GIL.
+    import codesynth.sandbox.local  # noqa: F401
+    from codesynth.sandbox import open_sandbox
 
     def open_it() -> None:
-        from codesynth.sandbox import open_sandbox
-
         try:
             box["sandbox"] = open_sandbox("local", workers=key[1],
                                           unsafe_no_isolation=key[2])
