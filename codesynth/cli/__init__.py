@@ -63,13 +63,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def run() -> None:
-    """The ``codesynth`` program: ``main``, then exit without the interpreter's teardown of
-    every module (~15 ms) when nothing else is running. Exit handlers still run."""
+    """The ``codesynth`` program: ``main``. After ``eval`` and ``verify`` (whose files are all
+    closed when ``main`` returns), exit without the interpreter's teardown of every module
+    (~15 ms) when no other thread is left. Exit handlers still run."""
     import atexit
     import threading
 
     code = main()
-    if threading.active_count() > 1:
+    command = sys.argv[1] if len(sys.argv) > 1 else None
+    if command not in PRESTART or threading.active_count() > 1:
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
