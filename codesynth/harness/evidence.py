@@ -33,12 +33,15 @@ def _encoder() -> Callable[[Any], str]:
     a new one per call): the fewer objects an event touches, the fewer pages the job copies."""
     from json import encoder
 
-    make_encoder = getattr(encoder, "c_make_encoder", None)
-    if make_encoder is None:  # no C accelerator (another Python implementation)
-        return json.JSONEncoder(default=repr, ensure_ascii=True).encode
-    # markers=None: events are built by the harness, never circular.
-    make = make_encoder(None, repr, encoder.encode_basestring_ascii, None, ":", ",",
-                        False, False, True)
+    fallback = json.JSONEncoder(default=repr, ensure_ascii=True).encode
+    make_encoder: Any = getattr(encoder, "c_make_encoder", None)
+    try:  # markers=None: events are built by the harness, never circular
+        make = make_encoder(None, repr, encoder.encode_basestring_ascii, None, ":", ",",
+                            False, False, True)
+        if "".join(make({"e": [1.5, None, "\u00e9"]}, 0)) != '{"e":[1.5,null,"\\u00e9"]}':
+            return fallback
+    except Exception:  # noqa: BLE001 - no C accelerator, or another signature
+        return fallback
 
     def encode(event: Any) -> str:
         return "".join(make(event, 0))
