@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -51,8 +52,6 @@ def fork() -> int:
     Only safe in a single-threaded process: the runner is one. Falls back to ``os.fork``
     otherwise. The caller must reseed ``random`` in the child (the hooks would have).
     """
-    import threading
-
     if threading.active_count() > 1:
         return os.fork()
     pid = int(_pylibc.fork())

@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Any
 
+from codesynth.harness import prepare
+from codesynth.harness.evidence import new_key, parse
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
@@ -251,9 +253,6 @@ class Runner:
 
     # -- one job -----------------------------------------------------------------------------
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
-        from codesynth.harness import prepare
-        from codesynth.harness.evidence import new_key, parse
-
         self.warm_up(job["test_style"])
         try:
             prepare(job)
@@ -266,8 +265,10 @@ class Runner:
         key = new_key()
         fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err")}
         ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
-        with contextlib.suppress(OSError):
+        try:
             fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:
+            pass  # a smaller pipe: the harness's writes wait for our reads
         scratch = None
         if not self.isolate:
             scratch = _mkdtemp("codesynth-job-")
