@@ -239,6 +239,7 @@ class Runner:
             finally:
                 if workdir != RUNNER_SCRATCH:
                     _rmtree(workdir)
+        gc.collect()  # the warm-up's garbage (toy modules are cycles), not frozen with the rest
         gc.freeze()
 
     def _scratch_for_runner(self) -> str:
