@@ -127,7 +127,7 @@ def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> list[str
     """Replace this mount namespace's root by the sandbox view (requires CAP_SYS_ADMIN).
 
     Returns the runtime paths that live under /tmp (a venv or a checkout there): each job
-    mounts its private /tmp over them, so it binds them again (see ``_job``)."""
+    mounts its private /tmp over them, so it binds them again (see ``_jobspace``)."""
     L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
     sources = [d for d in _SYSTEM_DIRS if os.path.lexists(d)]
     sources += [f"/etc/{e}" for e in _ETC_ENTRIES if os.path.lexists(f"/etc/{e}")]

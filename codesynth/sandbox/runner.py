@@ -28,10 +28,12 @@ from typing import Any
 
 from codesynth.harness import prepare
 from codesynth.harness.evidence import new_key, parse
+from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, JobSetup, Plan, job_main
+from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._verdict import Observation, decide
 
 # Imported once here so that forked jobs never pay for them.
@@ -39,7 +41,6 @@ from codesynth.sandbox._verdict import Observation, decide
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
            "typing", "random", "hashlib", "json", "codesynth.harness")
 _NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
-MQUEUE = "/dev/mqueue"
 
 
 class Runner:
@@ -56,8 +57,7 @@ class Runner:
         self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
         self.null_fd = -1  # every job's stdin
         self.redumpable = True
-        self.inodes: dict[str, int | None] = {}  # what each job directory holds when empty
-        self.ipc: L.SysvIpc | None = None
+        self.space: JobSpace | None = None
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
 
     # -- start-up ----------------------------------------------------------------------------
@@ -94,7 +94,7 @@ class Runner:
         L.loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
         self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
-        self._mount_job_dirs()
+        self.keep = _jobspace.mount(self.tmp_binds, self.uid, self.gid, self.userns)
         if joining is not None:
             joining.wait()  # before any fork: the jobs are born in the worker's cgroups
             JobCgroup.protect()
@@ -133,78 +133,7 @@ class Runner:
         with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
             # Changing uid resets "dumpable" to this value: 0 keeps our own 0.
             self.redumpable = handle.read().strip() != "0"
-        self.ipc = L.SysvIpc()
-        self.inodes = {directory: _inodes(directory) for directory, _ in self._JOB_DIRS}
-        self.inodes[MQUEUE] = _mqueue_size()
-
-    # -- the job's private directories --------------------------------------------------------
-    _JOB_DIRS = (("/sandbox", 0o700), ("/tmp", 0o1777), ("/dev/shm", 0o1777))
-
-    def _mount_job_dirs(self) -> None:
-        """The working directory, /tmp and /dev/shm: tmpfs mounts emptied after every job.
-
-        Memory written there is charged to the job's cgroup; ``nr_inodes`` bounds how long
-        emptying can take. A runtime living under /tmp (a venv, a checkout) is bound again.
-        """
-        owner = "" if self.userns else f",uid={self.uid},gid={self.gid}"
-        hidden = [(path, os.open(path, os.O_PATH)) for path in self.tmp_binds]
-        for directory, mode in self._JOB_DIRS:
-            options = f"mode={mode:04o},size=50%,nr_inodes=65536"
-            L.mount("tmpfs", directory, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
-                    options + (owner if directory == "/sandbox" else ""))
-        with contextlib.suppress(OSError):  # this IPC namespace's POSIX message queues
-            L.mount("mqueue", MQUEUE, "mqueue", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
-        for path, fd in hidden:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            L.bind_readonly(f"/proc/self/fd/{fd}", path)
-            os.close(fd)
-        self.keep = {p.split("/")[2] for p in self.tmp_binds}  # top-level /tmp entries
-
-    def _sweep(self) -> str | None:
-        """After a job: kill and reap every process left in our namespace (we are its init,
-        so -1 means exactly the job's tree), remove its System V IPC objects and message
-        queues, and empty its directories. Returns what could not be removed, if anything:
-        this runner is then tainted and gets replaced."""
-        try:  # plain try blocks: this runs after every job, in the process that forks them
-            os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass  # nothing left: the usual case
-        while True:
-            try:
-                os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-        if self.ipc is not None:
-            self.ipc.remove_all()
-        left: list[str] = []
-        for directory, mode in self._JOB_DIRS:
-            # A tmpfs counts its inodes: the same count as when empty means nothing to remove.
-            count = _inodes(directory)
-            if count is None or count != self.inodes.get(directory):
-                keep = self.keep if directory == "/tmp" else set()
-                left += self._empty(directory, keep)
-            try:  # the job owns /sandbox: it may have changed it
-                os.chmod(directory, mode)
-            except OSError:
-                pass
-        if _mqueue_size() != self.inodes.get(MQUEUE):  # its size grows with every queue
-            left += self._empty(MQUEUE, set())
-        return f"could not remove {', '.join(left[:5])}" if left else None
-
-    @staticmethod
-    def _empty(directory: str, keep: set[str]) -> list[str]:
-        left = []
-        for entry in os.scandir(directory):
-            if entry.name in keep:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                _rmtree(entry.path)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-            if os.path.lexists(entry.path):
-                left.append(entry.path)
-        return left
+        self.space = JobSpace(self.keep)
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
@@ -238,7 +167,7 @@ class Runner:
                 pass
             finally:
                 if workdir != RUNNER_SCRATCH:
-                    _rmtree(workdir)
+                    rmtree(workdir)
         gc.collect()  # the warm-up's garbage (toy modules are cycles), not frozen with the rest
         gc.freeze()
 
@@ -300,8 +229,8 @@ class Runner:
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
         tainted = None
-        if self.isolate:
-            tainted = self._sweep()
+        if self.space is not None:
+            tainted = self.space.sweep()
         else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
@@ -323,7 +252,7 @@ class Runner:
         for fd in fds.values():
             os.close(fd)
         if scratch:
-            _rmtree(scratch)
+            rmtree(scratch)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         obs = Observation(
             events=parse(bytes(evidence), key),
@@ -386,29 +315,10 @@ class _Joining:
             raise self.error
 
 
-def _inodes(directory: str) -> int | None:
-    """Inodes in use on the tmpfs at ``directory``; None where the filesystem does not say."""
-    stat = os.statvfs(directory)
-    return stat.f_files - stat.f_ffree if stat.f_files else None
-
-
-def _mqueue_size() -> int:
-    try:
-        return os.stat(MQUEUE).st_size
-    except OSError:
-        return -1
-
-
 def _rss_mb() -> float:
     """The runner's resident memory: the container's share the job's budget does not pay."""
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
-
-
-def _rmtree(path: str) -> None:
-    import shutil  # rarely needed: the runner does not map it (nor zlib, bz2, lzma) for jobs
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _mkdtemp(prefix: str) -> str:
