@@ -11,7 +11,7 @@ import enum
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 TEST_STYLES = ("assert", "humaneval", "pytest", "stdio")
 LANGUAGES = ("python",)
@@ -47,13 +47,19 @@ class _Record:
     def to_dict(self) -> dict[str, Any]:
         return _plain(self)
 
+    _DECODED: ClassVar[tuple[str, ...]] = ()  # the fields ``_decode`` changes
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         known = _FIELD_NAMES.get(cls)
         if known is None:
             known = _FIELD_NAMES[cls] = tuple(
                 f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-        return cls(**{name: cls._decode(name, data[name]) for name in known if name in data})
+        values = {name: data[name] for name in known if name in data}
+        for name in cls._DECODED:
+            if name in values:
+                values[name] = cls._decode(name, values[name])
+        return cls(**values)
 
     @classmethod
     def _decode(cls, name: str, value: Any) -> Any:
@@ -221,6 +227,8 @@ class Execution(_Record):
         data = _plain(self)
         return {"passed": self.passed, **data}
 
+    _DECODED = ("status", "tests", "exception", "limits")
+
     @classmethod
     def _decode(cls, name: str, value: Any) -> Any:
         if name == "status":
@@ -250,6 +258,8 @@ class Origin(_Record):
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
+    _DECODED = ("parent_ids",)
+
     @classmethod
     def _decode(cls, name: str, value: Any) -> Any:
         return tuple(value) if name == "parent_ids" else value
@@ -267,6 +277,8 @@ class Task(_Record):
     entry_point: str | None = None
     reference: str | None = None
     origin: Origin | None = None
+
+    _DECODED = ("origin",)
 
     @classmethod
     def _decode(cls, name: str, value: Any) -> Any:

@@ -164,6 +164,17 @@ def assert_round_trip(record: _Record) -> None:
 # round trips
 
 
+def test_every_record_that_decodes_names_the_fields_it_decodes() -> None:
+    # from_dict calls _decode only for the fields in _DECODED: an override that forgot to
+    # name its fields would silently leave them undecoded.
+    import codesynth.records as records
+
+    for cls in vars(records).values():
+        if isinstance(cls, type) and issubclass(cls, records._Record) and \
+                cls is not records._Record and "_decode" in vars(cls):
+            assert cls._DECODED, cls.__name__
+
+
 @relaxed
 @given(execution_st)
 def test_execution_round_trips(execution: Execution) -> None:
