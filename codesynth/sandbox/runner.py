@@ -216,7 +216,8 @@ class Runner:
                              userns=self.userns, memory_cgroup=self.cgroup is not None,
                              in_container=self.container, redumpable=self.redumpable))
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else _rss_mb()
-        random.seed()  # each job's own state (the child skips CPython's after-fork reseeding)
+        random.seed(int.from_bytes(os.urandom(16), "little"))  # each job its own state (the
+        # child skips CPython's after-fork reseeding); 128 fresh bits: twice as fast as seed()
         start = time.perf_counter()
         pid = L.fork()
         if pid == 0:

@@ -242,3 +242,13 @@ def test_stdin_is_empty_in_the_assert_style(sandbox: Sandbox) -> None:
                 return "eof"
     """)
     passes(sandbox, program, "assert data == ''\nassert ask() == 'eof'")
+
+
+def test_every_job_draws_its_own_random_numbers(sandbox: Sandbox) -> None:
+    # Jobs are forks of one warm interpreter: without reseeding, each would repeat the
+    # same "random" sequence.
+    program = "import random\ndraw = random.getrandbits(64)\n"
+    runs = list(sandbox.run_many([job(program, "assert False, draw", job_id=str(i))
+                                  for i in range(8)]))
+    draws = {e.exception.message for e in runs if e.exception is not None}
+    assert len(runs) == 8 and len(draws) == 8, draws
