@@ -37,8 +37,8 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     seen: list[Any] = []
     original = _prestart.take
 
-    def take(key: tuple[Any, ...]) -> Any:
-        sandbox = original(key)
+    def take(wanted: tuple[Any, ...] | None) -> Any:
+        sandbox = original(wanted)
         seen.append(sandbox)
         return sandbox
 
@@ -81,3 +81,14 @@ def test_a_command_that_fails_first_leaves_no_runner(tmp_path: Path, argv: list[
         pending.join()
     assert _runners_of_this_process() <= before
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("bad", [["--workers", "abc"], ["--workers"], ["--m", "3"]])
+def test_a_bad_sandbox_option_is_reported_once(tmp_path: Path, bad: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # The options are read twice (early, to start the sandbox; then by the command): only
+    # the command reports what is wrong with them.
+    with pytest.raises(SystemExit) as exit_:
+        main(["verify", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), *bad])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.count("usage:") == 1

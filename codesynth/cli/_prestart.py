@@ -11,33 +11,44 @@ from __future__ import annotations
 
 import argparse
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 _started: dict[str, Any] = {}
 
 
+def key(args: argparse.Namespace) -> tuple[Any, ...] | None:
+    """What decides how a command's sandbox starts; None when it is not started early."""
+    if args.sandbox != "local" or args.image is not None or \
+            (args.workers is not None and args.workers < 1):
+        return None
+    return args.sandbox, args.workers, args.unsafe_no_isolation
+
+
+class _Quiet(argparse.ArgumentParser):
+    """Errors are left for the command's own parser to report, once."""
+
+    def error(self, message: str) -> NoReturn:
+        raise argparse.ArgumentError(None, message)
+
+
 def _options(argv: list[str]) -> tuple[Any, ...] | None:
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--sandbox", default="local")
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--unsafe-no-isolation", action="store_true")
-    parser.add_argument("--image", default=None)
+    from codesynth.cli._sandbox_args import add_sandbox_options
+
+    parser = _Quiet(add_help=False, exit_on_error=False)
+    add_sandbox_options(parser)  # the commands' own sandbox options, abbreviations included
     try:
         known, _ = parser.parse_known_args(argv)
-    except (SystemExit, ValueError, TypeError):
+    except argparse.ArgumentError:
         return None
-    if known.sandbox != "local" or known.image is not None or \
-            (known.workers is not None and known.workers < 1):
-        return None
-    return known.sandbox, known.workers, known.unsafe_no_isolation
+    return key(known)
 
 
 def start(argv: list[str]) -> None:
     """Start opening the sandbox that ``argv`` (a command's arguments) will ask for."""
     if _started or "-h" in argv or "--help" in argv:
         return
-    key = _options(argv)
-    if key is None:
+    wanted = _options(argv)
+    if wanted is None:
         return
     box: dict[str, Any] = {}
     # Imported here, before the thread starts: the thread then only spawns the runners and
@@ -47,25 +58,25 @@ def start(argv: list[str]) -> None:
 
     def open_it() -> None:
         try:
-            box["sandbox"] = open_sandbox("local", workers=key[1],
-                                          unsafe_no_isolation=key[2])
+            box["sandbox"] = open_sandbox("local", workers=wanted[1],
+                                          unsafe_no_isolation=wanted[2])
         except Exception:  # noqa: BLE001 - the command opens its own and reports why
             pass
 
     thread = threading.Thread(target=open_it, name="sandbox-prestart", daemon=True)
     thread.start()
-    _started.update(key=key, thread=thread, box=box)
+    _started.update(key=wanted, thread=thread, box=box)
 
 
-def take(key: tuple[Any, ...]) -> Any:
-    """The sandbox started for ``key`` (backend, workers, unsafe), or None."""
+def take(wanted: tuple[Any, ...] | None) -> Any:
+    """The sandbox started for ``wanted`` (see ``key``), or None."""
     if not _started:
         return None
     _started["thread"].join()
     sandbox = _started["box"].pop("sandbox", None)
     started_for = _started["key"]
     _started.clear()
-    if sandbox is not None and started_for != key:
+    if sandbox is not None and started_for != wanted:
         sandbox.close()
         return None
     return sandbox
@@ -73,4 +84,4 @@ def take(key: tuple[Any, ...]) -> Any:
 
 def discard() -> None:
     """Close a sandbox that was started but never taken (the command failed first)."""
-    take(())  # no command asks for this key: closed
+    take(None)  # no command asks for this: closed

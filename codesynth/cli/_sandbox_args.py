@@ -54,7 +54,7 @@ def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
         raise UserError("--workers must be at least 1")
     from codesynth.cli import _prestart
 
-    started = _prestart.take((args.sandbox, args.workers, args.unsafe_no_isolation))
+    started = _prestart.take(_prestart.key(args))
     if started is not None:
         started.limits = limits
         return started  # type: ignore[no-any-return]
