@@ -25,12 +25,17 @@ STYLES: dict[str, Style] = {
 }
 
 
+# The styles whose tests run in the program's own interpreter: compiled and warmed up by the
+# runner before it forks.
+IN_PROCESS = ("assert", "humaneval")
+
+
 def prepare(job: dict[str, Any]) -> None:
     """Before the runner forks: compile the tests (cached: shared by every job that has them)
     and the program, so that the job finds them ready (see ``inprocess.prepare_job``).
 
     Very large test files are left to the job, which compiles them under its own limits."""
-    if job["test_style"] not in ("assert", "humaneval") or not isinstance(job.get("tests"), str) \
+    if job["test_style"] not in IN_PROCESS or not isinstance(job.get("tests"), str) \
             or len(job["tests"]) > 200_000:
         return
     prepare_job(job)
@@ -40,7 +45,7 @@ def warm_up(style: str, evidence_fd: int, rounds: int = 12) -> None:
     """Run the harness of ``style`` in the runner itself on a passing and a failing toy job,
     ``rounds`` times: the interpreter specializes the harness's code there, once, instead of
     in every job (each job would write those pages: one copy-on-write fault each)."""
-    if style not in ("assert", "humaneval"):
+    if style not in IN_PROCESS:
         return
     import os
     import sys
@@ -66,4 +71,4 @@ WARM_MODULES = {
     "pytest": ("pytest", "_pytest.python", "_pytest.assertion.rewrite"),
 }
 
-__all__ = ["STYLES", "WARM_MODULES", "Evidence", "Style", "prepare", "warm_up"]
+__all__ = ["IN_PROCESS", "STYLES", "WARM_MODULES", "Evidence", "Style", "prepare", "warm_up"]

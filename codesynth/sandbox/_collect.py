@@ -22,17 +22,16 @@ def wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
     os.set_blocking(ev_fd, False)
     pidfd = os.pidfd_open(pid)
     try:
-        # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a quick
-        # job costs no extra wake-ups, a chatty one never blocks for long.
-        if _poll([pidfd], [], [], min(timeout, DRAIN_TICK))[0]:
-            return False
+        left = timeout
         while True:
+            # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a
+            # quick job costs no extra wake-ups, a chatty one never blocks for long.
+            if _poll([pidfd], [], [], min(left, DRAIN_TICK))[0]:
+                return False
             drain(ev_fd, evidence, cap)
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            if _poll([pidfd], [], [], min(left, DRAIN_TICK))[0]:
-                return False
         with contextlib.suppress(OSError):
             (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
         return True

@@ -19,7 +19,6 @@ import resource
 import sys
 from _signal import SIGINT, default_int_handler
 from _signal import signal as _signal
-from dataclasses import dataclass
 from typing import Any
 
 from codesynth.harness import STYLES
@@ -41,63 +40,47 @@ ENV = {
 }
 
 
-@dataclass
-class JobSetup:
-    """What the runner knows about the next job."""
-
-    job: dict[str, Any]
-    limits: dict[str, Any]
-    key: bytes
-    stdin_fd: int
-    stdout_fd: int
-    stderr_fd: int
-    evidence_fd: int
-    isolate: bool
-    uid: int
-    gid: int
-    userns: bool = False
-    memory_cgroup: bool = False  # born in the worker's cgroups (see _cgroup)
-    in_container: bool = False  # the docker backend: the runner shares our uid
-    redumpable: bool = True  # dropping privileges may make us dumpable again
-
-
 class Plan:
-    """Everything the child does, decided by the runner before the fork."""
+    """Everything the child does, decided by the runner before the fork (see the module)."""
 
-    __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "groups",
-                 "undump", "path", "style", "job", "evidence")
+    __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "undump",
+                 "path", "style", "job", "evidence")
 
-    def __init__(self, setup: JobSetup) -> None:
-        limits = setup.limits
+    def __init__(self, *, job: dict[str, Any], limits: dict[str, Any], key: bytes,
+                 fds: tuple[int, int, int, int], isolate: bool, uid: int, gid: int,
+                 userns: bool, memory_cgroup: bool, in_container: bool,
+                 redumpable: bool) -> None:
+        """``fds``: the job's stdin, stdout, stderr and evidence channel. ``memory_cgroup``:
+        born in the worker's cgroups (see _cgroup). ``in_container``: the docker backend, where
+        the runner shares our uid. ``redumpable``: changing uid may make us dumpable again."""
         cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
-        nproc = int(limits["max_processes"]) + (1 if setup.in_container else 0)
+        nproc = int(limits["max_processes"]) + (1 if in_container else 0)
         # RLIMIT_NPROC counts per uid: in a container the runner has ours.
         rlimits = [(resource.RLIMIT_CPU, (cpu, cpu + 1)),  # SIGXCPU, then SIGKILL
                    (resource.RLIMIT_FSIZE, (fsize, fsize)),
                    (resource.RLIMIT_CORE, (0, 0)),
                    (resource.RLIMIT_NPROC, (nproc, nproc))]
-        if not setup.memory_cgroup:
+        if not memory_cgroup:
             memory = int(limits["memory_mb"]) * 1024 * 1024
             rlimits.append((resource.RLIMIT_AS, (memory, memory)))
         self.rlimits = tuple(rlimits)
-        self.chdir = setup.job["_scratch"] if not setup.isolate else None
-        self.fds = (setup.stdin_fd, setup.stdout_fd, setup.stderr_fd, setup.evidence_fd)
-        self.oom_adjust = setup.in_container
+        self.chdir = job["_scratch"] if not isolate else None
+        self.fds = fds
+        self.oom_adjust = in_container
         self.userns_maps: tuple[tuple[str, str], ...] = ()
         self.ids: tuple[int, int] | None = None
-        if setup.isolate and setup.userns:
+        if isolate and userns:
             self.userns_maps = (("/proc/self/setgroups", "deny"),
-                                ("/proc/self/uid_map", f"{setup.uid} 0 1"),
-                                ("/proc/self/gid_map", f"{setup.gid} 0 1"))
-        elif setup.isolate and os.getuid() == 0:
-            self.ids = (setup.uid, setup.gid)
-        self.groups = bool(self.ids) and bool(os.getgroups())  # the runner drops its own
-        self.undump = setup.redumpable or setup.in_container
+                                ("/proc/self/uid_map", f"{uid} 0 1"),
+                                ("/proc/self/gid_map", f"{gid} 0 1"))
+        elif isolate and os.getuid() == 0:
+            self.ids = (uid, gid)  # no supplementary groups: the runner dropped its own
+        self.undump = redumpable or in_container
         self.path = self.chdir or WORKDIR
-        self.job = {**setup.job, "_evidence_fd": EVIDENCE_FD, "_isolated": setup.isolate}
-        self.style = STYLES[setup.job["test_style"]]
-        self.evidence = Evidence(EVIDENCE_FD, setup.key)
+        self.job = {**job, "_evidence_fd": EVIDENCE_FD, "_isolated": isolate}
+        self.style = STYLES[job["test_style"]]
+        self.evidence = Evidence(EVIDENCE_FD, key)
 
 
 def _wire_fds(sources: tuple[int, ...]) -> None:
@@ -187,8 +170,6 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
             _userns(plan.userns_maps)
         elif plan.ids is not None:
             uid, gid = plan.ids
-            if plan.groups:
-                os.setgroups([])
             os.setresgid(gid, gid, gid)
             os.setresuid(uid, uid, uid)
         if plan.undump:

@@ -26,13 +26,13 @@ import sys
 import time
 from typing import Any
 
-from codesynth.harness import prepare
+from codesynth.harness import IN_PROCESS, prepare
 from codesynth.harness.evidence import new_key, parse
 from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, JobSetup, Plan, job_main
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_main
 from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._verdict import Observation, decide
 
@@ -147,7 +147,7 @@ class Runner:
         self.warm.add(style)
         for module in WARM_MODULES.get(style, ()):
             __import__(module)
-        if style in ("assert", "humaneval"):
+        if style in IN_PROCESS:
             from codesynth.harness import warm_up as warm_inprocess
 
             sink = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
@@ -210,11 +210,11 @@ class Runner:
             self.cgroup.reset_peak()
         if self.cgroup:
             kills_before, cpu_before = self.cgroup.snapshot()
-        plan = Plan(JobSetup(job=job, limits=limits, key=key, stdin_fd=self.null_fd,
-                             stdout_fd=fds["out"], stderr_fd=fds["err"], evidence_fd=ev_write,
-                             isolate=self.isolate, uid=self.uid, gid=self.gid,
-                             userns=self.userns, memory_cgroup=self.cgroup is not None,
-                             in_container=self.container, redumpable=self.redumpable))
+        plan = Plan(job=job, limits=limits, key=key,
+                    fds=(self.null_fd, fds["out"], fds["err"], ev_write),
+                    isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
+                    memory_cgroup=self.cgroup is not None, in_container=self.container,
+                    redumpable=self.redumpable)
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else _rss_mb()
         random.seed(int.from_bytes(os.urandom(16), "little"))  # each job its own state (the
         # child skips CPython's after-fork reseeding); 128 fresh bits: twice as fast as seed()
