@@ -55,7 +55,7 @@ class Runner:
         self.keep: set[str] = set()
         self.warm: set[str] = set()
         self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
-        self.null_fd = -1  # every job's stdin
+        self.null_fd = -1  # every job's stdin (see main)
         self.redumpable = True
         self.space: JobSpace | None = None
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
@@ -124,12 +124,11 @@ class Runner:
 
     def _settle(self) -> None:
         """What every job inherits instead of doing it itself: no new privileges (no setuid
-        binary can raise them again), the working directory, a closed stdin."""
+        binary can raise them again), no supplementary groups, the working directory."""
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
         if os.getuid() == 0 and not self.userns:
             os.setgroups([])  # no supplementary groups: jobs inherit none
         os.chdir(WORKDIR)
-        self.null_fd = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
             # Changing uid resets "dumpable" to this value: 0 keeps our own 0.
             self.redumpable = handle.read().strip() != "0"
@@ -350,8 +349,7 @@ def main() -> None:
     from codesynth.sandbox._job import prebuild_interpreter_state
 
     protocol = sys.stdin.buffer, sys.stdout.buffer
-    if runner.null_fd < 0:  # not isolated: nothing was settled
-        runner.null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    runner.null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every job's stdin
     prebuild_interpreter_state()
     gc.freeze()
     runner.serve(*protocol)
