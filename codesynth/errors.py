@@ -36,3 +36,7 @@ class InfrastructureError(CodesynthError):
 
 class SandboxUnavailable(InfrastructureError):
     """A sandbox backend cannot run here (missing kernel features, no engine...)."""
+
+
+class ModelUnavailable(InfrastructureError):
+    """The model server is dead or unreachable: no request can get an answer."""
