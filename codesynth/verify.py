@@ -6,7 +6,7 @@ Input record fields: ``id``, ``language`` ("python"), ``code``, ``tests``, ``tes
 
 from __future__ import annotations
 
-import hashlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any
 
 from codesynth.errors import InputError
 from codesynth.jsonl import read_objects
-from codesynth.records import InvalidJob, Job
+from codesynth.records import InvalidJob, Job, Limits
 
 
 def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
@@ -48,6 +48,8 @@ class Validation:
 def validate_file(path: str | Path) -> Validation:
     """Check every record before anything runs. Memory stays small: ids are kept as 8-byte
     digests, and the first duplicate is located by a second pass only when there is one."""
+    import hashlib  # here: ``eval`` imports this module too, and never needs it
+
     seen: set[bytes] = set()
     count, duplicates, duplicate_line = 0, 0, 0
     duplicate_id = ""
@@ -69,6 +71,31 @@ def validate_file(path: str | Path) -> Validation:
     return Validation(count, duplicates, first)
 
 
-def read_jobs(path: str | Path) -> Iterator[tuple[dict[str, Any], Job]]:
+def read_jobs(path: str | Path, skip: int = 0) -> Iterator[tuple[dict[str, Any], Job]]:
+    """The records and their jobs, after the first ``skip`` records (done by a resumed run)."""
     for line, record in read_objects(path):
+        if skip:
+            skip -= 1
+            continue
         yield record, job_from_record(record, str(path), line)
+
+
+# What a resumed run must share with the run that wrote the partial output: the options that
+# can change a verdict or a trace. Workers and -k cannot, so they may change between the two.
+def verdict_options(args: Any, limits: Limits) -> dict[str, Any]:
+    return {"sandbox": args.sandbox, "image": args.image,
+            "unsafe_no_isolation": args.unsafe_no_isolation, "limits": limits.to_dict()}
+
+
+def resumed_summary(summary: dict[str, Any], kept: Counter[str]) -> dict[str, Any]:
+    """A run's JSON summary over the whole output: counts include the records kept from the
+    partial file (``resumed``); ``seconds`` and ``ms_per_sample`` are this run's own."""
+    if not kept:
+        return {**summary, "resumed": 0}
+    ran = summary["total"]
+    by_status = {status: count + kept.get(status, 0)
+                 for status, count in summary["by_status"].items()}
+    total = sum(by_status.values())
+    return {**summary, "total": total, "by_status": by_status,
+            "pass_rate": by_status.get("passed", 0) / total if total else 0.0,
+            "resumed": total - ran}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
 from typing import Any
@@ -12,8 +13,16 @@ from rich.text import Text
 from codesynth.cli._display import Tally, console, summary_table, track
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
 from codesynth.execute import execute_pairs
-from codesynth.jsonl import AtomicJSONLWriter
-from codesynth.verify import read_jobs, validate_file
+from codesynth.jsonl import ResumableJSONLWriter, file_identity, read_objects
+from codesynth.verify import (
+    Validation,
+    read_jobs,
+    resumed_summary,
+    validate_file,
+    verdict_options,
+)
+
+RESTART_HELP = "discard the unfinished OUT.partial of an earlier run instead of continuing it"
 
 
 def register(commands: Any) -> None:
@@ -21,33 +30,51 @@ def register(commands: Any) -> None:
         "verify", help="execute records' tests in the sandbox and attach the verdict",
         description="Each input record (id, language, code, tests, test_style, entry_point) "
                     "comes out with all its fields plus result: {passed, status, ...trace}. "
-                    "Exit status 0 when the run worked, whatever the verdicts.")
+                    "Exit status 0 when the run worked, whatever the verdicts. A killed run "
+                    "continues where it stopped when the same command is run again.")
     parser.add_argument("input", help="JSONL records")
     parser.add_argument("-o", "--output", required=True, help="JSONL output")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    parser.add_argument("--restart", action="store_true", help=RESTART_HELP)
     add_sandbox_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     limits = limits_from(args)
-    output = AtomicJSONLWriter(args.output)  # checks the path; creates nothing yet
-    sandbox, validation = open_during(args, limits, lambda: validate_file(args.input))
-    total = validation.count
+    output = ResumableJSONLWriter(args.output, restart=args.restart)  # checks the path only
+    kept: collections.Counter[str] = collections.Counter()
+
+    def prepare() -> Validation:
+        validation = validate_file(args.input)
+        fingerprint = {"command": "verify", "input": file_identity(args.input),
+                       "options": verdict_options(args, limits)}
+        if output.open_partial(fingerprint):
+            for row in output.kept(read_objects(args.input), ("result",)):
+                kept[str((row.get("result") or {}).get("status"))] += 1
+        return validation
+
+    sandbox, validation = open_during(args, limits, prepare)
+    resumed = sum(kept.values())
     if validation.duplicates:
         console.print(Text(f"warning: {validation.duplicates} duplicate id(s), e.g. "
                            f"{validation.first_duplicate}; every record is verified",
                            style="yellow"))
+    if resumed:
+        console.print(Text(f"resuming: {resumed} of {validation.count} records kept from "
+                           f"{output.partial}", style="yellow"))
     tally = Tally()
     with sandbox, output as writer:
-        results = execute_pairs(sandbox, read_jobs(args.input), limits)
-        for record, execution in track(results, total, "verify", tally):
+        results = execute_pairs(sandbox, read_jobs(args.input, skip=resumed), limits)
+        for record, execution in track(results, validation.count - resumed, "verify", tally):
             writer.write({**record, "result": execution.to_dict()})
     info = getattr(sandbox, "info", {})
-    console.print(summary_table(tally, f"verify: {args.input} -> {args.output}",
+    extra = {"resumed (kept)": str(resumed), "output total": str(validation.count)} \
+        if resumed else None
+    console.print(summary_table(tally, f"verify: {args.input} -> {args.output}", extra,
                                 caption=f"sandbox {args.sandbox}: {info.get('isolation', '')}"))
     if args.json:
-        sys.stdout.write(json.dumps({"input": args.input, "output": args.output,
-                                     "sandbox": args.sandbox, **tally.as_dict()}) + "\n")
+        summary = {"input": args.input, "output": args.output, "sandbox": args.sandbox,
+                   **tally.as_dict()}
+        sys.stdout.write(json.dumps(resumed_summary(summary, kept)) + "\n")
     return 0
-
