@@ -5,6 +5,10 @@ A generator is a plugin (``codesynth.registry.generators``) with a ``name`` and 
 and model replies (the response cache), a re-run yields the same records. Records use the
 ``verify`` format plus the instruction and provenance:
 ``{id, instruction, language, code, tests, test_style, entry_point, origin, [result]}``.
+
+Its parameters are declared as :class:`Param` objects in ``params`` (a class variable) and
+read with ``ctx.param(SPEC)``; :func:`check_params` validates a params table against them
+before any work.
 """
 
 from __future__ import annotations
@@ -17,15 +21,24 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from codesynth.errors import InputError, UserError
+from codesynth.generators.params import Param, check_params
 from codesynth.llm import LLM, LLMError
 from codesynth.records import Limits, Origin, content_id
 from codesynth.sandbox.protocol import Sandbox
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+__all__ = ["MAX_REQUESTS", "PER_FILE", "Context", "Generator", "Param", "check_params",
+           "in_order", "load_seed_tasks", "record", "template_hash"]
+
+# Parameters several generators share.
+MAX_REQUESTS = Param("max_requests", int, None, "requests to try before giving up "
+                     "(default: 20 × n)", minimum=1)
+PER_FILE = Param("per_file", int, 3, "snippets cut from each seed file", minimum=1)
 
 
 def template_hash(*templates: str) -> str:
@@ -43,19 +56,25 @@ class Context:
     limits: Limits = field(default_factory=Limits)
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    # Called with each rejection as it happens (e.g. to log it); else they pile up in
+    # ``rejections``.
+    on_reject: Callable[[dict[str, Any]], None] | None = None
     _sandbox: Sandbox | None = None
 
-    def param(self, name: str, default: T) -> T:
-        value = self.params.get(name, default)
-        try:
-            return type(default)(value)  # type: ignore[call-arg]
-        except (TypeError, ValueError):
-            raise UserError(f"--param {name}: expected {type(default).__name__}, "
-                            f"got {value!r}") from None
+    def param(self, spec: Param) -> Any:
+        """The value of a declared parameter: ``params[spec.name]`` normalized by ``spec``
+        (the rules of :func:`check_params`), else its default (None: computed by the caller)."""
+        if spec.name not in self.params:
+            return spec.default
+        return spec.normalize(self.params[spec.name], f"params.{spec.name}")
 
     def reject(self, reason: str, **detail: Any) -> None:
         self.rejected[reason] += 1
-        self.rejections.append({"id": content_id(reason, detail), "reason": reason, **detail})
+        rejection = {"id": content_id(reason, detail), "reason": reason, **detail}
+        if self.on_reject is not None:
+            self.on_reject(rejection)
+        else:
+            self.rejections.append(rejection)
 
     def rng(self, *scope: object) -> random.Random:
         return random.Random(":".join(map(str, (self.seed, *scope))))
@@ -74,7 +93,9 @@ class Context:
 
     async def ask(self, prompt: str, sample: int = 0, system: str | None = None,
                   **params: Any) -> str | None:
-        """One request; a request that fails for good is a rejection, not a crash."""
+        """One request; a request that fails for good is a rejection, not a crash. Only
+        per-request failures (``LLMError``) are: a dead or unreachable server
+        (``ModelUnavailable``), a spent budget or a cancellation propagate."""
         messages = ([{"role": "system", "content": system}] if system else [])
         messages.append({"role": "user", "content": prompt})
         try:
@@ -87,6 +108,7 @@ class Context:
 
 class Generator(Protocol):
     name: str
+    params: ClassVar[tuple[Param, ...]]
 
     def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]: ...
 

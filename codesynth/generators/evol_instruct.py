@@ -2,19 +2,31 @@
 round, by one of five methods picked at random; the evolved instruction gets a response; the
 elimination rules drop failed evolutions. Every record keeps its lineage.
 
-Parameters (``--param``): ``rounds`` (3), ``similarity`` (0.9: ROUGE-L above this against
-its parent means no information gain), ``max_requests`` (20 × n).
+Parameters (``--param``): see ``EvolInstruct.params``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
-from codesynth.generators.base import Context, in_order, load_seed_tasks, record, template_hash
+from codesynth.generators.base import (
+    MAX_REQUESTS,
+    Context,
+    Param,
+    in_order,
+    load_seed_tasks,
+    record,
+    template_hash,
+)
 from codesynth.generators.filters import SimilarityPool, copies_the_prompt, only_filler, sorry
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.registry import generators
+
+ROUNDS = Param("rounds", int, 3, "rounds of evolution", minimum=1)
+SIMILARITY = Param("similarity", float, 0.9, "an evolved task whose ROUGE-L against its parent "
+                   "exceeds this has no information gain and is rejected", minimum=0.0,
+                   maximum=1.0)
 
 # The five code-evolution methods of WizardCoder, in our words.
 METHODS = {
@@ -49,10 +61,11 @@ ANSWER = """Solve the following programming task in Python. Give the complete so
 @generators.register("evol-instruct")
 class EvolInstruct:
     name = "evol-instruct"
+    params: ClassVar[tuple[Param, ...]] = (ROUNDS, SIMILARITY, MAX_REQUESTS)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
-        rounds, threshold = ctx.param("rounds", 3), ctx.param("similarity", 0.9)
-        limit = ctx.param("max_requests", 20 * ctx.n)
+        rounds, threshold = ctx.param(ROUNDS), ctx.param(SIMILARITY)
+        limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         digest = template_hash(EVOLVE, ANSWER, *METHODS.values())
         generation = [(t["id"], t["instruction"]) for t in load_seed_tasks(ctx.seeds)]
         kept, requests = 0, 0

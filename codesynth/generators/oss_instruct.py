@@ -2,7 +2,7 @@
 functions, classes or runs of lines, in several languages) inspires a new problem and its
 solution.
 
-Parameters (``--param``): ``per_file`` (3 snippets per seed file), ``max_requests`` (20 × n).
+Parameters (``--param``): see ``OSSInstruct.params``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,17 @@ import itertools
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from codesynth.generators.base import Context, in_order, record, template_hash
+from codesynth.generators.base import (
+    MAX_REQUESTS,
+    PER_FILE,
+    Context,
+    Param,
+    in_order,
+    record,
+    template_hash,
+)
 from codesynth.generators.snippets import Snippet, iter_snippets
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.registry import generators
@@ -62,11 +70,12 @@ def seed_root(ctx: Context) -> Path:
 @generators.register("oss-instruct")
 class OSSInstruct:
     name = "oss-instruct"
+    params: ClassVar[tuple[Param, ...]] = (PER_FILE, MAX_REQUESTS)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         digest = template_hash(TEMPLATE)
-        limit = ctx.param("max_requests", 20 * ctx.n)
-        stream = snippet_stream(seed_root(ctx), ctx.seed, ctx.param("per_file", 3))
+        limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
+        stream = snippet_stream(seed_root(ctx), ctx.seed, ctx.param(PER_FILE))
         kept = 0
 
         async def ask(item: tuple[int, Snippet]) -> tuple[Snippet, int, str | None]:

@@ -7,9 +7,9 @@ be sampled for solutions of tasks whose tests are known.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
-from codesynth.generators.base import Context, load_seed_tasks
+from codesynth.generators.base import Context, Param, load_seed_tasks
 from codesynth.records import Origin
 from codesynth.registry import generators
 
@@ -17,6 +17,7 @@ from codesynth.registry import generators
 @generators.register("seed-tasks")
 class SeedTasks:
     name = "seed-tasks"
+    params: ClassVar[tuple[Param, ...]] = ()
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         for task in load_seed_tasks(ctx.seeds)[:ctx.n]:

@@ -2,8 +2,7 @@
 -> several responses, each with its own tests -> executed in the sandbox; only responses
 whose tests pass are kept, with their traces.
 
-Parameters (``--param``): ``samples`` (3 responses per instruction), ``keep`` (``one``: the
-first passing response; ``all``), ``per_file`` (3), ``max_requests`` (20 × n).
+Parameters (``--param``): see ``SelfAlign.params``.
 """
 
 from __future__ import annotations
@@ -11,9 +10,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
-from codesynth.generators.base import Context, in_order, record, template_hash
+from codesynth.generators.base import (
+    MAX_REQUESTS,
+    PER_FILE,
+    Context,
+    Param,
+    in_order,
+    record,
+    template_hash,
+)
 from codesynth.generators.oss_instruct import seed_root, snippet_stream
 from codesynth.generators.snippets import Snippet
 from codesynth.llm.extract import extract_code, fenced_blocks, function_names, parses
@@ -37,6 +44,10 @@ RESPONSE = """{instruction}
 Answer with two ```python blocks: first the complete solution, then 3 to 5 assert statements \
 that test it (the tests call the function directly; do not import it).
 """
+SAMPLES = Param("samples", int, 3, "responses (each with its own tests) per instruction",
+                minimum=1)
+KEEP = Param("keep", str, "one", "one: the first response that passes its tests; all: every "
+             "one", choices=("one", "all"))
 CATEGORIES = ("function implementation", "data structure", "string manipulation",
               "algorithm", "math", "parsing")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -61,13 +72,14 @@ def split_response(text: str) -> tuple[str | None, str | None]:
 @generators.register("self-align")
 class SelfAlign:
     name = "self-align"
+    params: ClassVar[tuple[Param, ...]] = (SAMPLES, KEEP, PER_FILE, MAX_REQUESTS)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
-        samples, keep_all = ctx.param("samples", 3), ctx.param("keep", "one") == "all"
-        limit = ctx.param("max_requests", 20 * ctx.n)
+        samples, keep_all = ctx.param(SAMPLES), ctx.param(KEEP) == "all"
+        limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         digest = template_hash(CONCEPTS, INSTRUCTION, RESPONSE)
         stream = ((lap, s) for lap, s in snippet_stream(seed_root(ctx), ctx.seed,
-                                                          ctx.param("per_file", 3))
+                                                          ctx.param(PER_FILE))
                   if s.language == "python")
         kept = 0
         per_item = 2 + samples

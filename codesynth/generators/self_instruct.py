@@ -2,17 +2,24 @@
 new coding tasks; each candidate passes the length, format and blacklist filters and must not
 be too similar (ROUGE-L > 0.7) to any task kept so far, seeds included.
 
-Parameters (``--param``): ``prompt_tasks`` (3, seed tasks shown per request),
-``tasks_per_request`` (5), ``similarity`` (0.7), ``max_requests`` (20 × n).
+Parameters (``--param``): see ``SelfInstruct.params``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
-from codesynth.generators.base import Context, in_order, load_seed_tasks, record, template_hash
+from codesynth.generators.base import (
+    MAX_REQUESTS,
+    Context,
+    Param,
+    in_order,
+    load_seed_tasks,
+    record,
+    template_hash,
+)
 from codesynth.generators.filters import SimilarityPool, bad_start, blacklisted, length_ok
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.registry import generators
@@ -30,6 +37,11 @@ Requirements:
 Now write {count} new tasks, numbered from {start}, in the same format.
 """
 EXAMPLE = "{number}. Instruction: {instruction}\nSolution:\n```python\n{code}```\n"
+PROMPT_TASKS = Param("prompt_tasks", int, 3, "seed tasks shown in each request", minimum=1)
+TASKS_PER_REQUEST = Param("tasks_per_request", int, 5, "new tasks asked for in each request",
+                          minimum=1)
+SIMILARITY = Param("similarity", float, 0.7, "a task whose ROUGE-L against any task kept so "
+                   "far (seeds included) exceeds this is rejected", minimum=0.0, maximum=1.0)
 _ITEM = re.compile(r"^\s*(\d+)\s*[.)]\s*(?:Instruction\s*:)?\s*", re.MULTILINE)
 
 
@@ -50,16 +62,18 @@ def parse_tasks(text: str) -> list[tuple[str, str | None]]:
 @generators.register("self-instruct")
 class SelfInstruct:
     name = "self-instruct"
+    params: ClassVar[tuple[Param, ...]] = (PROMPT_TASKS, TASKS_PER_REQUEST, SIMILARITY,
+                                           MAX_REQUESTS)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         seeds = load_seed_tasks(ctx.seeds)
-        shown, count = ctx.param("prompt_tasks", 3), ctx.param("tasks_per_request", 5)
-        pool = SimilarityPool(ctx.param("similarity", 0.7))
+        shown, count = ctx.param(PROMPT_TASKS), ctx.param(TASKS_PER_REQUEST)
+        pool = SimilarityPool(ctx.param(SIMILARITY))
         for task in seeds:
             pool.add(task["instruction"])
         digest = template_hash(TEMPLATE, EXAMPLE)
         kept, request = 0, 0
-        limit = ctx.param("max_requests", 20 * ctx.n)
+        limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         while kept < ctx.n:
             if request >= limit:
                 ctx.reject("gave_up", requests=request)
