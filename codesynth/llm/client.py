@@ -1,5 +1,12 @@
 """The LLM client: the async ``openai`` SDK with bounded concurrency, retries with backoff on
-429/5xx/timeouts/connection errors, the response cache, token accounting and a hard budget."""
+429/5xx/timeouts/connection errors, the response cache, token accounting and a hard budget.
+
+Two kinds of failure, kept apart: a request that fails for good (a 4xx, a malformed reply,
+retries spent on timeouts or 5xx) is an :class:`LLMError`, which generators record as that
+request's rejection; a server that is dead or unreachable is a :class:`ModelUnavailable`
+fault, raised at once by every request from then on, since no later request could get an
+answer either. The embedded model is restarted once before that (``EmbeddedModel.revive``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from codesynth.errors import CodesynthError
+from codesynth.errors import CodesynthError, ModelUnavailable, UserError
 from codesynth.llm.cache import ResponseCache, request_key
 from codesynth.llm.config import LLMConfig
 
@@ -38,7 +45,8 @@ class Reply:
 
 @dataclass
 class Usage:
-    requests: int = 0  # sent to the server (cache hits excluded)
+    requests: int = 0  # sent to the server, answered or not (cache hits excluded)
+    replies: int = 0  # answered
     cache_hits: int = 0
     retries: int = 0
     failures: int = 0
@@ -51,7 +59,8 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "cache_hits": self.cache_hits,
+        return {"requests": self.requests, "replies": self.replies,
+                "cache_hits": self.cache_hits,
                 "retries": self.retries, "failures": self.failures,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens, "tokens": self.tokens}
@@ -70,14 +79,28 @@ class LLM:
         self.model = model or config.model
         self.cache = ResponseCache(config.cache) if config.cache else None
         self.usage = Usage()
+        self.in_flight = 0
+        self.dead: str | None = None  # why the server cannot answer any more
         self._slots = asyncio.Semaphore(config.concurrency)
         self._budget_lock = asyncio.Lock()
-        self._reserved = 0
+        self._revive_lock = asyncio.Lock()
 
     async def resolve_model(self) -> str:
-        """The configured model, or the server's first one."""
+        """The configured model, or the server's first one. An unreachable server is a
+        :class:`ModelUnavailable` fault; a refused key a :class:`UserError`."""
         if self.model is None:
-            models = await self._client.models.list()
+            import openai
+
+            try:
+                models = await self._client.models.list()
+            except openai.APIConnectionError as exc:
+                raise self._unavailable(await self._why_unreachable(exc)) from None
+            except openai.AuthenticationError as exc:
+                raise UserError(f"{self.base_url} refused the API key (HTTP 401): set "
+                                f"OPENAI_API_KEY or [llm] api_key ({exc.message})") from None
+            except openai.APIStatusError as exc:
+                raise self._unavailable(f"{self.base_url} answered HTTP {exc.status_code} "
+                                        f"when asked for its models: {exc.message}") from None
             if not models.data:
                 raise LLMError(f"{self.base_url} serves no model")
             self.model = models.data[0].id
@@ -112,26 +135,32 @@ class LLM:
                              hit.get("completion_tokens", 0), hit.get("finish_reason"),
                              cached=True)
         async with self._slots:
+            if self.dead:
+                raise ModelUnavailable(self.dead)
             await self._reserve()
+            self.in_flight += 1
             try:
                 response = await self._send(kind, model, content, sampling)
             finally:
-                self._reserved -= 1
+                self.in_flight -= 1
         if self.cache is not None:
             self.cache.put(key, request, response)
         return Reply(response["text"], key, response["prompt_tokens"],
                      response["completion_tokens"], response["finish_reason"])
 
     async def _reserve(self) -> None:
+        """Count the request as sent, or stop: budgets count requests sent, answered or not."""
         budget = self.config
         async with self._budget_lock:
-            sent = self.usage.requests + self._reserved
+            sent = self.usage.requests
             if budget.budget_requests is not None and sent >= budget.budget_requests:
-                raise BudgetExhausted(f"request budget of {budget.budget_requests} spent")
+                raise BudgetExhausted(f"request budget of {budget.budget_requests} spent "
+                                      f"({sent} request(s) sent, {self.usage.failures} "
+                                      "failed)")
             if budget.budget_tokens is not None and self.usage.tokens >= budget.budget_tokens:
                 raise BudgetExhausted(f"token budget of {budget.budget_tokens} spent "
-                                      f"({self.usage.tokens} used)")
-            self._reserved += 1
+                                      f"({self.usage.tokens} used by {sent} request(s))")
+            self.usage.requests += 1
 
     async def _send(self, kind: str, model: str, content: dict[str, Any],
                     sampling: dict[str, Any]) -> dict[str, Any]:
@@ -141,44 +170,115 @@ class LLM:
         while True:
             try:
                 if kind == "chat":
-                    result = await self._client.chat.completions.create(
+                    result: Any = await self._client.chat.completions.create(
                         model=model, messages=content["messages"], **sampling)
-                    choice = result.choices[0]
-                    text = choice.message.content or ""
                 else:
-                    done = await self._client.completions.create(
+                    result = await self._client.completions.create(
                         model=model, prompt=content["prompt"], **sampling)
-                    choice = done.choices[0]  # type: ignore[assignment]
-                    text = done.choices[0].text or ""
-                    result = done  # type: ignore[assignment]
-                usage = result.usage
-                self.usage.requests += 1
-                prompt_tokens = usage.prompt_tokens if usage else 0
-                completion_tokens = usage.completion_tokens if usage else 0
-                self.usage.prompt_tokens += prompt_tokens
-                self.usage.completion_tokens += completion_tokens
-                return {"text": text, "prompt_tokens": prompt_tokens,
-                        "completion_tokens": completion_tokens,
-                        "finish_reason": choice.finish_reason}
-            except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-                    openai.APIConnectionError) as exc:
-                attempt += 1
-                status = str(getattr(exc, "status_code", type(exc).__name__))
-                self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
-                if attempt > self.config.max_retries:
+                reply = _parse(kind, result)
+                self.usage.replies += 1
+                self.usage.prompt_tokens += reply["prompt_tokens"]
+                self.usage.completion_tokens += reply["completion_tokens"]
+                return reply
+            except LLMError:
+                self.usage.failures += 1
+                raise
+            except openai.APIResponseValidationError as exc:
+                self.usage.failures += 1
+                raise LLMError(f"malformed reply: {exc.message}") from None
+            except ValueError as exc:  # a body that is not JSON (a proxy's error page...)
+                self.usage.failures += 1
+                raise LLMError(f"malformed reply: {type(exc).__name__}: {exc}") from None
+            except openai.APITimeoutError as exc:
+                if await self._server_died():
+                    continue  # the embedded server was restarted: the same request again
+                attempt = await self._retry_or_fail(exc, attempt)
+            except openai.APIConnectionError as exc:
+                if await self._server_died():
+                    continue
+                if attempt >= self.config.max_retries:
                     self.usage.failures += 1
-                    raise LLMError(f"{type(exc).__name__} after {attempt} attempts: "
-                                   f"{exc}") from None
-                self.usage.retries += 1
-                await asyncio.sleep(_backoff(exc, attempt))
+                    raise self._unavailable(await self._why_unreachable(exc)) from None
+                attempt = await self._retry_or_fail(exc, attempt)
+            except (openai.RateLimitError, openai.InternalServerError) as exc:
+                attempt = await self._retry_or_fail(exc, attempt)
             except openai.APIStatusError as exc:  # 4xx other than 429: not worth retrying
                 self.usage.failures += 1
                 raise LLMError(f"HTTP {exc.status_code}: {exc.message}") from None
+            except openai.APIError as exc:  # anything else the SDK could not make sense of
+                self.usage.failures += 1
+                raise LLMError(f"{type(exc).__name__}: {exc}") from None
+
+    async def _retry_or_fail(self, exc: Exception, attempt: int) -> int:
+        """Count a failed attempt; sleep before the next one, or give up (LLMError)."""
+        attempt += 1
+        status = str(getattr(exc, "status_code", type(exc).__name__))
+        self.usage.by_status[status] = self.usage.by_status.get(status, 0) + 1
+        if attempt > self.config.max_retries:
+            self.usage.failures += 1
+            raise LLMError(f"{type(exc).__name__} after {attempt} attempts: {exc}") from None
+        self.usage.retries += 1
+        await asyncio.sleep(_backoff(exc, attempt))
+        return attempt
+
+    def _unavailable(self, cause: str) -> ModelUnavailable:
+        self.dead = self.dead or cause
+        return ModelUnavailable(self.dead)
+
+    async def _server_died(self) -> bool:
+        """True when the embedded server behind this client had died and was restarted;
+        raises :class:`ModelUnavailable` when it is dead for good."""
+        from codesynth.llm.embedded import serving
+
+        if self.dead:
+            raise ModelUnavailable(self.dead)
+        model = serving(self.base_url)
+        if model is None:
+            return False
+        async with self._revive_lock:
+            if self.dead:
+                raise ModelUnavailable(self.dead)
+            if model.alive():
+                return False
+            try:
+                await asyncio.to_thread(model.revive)
+            except ModelUnavailable as exc:
+                raise self._unavailable(str(exc)) from None
+        return True
+
+    async def _why_unreachable(self, exc: Exception) -> str:
+        from codesynth.llm.embedded import probe_url, serving
+
+        model = serving(self.base_url)
+        if model is not None and not model.alive():
+            return model.cause()
+        reason = await asyncio.to_thread(probe_url, self.base_url) or str(exc)
+        return (f"cannot reach the model server at {self.base_url}: {reason}\n"
+                "way out: start the server (or fix --base-url, OPENAI_BASE_URL or [llm] "
+                "base_url), then re-run the same command to resume")
 
     async def close(self) -> None:
         await self._client.close()
         if self.cache is not None:
             self.cache.close()
+
+
+def _parse(kind: str, result: Any) -> dict[str, Any]:
+    """The reply's text, token counts and finish reason; a reply without them is an
+    :class:`LLMError` (that request's failure), never a crash."""
+    try:
+        choice = result.choices[0]
+        text = choice.message.content if kind == "chat" else choice.text
+        usage = result.usage
+        prompt_tokens = int(usage.prompt_tokens or 0) if usage else 0
+        completion_tokens = int(usage.completion_tokens or 0) if usage else 0
+        finish_reason = choice.finish_reason
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise LLMError(f"malformed reply ({type(exc).__name__}: {exc})") from None
+    if text is not None and not isinstance(text, str):
+        raise LLMError(f"malformed reply: its text is a {type(text).__name__}")
+    return {"text": text or "", "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens, "finish_reason": finish_reason}
 
 
 def _backoff(exc: Exception, attempt: int) -> float:

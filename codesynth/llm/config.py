@@ -30,6 +30,10 @@ class LLMConfig:
     budget_requests: int | None = None
     budget_tokens: int | None = None
     cache: str | None = ".codesynth/llm-cache.sqlite"  # None: no cache
+    # The keys set by the environment, a file or a flag (not a setting: defaults that fit
+    # the endpoint, such as the embedded server's concurrency, apply only to the others).
+    given: frozenset[str] = dataclasses.field(default=frozenset(), init=False, repr=False,
+                                              compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("chat", "completion"):
@@ -48,7 +52,9 @@ class LLMConfig:
         if path:
             values.update(_from_file(Path(path)))
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        config = cls(**values)
+        config.given = frozenset(values)
+        return config
 
     def sampling(self) -> dict[str, Any]:
         return {"temperature": self.temperature, "top_p": self.top_p,
