@@ -66,9 +66,14 @@ def _check_sample(record: dict[str, Any], path: str, line: int,
         raise InputError(path, line, "is missing or not a string", "completion")
 
 
-def read_samples(path: str | Path, problems: dict[str, dict[str, Any]]
+def read_samples(path: str | Path, problems: dict[str, dict[str, Any]], skip: int = 0
                  ) -> Iterator[tuple[dict[str, Any], Job]]:
+    """The samples and their jobs, after the first ``skip`` samples (done by a resumed run).
+    A job's id is ``task_id#line``."""
     for line, record in read_objects(path):
+        if skip:
+            skip -= 1
+            continue
         _check_sample(record, str(path), line, problems)
         job = problem_job(problems[record["task_id"]], record["completion"],
                           f"{record['task_id']}#{line}")
