@@ -31,3 +31,24 @@ def mean_pass_at_k(counts: Mapping[str, tuple[int, int]], ks: Iterable[int]) -> 
             values = [pass_at_k(n, c, k) for n, c in counts.values()]
             result[f"pass@{k}"] = sum(values) / len(values)
     return result
+
+
+def skipped_k(counts: Mapping[str, tuple[int, int]], ks: Iterable[int]) -> dict[str, str]:
+    """Why each pass@k that :func:`mean_pass_at_k` leaves out is missing (k above a problem's
+    sample count): ``{"pass@10": "problems have 1 sample(s) each, fewer than k=10"}``."""
+    if not counts:
+        return {}
+    sizes = [n for n, _ in counts.values()]
+    fewest, most = min(sizes), max(sizes)
+    reasons: dict[str, str] = {}
+    for k in ks:
+        if k <= fewest:
+            continue
+        if fewest == most:
+            reasons[f"pass@{k}"] = f"problems have {fewest} sample(s) each, fewer than k={k}"
+        else:
+            below = sum(n < k for n in sizes)
+            task = min(counts, key=lambda t: counts[t][0])
+            reasons[f"pass@{k}"] = (f"{below} of {len(sizes)} problems have fewer than k={k} "
+                                    f"samples (the fewest: {task} with {fewest})")
+    return reasons

@@ -135,6 +135,8 @@ def test_json_summary_has_pass_at_k(real_run: RealRun) -> None:
     assert summary["benchmark"] == "humaneval"
     assert summary["results"] == str(out_path)
     assert summary["pass_at_k"].keys() == EXPECTED_PASS_AT_K.keys()  # pass@10 > n: dropped
+    assert summary["pass_at_k_skipped"] == {
+        "pass@10": "problems have 2 sample(s) each, fewer than k=10"}  # ... and said why
     for name, value in EXPECTED_PASS_AT_K.items():
         assert summary["pass_at_k"][name] == pytest.approx(value)
     assert summary["problems_attempted"] == 3
@@ -338,3 +340,43 @@ def test_unknown_benchmark_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_subprocess("eval", "mbpp", tmp_path / "s.jsonl")
     assert proc.returncode == 2
     assert "humaneval" in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# -k larger than the samples per problem: said, not silently dropped
+
+
+def test_a_k_above_the_sample_count_is_reported_with_its_reason(run: Run,
+                                                                tmp_path: Path) -> None:
+    problems_path = write_tiny_problems(tmp_path / "tiny.jsonl.gz")
+    source = write_jsonl(tmp_path / "s.jsonl", TINY_SAMPLES[:2])  # 1 sample per problem
+    code, out, err = run("eval", "humaneval", source, "--problems", problems_path, "-o",
+                         tmp_path / "r.jsonl", "-k", "1,10", "--timeout", "5", *WORKERS,
+                         "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["pass_at_k"] == {"pass@1": 1.0}
+    reason = "problems have 1 sample(s) each, fewer than k=10"
+    assert summary["pass_at_k_skipped"] == {"pass@10": reason}
+    assert f"pass@10 not reported: {reason}" in " ".join(err.split())
+
+    code, out, err = run("eval", "humaneval", source, "--problems", problems_path, "-o",
+                         tmp_path / "r.jsonl", "-k", "1,10", "--timeout", "5", *WORKERS)
+    assert code == 0, err
+    assert ast.literal_eval(out.strip()) == {"pass@1": 1.0}  # stdout: the official format
+    assert "pass@10 not reported" in " ".join(err.split())
+
+
+def test_uneven_sample_counts_name_the_problem_with_the_fewest(run: Run,
+                                                               tmp_path: Path) -> None:
+    problems_path = write_tiny_problems(tmp_path / "tiny.jsonl.gz")
+    source = write_jsonl(tmp_path / "s.jsonl", TINY_SAMPLES[:3])  # T/0: 2, T/1: 1
+    code, out, err = run("eval", "humaneval", source, "--problems", problems_path, "-o",
+                         tmp_path / "r.jsonl", "-k", "1,2,3", "--timeout", "5", *WORKERS,
+                         "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert list(summary["pass_at_k"]) == ["pass@1"]
+    assert summary["pass_at_k_skipped"] == {
+        "pass@2": "1 of 2 problems have fewer than k=2 samples (the fewest: T/1 with 1)",
+        "pass@3": "2 of 2 problems have fewer than k=3 samples (the fewest: T/1 with 1)"}
