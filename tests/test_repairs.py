@@ -45,6 +45,7 @@ def test_repair_pairs_and_chains_from_verified_candidates(run: Run, tmp_path: Pa
     for pair in pairs:
         assert pair["fixed_code"] == FIX  # the closest passing candidate, not OTHER_FIX
         assert pair["instruction"] == "Return the median." and pair["tests"] == TESTS
+        assert (pair["test_style"], pair["entry_point"]) == ("assert", None)  # the default
         assert pair["error"]["status"] in ("failed", "error")
         assert pair["diff"].startswith("--- buggy.py\n+++ fixed.py\n")
     assert pairs[0]["error"]["failing_tests"][0]["source"] == "assert middle([3, 1, 2]) == 2"
@@ -77,6 +78,34 @@ def test_repairs_from_humaneval_eval_results(run: Run, tmp_path: Path) -> None:
     [pair] = [json.loads(line) for line in out.read_text().splitlines()]
     assert pair["buggy_code"] == problem["prompt"] + wrong
     assert pair["fixed_code"] == problem["prompt"] + problem["canonical_solution"]
+    # the task's fields come from the benchmark problem, the ids from the result rows' lines
+    assert pair["instruction"] == problem["prompt"]
+    assert pair["tests"] == problem["test"]
+    assert (pair["test_style"], pair["entry_point"]) == ("humaneval", "has_close_elements")
+    assert pair["provenance"]["source_ids"] == ["HumanEval/0#1", "HumanEval/0#2"]
+
+
+def test_eval_results_with_chains_fill_every_task_field(run: Run, tmp_path: Path) -> None:
+    from codesynth.humaneval import load_problems
+
+    problem = load_problems()["HumanEval/2"]
+    samples = tmp_path / "samples.jsonl"
+    completions = ["    return number\n", "    return 0.0\n", problem["canonical_solution"]]
+    samples.write_text("".join(json.dumps({"task_id": "HumanEval/2", "completion": c}) + "\n"
+                               for c in completions))
+    results, out = tmp_path / "results.jsonl", tmp_path / "repairs.jsonl"
+    code, _, err = run("eval", "humaneval", samples, "-o", results)
+    assert code == 0, err
+    code, _, err = run("repairs", results, "-o", out)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["kind"] for r in rows] == ["repair", "repair", "chain"]
+    for row in rows:
+        assert row["instruction"] == problem["prompt"] and row["tests"] == problem["test"]
+        assert (row["test_style"], row["entry_point"]) == ("humaneval", "truncate_number")
+        assert None not in row["provenance"]["source_ids"]
+    assert rows[2]["provenance"]["source_ids"] == [
+        "HumanEval/2#1", "HumanEval/2#2", "HumanEval/2#3"]
 
 
 def test_records_without_results_are_refused_with_file_line_field(run: Run,

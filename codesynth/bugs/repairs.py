@@ -23,24 +23,36 @@ class Attempt:
     code: str
     passed: bool
     result: dict[str, Any]
+    task: dict[str, Any]  # instruction, tests, test_style, entry_point
+    source_id: Any  # the candidate's id: its ``id``, else ``task_id#line`` (its input line)
 
 
-def attempt(record: dict[str, Any], problems: dict[str, dict[str, Any]] | None) -> Attempt:
+def attempt(record: dict[str, Any], problems: dict[str, dict[str, Any]] | None,
+            line: int = 0) -> Attempt:
     """A verify output record (``code`` + ``result``), or an ``eval humaneval`` result row
-    (``completion`` + ``trace``: the program is the problem's prompt + the completion)."""
+    (``completion`` + ``trace``: the program is the problem's prompt + the completion, and
+    the task fields come from the problem)."""
     result = record.get("trace") if isinstance(record.get("trace"), dict) \
         else record.get("result")
     if not isinstance(result, dict):
         raise ValueError("has no result object (run `codesynth verify` first)")
     code = record.get("code")
+    task = {"instruction": record.get("instruction") or record.get("prompt"),
+            "tests": record.get("tests"), "test_style": record.get("test_style"),
+            "entry_point": record.get("entry_point")}
+    if task["tests"] is not None and task["test_style"] is None:
+        task["test_style"] = "assert"  # verify's default
     if code is None and "completion" in record:
         problem = (problems or {}).get(record.get("task_id", ""))
         if problem is None:
             raise ValueError(f"unknown task_id {record.get('task_id')!r}")
         code = problem["prompt"] + record["completion"]
+        task = {"instruction": problem["prompt"], "tests": problem["test"],
+                "test_style": "humaneval", "entry_point": problem["entry_point"]}
     if not isinstance(code, str):
         raise ValueError("has neither code nor completion")
-    return Attempt(record, code, bool(result.get("passed")), result)
+    source_id = record.get("id", f"{record.get('task_id')}#{line}")
+    return Attempt(record, code, bool(result.get("passed")), result, task, source_id)
 
 
 def error_summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -62,10 +74,10 @@ def _closest(code: str, fixes: list[Attempt]) -> tuple[Attempt, float]:
     return fixes[index], ratio
 
 
-def _common(task: str, fix: Attempt, first: dict[str, Any]) -> dict[str, Any]:
-    return {"task_id": task, "instruction": first.get("instruction") or first.get("prompt"),
-            "fixed_code": fix.code, "tests": first.get("tests"),
-            "test_style": first.get("test_style"), "entry_point": first.get("entry_point")}
+def _common(task: str, fix: Attempt, first: Attempt) -> dict[str, Any]:
+    return {"task_id": task, "instruction": first.task["instruction"],
+            "fixed_code": fix.code, "tests": first.task["tests"],
+            "test_style": first.task["test_style"], "entry_point": first.task["entry_point"]}
 
 
 def repairs(task: str, attempts: list[Attempt], max_chain: int = 3
@@ -78,14 +90,14 @@ def repairs(task: str, attempts: list[Attempt], max_chain: int = 3
             failed.append(candidate)
     if not fixes or not failed:
         return
-    first = attempts[0].record
+    first = attempts[0]
     for bad in failed:
         fix, ratio = _closest(bad.code, fixes)
         yield {"id": content_id("repair", task, bad.code, fix.code), "kind": "repair",
                **_common(task, fix, first), "buggy_code": bad.code,
                "error": error_summary(bad.result), "trace": bad.result,
                "diff": unified_diff(bad.code, fix.code),
-               "provenance": {"source_ids": [bad.record.get("id"), fix.record.get("id")],
+               "provenance": {"source_ids": [bad.source_id, fix.source_id],
                               "similarity": round(ratio, 4)}}
     if len(failed) >= 2:
         steps = failed[-max_chain:]
@@ -95,5 +107,5 @@ def repairs(task: str, attempts: list[Attempt], max_chain: int = 3
                "steps": [{"code": s.code, "error": error_summary(s.result), "trace": s.result}
                          for s in steps],
                "buggy_code": steps[-1].code, "diff": unified_diff(steps[-1].code, fix.code),
-               "provenance": {"source_ids": [s.record.get("id") for s in steps]
-                              + [fix.record.get("id")], "similarity": round(ratio, 4)}}
+               "provenance": {"source_ids": [s.source_id for s in steps] + [fix.source_id],
+                              "similarity": round(ratio, 4)}}

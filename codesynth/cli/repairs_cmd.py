@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
             problems = load_problems(args.problems)
         try:
-            groups.setdefault(str(key), []).append(attempt(record, problems))
+            groups.setdefault(str(key), []).append(attempt(record, problems, line))
         except ValueError as exc:
             raise InputError(args.input, line, str(exc), "result") from None
     if not groups:
