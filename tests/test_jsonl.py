@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codesynth.errors import InputError, UserError
-from codesynth.jsonl import AtomicJSONLWriter, read_objects
+from codesynth.jsonl import AtomicJSONLWriter, ResumableJSONLWriter, read_objects
 
 json_objects = st.dictionaries(
     st.text(max_size=10),
@@ -235,6 +235,90 @@ def test_whatever_read_objects_reads_the_writer_can_write(tmp_path: Path) -> Non
     with AtomicJSONLWriter(out) as writer:
         writer.write(record)
     assert [v for _, v in read_objects(out)] == [record]
+
+
+# ---------------------------------------------------------------------------------------------
+# ResumableJSONLWriter
+
+
+FINGERPRINT = {"command": "test", "input": {"size": 3}, "options": {"timeout": 1.0}}
+
+
+def write_all(out: Path, records: list[dict[str, Any]], kept: int = 0) -> None:
+    writer = ResumableJSONLWriter(out)
+    inputs = list(enumerate(records, start=1))
+    if writer.open_partial(FINGERPRINT):
+        assert [r for r in writer.kept(inputs, ("out",))] == [
+            {**r, "out": i} for i, r in enumerate(records[:kept])]
+    with writer:
+        for index, record in enumerate(records[kept:], start=kept):
+            writer.write({**record, "out": index})
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60,
+          deadline=None)
+@given(st.lists(json_objects, min_size=1, max_size=8), st.floats(0, 1), st.booleans())
+def test_any_cut_of_the_partial_resumes_to_the_same_file(
+        tmp_path: Path, records: list[dict[str, Any]], cut: float, big: bool) -> None:
+    if big:  # lines longer than the backward scan's 64 KiB chunks
+        records = [{**r, "pad": "x" * 70_000} for r in records]
+    records = [{k: v for k, v in r.items() if k != "out"} for r in records]
+    out = tmp_path / "resume.jsonl"
+    write_all(out, records)
+    whole = out.read_bytes()
+    prefix = whole[:int(cut * len(whole))]
+    out.with_name("resume.jsonl.partial").write_bytes(prefix)
+    out.with_name("resume.jsonl.partial.meta").write_text(json.dumps(FINGERPRINT))
+    write_all(out, records, kept=prefix.count(b"\n"))
+    assert out.read_bytes() == whole
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("resume")) == [
+        "resume.jsonl"]
+
+
+def test_resumable_writer_without_a_partial_starts_fresh_and_cleans_up(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    writer = ResumableJSONLWriter(out)
+    assert writer.open_partial(FINGERPRINT) is False
+    with writer:
+        writer.write({"a": 1})
+        meta = json.loads((tmp_path / "out.jsonl.partial.meta").read_text())
+        assert meta == FINGERPRINT  # written before the first record
+    assert read_lines(out) == [{"a": 1}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_a_different_fingerprint_is_refused_and_restart_discards(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.partial").write_bytes(b'{"a": 1}\n{"a"')
+    (tmp_path / "out.jsonl.partial.meta").write_text(json.dumps(
+        {**FINGERPRINT, "options": {"timeout": 2.0}}))
+    with pytest.raises(UserError, match=r"different run \(changed: options.timeout 2.0 -> "
+                                        r"1.0\).*--restart"):
+        ResumableJSONLWriter(out).open_partial(FINGERPRINT)
+    assert (tmp_path / "out.jsonl.partial").read_bytes() == b'{"a": 1}\n{"a"'  # untouched
+    writer = ResumableJSONLWriter(out, restart=True)
+    assert writer.open_partial(FINGERPRINT) is False
+    with writer:
+        writer.write({"b": 2})
+    assert read_lines(out) == [{"b": 2}]
+
+
+def test_kept_records_must_hold_their_input(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.partial").write_bytes(b'{"id": 1, "r": 0}\n{"id": 3, "r": 0}\n')
+    (tmp_path / "out.jsonl.partial.meta").write_text(json.dumps(FINGERPRINT))
+    writer = ResumableJSONLWriter(out)
+    assert writer.open_partial(FINGERPRINT)
+    inputs = [(1, {"id": 1, "r": "input's own r"}), (4, {"id": 2})]
+    rows = writer.kept(inputs, ("r",))
+    assert next(rows) == {"id": 1, "r": 0}  # a field the command writes may differ
+    with pytest.raises(UserError, match="partial:2: is not the result of input line 4"):
+        next(rows)
+    assert list(ResumableJSONLWriter(out).kept([], ())) == []  # not opened: nothing kept
+    writer = ResumableJSONLWriter(out)
+    writer.open_partial(FINGERPRINT)
+    with pytest.raises(UserError, match="more records than the input"):
+        list(writer.kept(inputs[:1], ()))
 
 
 # ---------------------------------------------------------------------------------------------
