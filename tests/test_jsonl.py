@@ -318,7 +318,7 @@ def test_kept_records_must_hold_their_input(tmp_path: Path) -> None:
     writer = ResumableJSONLWriter(out)
     writer.open_partial(FINGERPRINT)
     with pytest.raises(UserError, match="more records than the input"):
-        list(writer.kept(inputs[:1], ()))
+        list(writer.kept(inputs[:1], ("r",)))
 
 
 # ---------------------------------------------------------------------------------------------
