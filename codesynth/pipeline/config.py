@@ -1,19 +1,28 @@
-"""The pipeline file (TOML or YAML): validated up front, hashed for safe resumes."""
+"""The pipeline file (TOML or YAML): validated whole before any work, hashed for safe resumes.
+
+Every mistake is reported at once, before the first model request and before any sandbox
+starts, as ``FILE:LINE: [section] key: what is wrong`` (the rules: :mod:`.schema`). Lines come
+from PyYAML's node marks, or (TOML) from the key's first occurrence in its table's text.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from codesynth.errors import UserError
+from codesynth.pipeline import schema
 from codesynth.records import canonical_json
 
-SECTIONS = {"run", "llm", "sandbox", "generate", "solve", "filter", "dedup", "decontaminate",
-            "export", "bugs"}
+# Settings that change how the work is done, not what it gives: a resumed run may change them
+# (e.g. a model server restarted on another port) without being refused.
+OPERATIONAL = {"llm": ("base_url", "api_key", "timeout", "max_retries", "budget_requests",
+                       "budget_tokens"), "sandbox": ("workers",)}
 
 
 @dataclass
@@ -30,6 +39,7 @@ class Pipeline:
     name: str
     output: Path
     seed: int = 0
+    allow_empty: bool = False
     llm: dict[str, Any] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
     generate: list[Generate] = field(default_factory=list)
@@ -42,96 +52,144 @@ class Pipeline:
     raw: dict[str, Any] = field(default_factory=dict)
 
     def digest(self) -> str:
-        """What the results depend on: everything but the output location."""
+        """What the results depend on: everything but the output location and the
+        operational settings."""
         import hashlib
 
         content = {k: v for k, v in self.raw.items() if k != "run"}
+        for section, keys in OPERATIONAL.items():
+            if isinstance(content.get(section), dict):
+                content[section] = {k: v for k, v in content[section].items() if k not in keys}
         content["seed"] = self.seed
         return hashlib.blake2b(canonical_json(content).encode(), digest_size=12).hexdigest()
 
 
-_KEYS = {
-    "run": {"name", "output", "seed"},
-    "solve": {"samples", "max_tokens", "temperature"},
-    "filter": {"keep", "min_tests", "max_code_lines"},
-    "dedup": {"exact", "near", "threshold", "num_perm", "fields"},
-    "decontaminate": {"benchmarks", "ngram", "execution", "check_timeout"},
-    "export": {"formats", "shapes", "hub_repo", "private"},
-    "bugs": {"strategy", "per_sample"},
-    "sandbox": {"backend", "workers", "timeout", "memory_mb", "max_processes", "cpu_time",
-                "file_size_mb", "max_output", "image"},
-    "generate": {"method", "n", "seeds", "params"},
-}
+Locate = Callable[[schema.Key], "int | None"]
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> tuple[dict[str, Any], Locate]:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the pipeline ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UserError(f"{path}: cannot read the pipeline ({reason})") from None
+    yaml_file = path.suffix in (".yaml", ".yml")
     try:
-        if path.suffix in (".yaml", ".yml"):
+        if yaml_file:
             import yaml
 
             data = yaml.safe_load(text) or {}
+            locate = yaml_locator(yaml.compose(text, Loader=yaml.SafeLoader))
         else:
-            data = tomllib.loads(text)
+            data, locate = tomllib.loads(text), toml_locator(text)
     except Exception as exc:  # noqa: BLE001 - both parsers: report, never crash
         raise UserError(f"{path}: not a valid pipeline file: {exc}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: the pipeline must be a table of sections")
-    return data
+    return data, locate
 
 
-def _check(path: Path, section: str, table: Any, where: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise UserError(f"{path}: [{where}] must be a table")
-    known = _KEYS.get(section)
-    if known is not None:
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise UserError(f"{path}: [{where}] unknown key(s) {', '.join(unknown)} "
-                            f"(known: {', '.join(sorted(known))})")
-    return dict(table)
+def yaml_locator(root: Any) -> Locate:
+    """The line of a key path in a YAML document (PyYAML's node marks)."""
+    import yaml
+
+    def locate(key: schema.Key) -> int | None:
+        node, line = root, None
+        for part in key:
+            if isinstance(node, yaml.MappingNode):
+                pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+                if pair is None:
+                    break
+                line, node = pair[0].start_mark.line + 1, pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                    and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+    return locate
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+
+
+def toml_locator(text: str) -> Locate:
+    """The line of a key path in TOML text: the table's header (``[[generate]]`` by index),
+    then each key's first ``key =`` after it, within the table."""
+    lines = text.splitlines()
+    headers = [(i, m.group(2).replace('"', "").replace("'", ""), m.group(1) == "[[")
+               for i, line in enumerate(lines) if (m := _HEADER.match(line))]
+
+    def locate(key: schema.Key) -> int | None:
+        section, rest = str(key[0]), list(key[1:])
+        first = rest[0] if rest else None
+        index = first if isinstance(first, int) else 0
+        rest = rest[1:] if isinstance(first, int) else rest
+        tables = [h for h in headers if h[1] == section]
+        start = tables[index][0] if index < len(tables) else None
+        if start is None:
+            return None if rest else next(
+                (i + 1 for i, line in enumerate(lines) if re.match(rf"\s*{section}\s*=", line)),
+                None)
+        end = next((i for i, name, _ in headers
+                    if i > start and not name.startswith(section + ".")), len(lines))
+        line, position = start, start
+        for part in rest:
+            pattern = re.compile(rf"(^|[\s{{,.]){re.escape(str(part))}[\"']?\s*=")
+            found = next((i for i in range(position, end) if pattern.search(lines[i])), None)
+            if found is None:
+                break
+            line = position = found
+        return line + 1
+
+    return locate
+
+
+def label(path: Path, locate: Locate) -> schema.Label:
+    """``FILE:LINE: [section] key`` for a key path (naming its first ``parts`` only)."""
+
+    def where(key: schema.Key, parts: int | None = None) -> str:
+        line = locate(key)
+        section, rest = str(key[0]), list(key[1:parts])
+        if section == "generate" and rest and isinstance(rest[0], int):
+            name = f"[[generate]] #{int(rest.pop(0)) + 1}"
+        else:
+            name = "[[generate]]" if section == "generate" else f"[{section}]"
+        keys = ".".join(map(str, rest))
+        return f"{path}:{line}: {name}" + (f" {keys}" if keys else "") if line else \
+            f"{path}: {name}" + (f" {keys}" if keys else "")
+
+    return where
 
 
 def load(path: str | Path) -> Pipeline:
     path = Path(path)
-    data = _read(path)
-    unknown = sorted(set(data) - SECTIONS)
-    if unknown:
-        raise UserError(f"{path}: unknown section(s) {', '.join(unknown)} "
-                        f"(known: {', '.join(sorted(SECTIONS))})")
-    run = _check(path, "run", data.get("run", {}), "run")
-    generators = data.get("generate")
-    if not isinstance(generators, list) or not generators:
-        raise UserError(f"{path}: at least one [[generate]] step is required")
-    steps = []
-    for index, step in enumerate(generators):
-        table = _check(path, "generate", step, f"generate #{index + 1}")
-        if not isinstance(table.get("method"), str) or not isinstance(table.get("n"), int) \
-                or table["n"] < 1:
-            raise UserError(f"{path}: [generate #{index + 1}] needs method (a string) and "
-                            "n (a positive integer)")
-        seeds = Path(table.get("seeds", "seeds"))
-        if not seeds.is_absolute():
-            seeds = (path.parent / seeds) if (path.parent / seeds).exists() else seeds
-        steps.append(Generate(table["method"], table["n"], str(seeds),
-                              dict(table.get("params", {}))))
-    sections = {name: _check(path, name, data.get(name, {}), name)
-                for name in ("solve", "filter", "dedup", "decontaminate", "export",
-                             "sandbox")}
-    llm = data.get("llm", {})
-    if not isinstance(llm, dict):
-        raise UserError(f"{path}: [llm] must be a table")
-    from codesynth.llm.config import LLMConfig
-
-    known_llm = {f.name for f in dataclasses.fields(LLMConfig)}
-    if set(llm) - known_llm:
-        raise UserError(f"{path}: [llm] unknown key(s) {', '.join(sorted(set(llm) - known_llm))}")
-    bugs = _check(path, "bugs", data["bugs"], "bugs") if "bugs" in data else None
+    data, locate = _read(path)
+    for name in schema.SECTIONS:  # YAML: an empty section (``bugs:``) takes the defaults
+        if name in data and data[name] is None:
+            data[name] = {}
+    found = schema.problems(data, path.parent, label(path, locate))
+    if found:
+        raise UserError("\n".join(found) if len(found) > 1 else found[0])
+    run = data.get("run", {})
+    steps = [Generate(step["method"], step["n"],
+                      str(schema.resolve(path.parent, step.get("seeds", "seeds"))),
+                      dict(step.get("params", {}))) for step in data["generate"]]
+    sections = {name: dict(data.get(name, {}))
+                for name in ("solve", "filter", "dedup", "decontaminate", "export", "sandbox")}
+    benchmarks = sections["decontaminate"].get("benchmarks")
+    if benchmarks:
+        sections["decontaminate"]["benchmarks"] = [
+            name if name == "humaneval" else str(schema.resolve(path.parent, name))
+            for name in benchmarks]
+    bugs = dict(data["bugs"]) if "bugs" in data else None
     output = Path(run.get("output", f"runs/{run.get('name', path.stem)}"))
+    if output.exists() and not output.is_dir():
+        raise UserError(f"{path}: [run] output: {output} exists and is not a directory")
     raw = json.loads(json.dumps(data, default=str))
     return Pipeline(path=path, name=str(run.get("name", path.stem)), output=output,
-                    seed=int(run.get("seed", 0)), llm=llm, generate=steps, bugs=bugs,
-                    raw=raw, **sections)
+                    seed=int(run.get("seed", 0)), allow_empty=bool(run.get("allow_empty")),
+                    llm=dict(data.get("llm", {})), generate=steps, bugs=bugs, raw=raw,
+                    **sections)

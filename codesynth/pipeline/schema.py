@@ -1,0 +1,276 @@
+"""What a pipeline file may hold: one table of key -> type, range or choices per section, and
+the checks that need more than a type (plugin names, files, generator parameters, the hub).
+
+``problems(data, base, label)`` returns every mistake at once, before any model request or
+sandbox, each prefixed with ``label(key path)``: the loader's file, line and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import math
+import os
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codesynth.errors import UserError
+
+Key = tuple[str | int, ...]
+Problem = tuple[Key, str]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A key's value: ``kind`` (int, float, bool, str, list of str, table), bounds, choices."""
+
+    kind: str
+    low: float | None = None  # inclusive
+    above: float | None = None  # exclusive lower bound
+    high: float | None = None  # inclusive
+    choices: tuple[str, ...] = ()
+    null: bool = False  # YAML's null (TOML has none): the default
+
+    def check(self, value: Any) -> str | None:
+        if value is None:
+            return None if self.null else f"expected {self.describe()}, got nothing (null)"
+        if self.kind == "list":
+            if not isinstance(value, list) or not value \
+                    or not all(isinstance(v, str) for v in value):
+                return f"expected {self.describe()}, got {value!r}"
+            bad = [v for v in value if self.choices and v not in self.choices]
+            if bad:
+                return (f"{', '.join(map(repr, bad))} not valid (valid: "
+                        f"{', '.join(self.choices)})")
+            return None
+        ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+              "float": isinstance(value, int | float) and not isinstance(value, bool),
+              "bool": isinstance(value, bool), "str": isinstance(value, str),
+              "table": isinstance(value, dict)}[self.kind]
+        if not ok or (self.kind == "str" and not value.strip()):
+            return f"expected {self.describe()}, got {value!r}"
+        if self.kind == "float" and not math.isfinite(value):
+            return f"expected {self.describe()}, got {value!r}"
+        if self.choices and value not in self.choices:
+            return f"{value!r} is not one of {', '.join(self.choices)}"
+        if (self.low is not None and value < self.low) \
+                or (self.above is not None and value <= self.above) \
+                or (self.high is not None and value > self.high):
+            return f"expected {self.describe()}, got {value!r}"
+        return None
+
+    def describe(self) -> str:
+        noun = {"int": "an integer", "float": "a number", "bool": "true or false",
+                "str": "a non-empty string", "list": "a non-empty list of strings",
+                "table": "a table"}[self.kind]
+        if self.choices and self.kind == "str":
+            noun = f"one of {', '.join(self.choices)}"
+        elif self.choices:
+            noun = f"a non-empty list of {', '.join(self.choices)}"
+        bounds = [f">= {self.low:g}" if self.low is not None else "",
+                  f"> {self.above:g}" if self.above is not None else "",
+                  f"<= {self.high:g}" if self.high is not None else ""]
+        return " ".join([noun, *(b for b in bounds if b)])
+
+
+def Int(low: float | None = None, high: float | None = None) -> Spec:  # noqa: N802
+    return Spec("int", low=low, high=high)
+
+
+def Float(low: float | None = None, above: float | None = None,  # noqa: N802
+          high: float | None = None) -> Spec:
+    return Spec("float", low=low, above=above, high=high)
+
+
+BOOL, STR, TABLE = Spec("bool"), Spec("str"), Spec("table")
+FORMATS = ("jsonl", "hf", "parquet")
+SHAPES = ("sft", "chat", "verified")
+
+SCHEMA: dict[str, dict[str, Spec]] = {
+    "run": {"name": STR, "output": STR, "seed": Int(0), "allow_empty": BOOL},
+    "sandbox": {"backend": STR, "workers": Int(1), "timeout": Float(above=0),
+                "cpu_time": Float(above=0), "memory_mb": Int(16), "max_processes": Int(1),
+                "file_size_mb": Int(1), "max_output": Int(0), "image": STR},
+    "generate": {"method": STR, "n": Int(1), "seeds": STR, "params": TABLE},
+    "solve": {"samples": Int(1, 100), "max_tokens": Int(1), "temperature": Float(0, high=2)},
+    "filter": {"keep": Spec("str", choices=("one", "all")), "min_tests": Int(0),
+               "max_code_lines": Int(1)},
+    "dedup": {"exact": BOOL, "near": BOOL, "threshold": Float(above=0, high=1),
+              "num_perm": Int(16, 1024),
+              "fields": Spec("list", choices=("instruction", "code", "tests"))},
+    "decontaminate": {"benchmarks": Spec("list"), "ngram": Int(1), "execution": BOOL,
+                      "check_timeout": Float(above=0)},
+    "export": {"formats": Spec("list", choices=FORMATS), "shapes": Spec("list", choices=SHAPES),
+               "hub_repo": STR, "private": BOOL, "push": BOOL},
+    "bugs": {"strategy": Spec("str", choices=("ast",)), "per_sample": Int(1, 18)},
+}
+REQUIRED = {"generate": ("method", "n")}
+# [llm]: the types come from LLMConfig's fields; the ranges and choices from here.
+LLM_RANGES = {"mode": Spec("str", choices=("chat", "completion")), "temperature": Float(0, high=2),
+              "top_p": Float(above=0, high=1), "max_tokens": Int(1), "concurrency": Int(1),
+              "timeout": Float(above=0), "max_retries": Int(0), "budget_requests": Int(1),
+              "budget_tokens": Int(1)}
+LLM_NOT_HERE = {"seed": "set the seed in [run] seed (it seeds the model and every generator)"}
+SECTIONS = tuple(SCHEMA) + ("llm",)
+
+
+def llm_schema() -> dict[str, Spec]:
+    """[llm] keys: LLMConfig's dataclass fields, typed by their annotations."""
+    from codesynth.llm.config import LLMConfig
+
+    hints = typing.get_type_hints(LLMConfig)
+    kinds = {int: "int", float: "float", bool: "bool", str: "str"}
+    table = {}
+    for item in dataclasses.fields(LLMConfig):
+        hint = hints[item.name]
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        base = next((a for a in args if a is not type(None)), str)
+        spec = LLM_RANGES.get(item.name, Spec(kinds.get(base, "str")))
+        table[item.name] = dataclasses.replace(spec, null=type(None) in args)
+    return table
+
+
+def _unknown(what: str, key: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what}{hint} (known: {', '.join(sorted(known))})"
+
+
+def _table(where: Key, table: Any, schema: Mapping[str, Spec]) -> Iterator[Problem]:
+    if not isinstance(table, dict):
+        yield where, "must be a table"
+        return
+    for key, value in table.items():
+        spec = schema.get(key)
+        if where == ("llm",) and key in LLM_NOT_HERE:
+            yield (*where, key), LLM_NOT_HERE[key]
+            continue
+        if spec is None:
+            yield (*where, key), _unknown("key", str(key), tuple(schema))
+            continue
+        problem = spec.check(value)
+        if problem:
+            yield (*where, key), problem
+    for key in REQUIRED.get(str(where[0]), ()):
+        if key not in table:
+            yield where, f"{key} is required ({schema[key].describe()})"
+
+
+def resolve(base: Path, value: str) -> Path:
+    """A path from the pipeline file: as written, else relative to the file's folder."""
+    path = Path(value).expanduser()
+    if not path.is_absolute() and not path.exists() and (base / path).exists():
+        return base / path
+    return path
+
+
+Label = Callable[..., str]  # (key path, how many parts to name) -> "FILE:LINE: [section] key"
+
+
+def problems(data: dict[str, Any], base: Path, label: Label) -> list[str]:
+    """Every mistake in ``data``, each as ``label(key path) + ": " + what is wrong``."""
+    found: list[Problem] = []
+    for name in data:
+        if name not in SECTIONS:
+            found.append(((name,), _unknown("section", str(name), SECTIONS)))
+    steps = data.get("generate")
+    if not isinstance(steps, list) or not steps:
+        found.append((("generate",), "at least one [[generate]] step is required "
+                                     "(method, n, seeds, params)"))
+        steps = []
+    for index, step in enumerate(steps):
+        before = len(found)
+        found += _table(("generate", index), step, SCHEMA["generate"])
+        if len(found) == before:
+            found += _generator(("generate", index), step, base, label)
+    for name, schema in SCHEMA.items():
+        if name != "generate" and name in data:
+            before = len(found)
+            found += _table((name,), data[name], schema)
+            if len(found) == before:
+                found += CHECKS.get(name, lambda *_: iter(()))((name,), data[name], base)
+    if "llm" in data:
+        found += _table(("llm",), data["llm"], llm_schema())
+    return [message if not key else f"{label(key)}: {message}" for key, message in found]
+
+
+def _generator(where: Key, step: dict[str, Any], base: Path, label: Label) -> Iterator[Problem]:
+    from codesynth.generators.base import check_params
+    from codesynth.registry import generators
+
+    method = step["method"]
+    if method not in generators.names():
+        yield (*where, "method"), (f"unknown generator {method!r} "
+                                   f"(known: {', '.join(generators.names())})")
+        return
+    seeds = resolve(base, step.get("seeds", "seeds"))
+    if not seeds.exists():
+        yield (*where, "seeds"), f"{seeds} does not exist"
+    for key, value in step.get("params", {}).items():  # one by one: each at its own line
+        try:
+            check_params(method, {key: value}, label((*where, "params", key), len(where)))
+        except UserError as exc:  # located already: the message starts with the label
+            yield (), str(exc)
+
+
+def _sandbox(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    from codesynth.registry import sandboxes
+
+    backend = table.get("backend", "local")
+    if backend not in sandboxes.names():
+        yield (*where, "backend"), (f"unknown sandbox backend {backend!r} "
+                                    f"(known: {', '.join(sandboxes.names())})")
+        return
+    accepted = inspect.signature(sandboxes.get(backend)).parameters
+    for option in ("workers", "image"):
+        if option in table and option not in accepted:
+            yield (*where, option), f"the {backend} backend takes no {option}"
+
+
+def _benchmarks(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    from codesynth.jsonl import read_objects
+
+    for name in table.get("benchmarks", ()):
+        if name == "humaneval":
+            continue
+        path = resolve(base, name)
+        if not path.is_file():
+            yield (*where, "benchmarks"), (
+                f"{name!r} is neither a known benchmark (humaneval) nor an existing "
+                "HumanEval- or MBPP-format JSONL file")
+            continue
+        try:
+            for line, row in read_objects(path):
+                if not ({"task_id", "prompt", "test", "entry_point"} <= set(row)
+                        or {"task_id", "text", "code", "test_list"} <= set(row)):
+                    yield (*where, "benchmarks"), (
+                        f"{path}:{line}: not a HumanEval row (task_id, prompt, test, "
+                        "entry_point) nor an MBPP row (task_id, text, code, test_list)")
+                    break
+        except UserError as exc:
+            yield (*where, "benchmarks"), str(exc)
+
+
+def _export(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    repo, push = table.get("hub_repo"), table.get("push")
+    if repo is not None and repo.count("/") != 1:
+        yield (*where, "hub_repo"), f"expected owner/name, got {repo!r}"
+    if push and repo is None:
+        yield (*where, "push"), "push = true needs hub_repo (owner/name)"
+    if repo is not None and push is not False and not hub_token():
+        yield (*where, "hub_repo"), (
+            "is set but HF_TOKEN is not in the environment: export HF_TOKEN to push the "
+            "dataset, or add push = false to [export] to export it locally only")
+
+
+def hub_token() -> str | None:
+    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+
+
+CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
+    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export}
