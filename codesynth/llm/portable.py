@@ -32,6 +32,26 @@ FIX = (f'CMAKE_ARGS="{CMAKE_ARGS}" pip install --force-reinstall --no-deps --no-
        f"--no-binary {PACKAGE} {PACKAGE}")
 
 
+def cmake_args(cpuinfo: str | None = None) -> str:
+    """``GGML_NATIVE=OFF`` keeps ggml's default x86-64 set (AVX, AVX2, FMA, F16C); a CPU that
+    lacks one of them gets a build without it."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            break
+    args = [CMAKE_ARGS]
+    if flags:  # not x86 (or unreadable): ggml's own defaults for the architecture
+        args += [f"-DGGML_{name.upper()}=OFF" for name in ("avx", "avx2", "fma", "f16c")
+                 if name not in flags]
+    return " ".join(args)
+
+
 def installed_version() -> str | None:
     try:
         return importlib.metadata.version(PACKAGE)
@@ -77,7 +97,7 @@ def build(report: Callable[[str], None], timeout: float = BUILD_TIMEOUT) -> Path
     log = staging.with_suffix(".log")
     command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-cache-dir",
                "--no-binary", PACKAGE, "--target", str(staging), f"{PACKAGE}=={version}"]
-    env = {**os.environ, "CMAKE_ARGS": CMAKE_ARGS, "FORCE_CMAKE": "1"}
+    env = {**os.environ, "CMAKE_ARGS": cmake_args(), "FORCE_CMAKE": "1"}
     report(f"building a portable {PACKAGE} {version} once, into {target} "
            f"(several minutes; log: {log})")
     started = time.monotonic()

@@ -130,3 +130,14 @@ def test_a_malformed_reply_is_that_requests_failure(raw_server: tuple[str, list[
             await llm.close()
 
     assert asyncio.run(go()) == "fine"
+
+
+def test_the_portable_build_leaves_out_what_the_cpu_lacks() -> None:
+    from codesynth.llm.portable import cmake_args
+
+    modern = "flags\t\t: fpu sse2 avx avx2 fma f16c avx512f amx_tile amx_int8\n"
+    assert cmake_args(modern) == "-DGGML_NATIVE=OFF"
+    assert cmake_args("flags\t: fpu sse2 sse4_2\n").split() == [
+        "-DGGML_NATIVE=OFF", "-DGGML_AVX=OFF", "-DGGML_AVX2=OFF", "-DGGML_FMA=OFF",
+        "-DGGML_F16C=OFF"]
+    assert cmake_args("Features\t: fp asimd\n") == "-DGGML_NATIVE=OFF"  # not x86
