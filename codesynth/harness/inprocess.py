@@ -81,9 +81,12 @@ def report_unparsable_tests(tests: str, evidence: Evidence) -> None:
     register_source(TESTS_FILE, tests)
     try:
         ast.parse(tests, TESTS_FILE)
+        compile(tests, TESTS_FILE, "exec", dont_inherit=True)  # ``return`` outside a function
     except (SyntaxError, ValueError) as exc:
         evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
                        reason="the tests do not parse")
+        return
+    evidence.final("error", phase="tests", reason="the tests do not compile")
 
 
 def _run_item(code: Any, namespace: dict[str, Any]) -> tuple[BaseException | None, float]:
@@ -113,10 +116,13 @@ def prepare_assert(tests: str) -> tuple[tuple[bool, int, str, CodeType], ...] | 
         return None
     lines = tests.splitlines()
     items = []
-    for stmt in tree.body:
-        source = "\n".join(lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
-        items.append((not isinstance(stmt, _SETUP), stmt.lineno, source,
-                      compile_explained(stmt, TESTS_FILE)))
+    try:  # parsing is not compiling: a top-level ``return`` or ``yield`` fails only here
+        for stmt in tree.body:
+            source = "\n".join(lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
+            items.append((not isinstance(stmt, _SETUP), stmt.lineno, source,
+                          compile_explained(stmt, TESTS_FILE)))
+    except (SyntaxError, ValueError):
+        return None
     return tuple(items)
 
 

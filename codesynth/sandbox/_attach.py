@@ -17,7 +17,7 @@ import struct
 import time
 from typing import Any
 
-from codesynth.sandbox._process import RunnerDied
+from codesynth.sandbox._process import RunnerDied, decode_reply
 
 _HEADER = struct.Struct(">BxxxL")
 _STDOUT, _STDERR = 1, 2
@@ -60,7 +60,10 @@ class ContainerRunner:
 
     def send(self, message: dict[str, Any]) -> None:
         if self._on_limits is not None:
-            self._on_limits(self, message["limits"])
+            try:
+                self._on_limits(self, message["limits"])
+            except Exception as exc:  # noqa: BLE001 - the engine refused: replace this one
+                raise RunnerDied(f"cannot update the container's limits: {exc}") from exc
         assert self._socket is not None
         try:
             self._socket.sendall(json.dumps(message).encode() + b"\n")
@@ -101,8 +104,11 @@ class ContainerRunner:
                 raise RunnerDied(f"container runner gave no answer within {timeout:g} s")
             self._read_frames(left)
         line, _, self._lines = self._lines.partition(b"\n")
-        reply: dict[str, Any] = json.loads(line)
-        self.runner_rss_mb = float(reply.pop("runner_rss_mb", self.runner_rss_mb))
+        reply = decode_reply(line)
+        try:
+            self.runner_rss_mb = float(reply.pop("runner_rss_mb", self.runner_rss_mb))
+        except (TypeError, ValueError) as exc:
+            raise RunnerDied(f"malformed answer from the runner: {exc}") from None
         return reply
 
     def _stderr_tail(self) -> str:

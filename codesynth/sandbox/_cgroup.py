@@ -3,8 +3,9 @@
 The host creates one cgroup per controller and worker (``create``) and removes them at the end
 (``remove``). The runner opens the control files before it hides the host filesystem, keeps
 the descriptors (:class:`JobCgroup`) and joins the cgroups itself: every job it forks is born
-inside them (a per-job migration would cost ~1 ms of CPU on cgroup v1). Between jobs the
-runner is alone in the cgroup, so the limit is the job's budget plus the runner's own usage.
+inside them (a per-job migration would cost ~1 ms of CPU on cgroup v1). The memory cgroup
+is the exception: each job moves itself there (~40 us), so the runner's memory is never
+charged to it and the limit is the job's budget (plus what an earlier job left charged).
 """
 
 from __future__ import annotations
@@ -115,14 +116,22 @@ class JobCgroup:
         self.baseline = 0
 
     def join(self) -> None:
-        """Move the calling process (the runner) into the cgroups; its forks stay there.
+        """Move the calling process (the runner) into the pids and cpuacct cgroups; its
+        forks stay there. Not into the memory cgroup: what the runner allocates (evidence,
+        replies) must never count against the job, nor a job's memory (its tmpfs files, say)
+        leave the runner without any. Each job joins that one itself (``memory_procs``).
 
         The first move waits for an RCU grace period on cgroup v1 (~20 ms here): the runner
         does it in a thread while it builds its filesystem view (see ``Runner.enter``)."""
-        for fd in self._procs:
+        for fd in self._procs[1:]:
             os.write(fd, b"0")
             os.close(fd)
-        self._procs = []
+        self._procs = self._procs[:1]
+
+    @property
+    def memory_procs(self) -> int:
+        """The memory cgroup's ``cgroup.procs``, open for writing: a job writes "0" to it."""
+        return self._procs[0]
 
     @staticmethod
     def protect() -> None:

@@ -12,10 +12,37 @@ import time
 DRAIN_TICK = 0.01  # seconds
 _poll = select.select  # one descriptor, no poll object to make per job
 PIPE_BYTES = 1 << 20
+EVIDENCE_CAP = 16 << 20  # what the runner keeps of a job's evidence; the rest is dropped
 
 
-def wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
-          kill_group: bool) -> bool:
+class Buffer:
+    """The evidence read so far, in a buffer made once per runner: however much a job
+    writes, the runner's memory does not grow with it. ``touch``: charge its pages now (in a
+    container, the runner shares the job's memory limit)."""
+
+    def __init__(self, cap: int = EVIDENCE_CAP, touch: bool = False) -> None:
+        self._data = bytearray(cap)
+        if touch:
+            self._data[::4096] = b"\1" * len(range(0, cap, 4096))
+        self._view = memoryview(self._data)
+        self.size = 0
+
+    def take(self) -> bytes:
+        """What was read, and an empty buffer for the next job."""
+        data = bytes(self._view[:self.size])
+        self.size = 0
+        return data
+
+    def read(self, fd: int) -> int:
+        """One read from ``fd`` (non-blocking): bytes read, 0 at end of file."""
+        if self.size >= len(self._data):
+            return len(os.read(fd, 1 << 16))  # dropped: a flood only loses its own noise
+        count = os.readv(fd, [self._view[self.size:]])
+        self.size += count
+        return count
+
+
+def wait(pid: int, timeout: float, ev_fd: int, evidence: Buffer, kill_group: bool) -> bool:
     """Wait until ``pid`` exits or ``timeout`` passes (then kill it), reading the evidence pipe
     meanwhile so the harness never blocks on it. True if the job timed out."""
     deadline = time.monotonic() + timeout
@@ -28,7 +55,7 @@ def wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
             # quick job costs no extra wake-ups, a chatty one never blocks for long.
             if _poll([pidfd], [], [], min(left, DRAIN_TICK))[0]:
                 return False
-            drain(ev_fd, evidence, cap)
+            drain(ev_fd, evidence)
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -39,19 +66,13 @@ def wait(pid: int, timeout: float, ev_fd: int, evidence: bytearray, cap: int,
         os.close(pidfd)
 
 
-def drain(fd: int, into: bytearray, cap: int, once: bool = False) -> bool:
-    """Read what is available (all of it unless ``once``); False at end of file. Bytes past
-    ``cap`` are read and dropped: a program flooding the channel only loses its own noise."""
+def drain(fd: int, into: Buffer) -> bool:
+    """Read what is available; False at end of file."""
     while True:
         try:
-            chunk = os.read(fd, 1 << 16)
+            if not into.read(fd):
+                return False
         except BlockingIOError:
-            return True
-        if not chunk:
-            return False
-        if len(into) < cap:
-            into += chunk[: cap - len(into)]
-        if once:
             return True
 
 

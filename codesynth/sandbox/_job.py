@@ -24,6 +24,7 @@ from typing import Any
 from codesynth.harness import STYLES
 from codesynth.harness.evidence import Evidence
 from codesynth.sandbox import _linux as L
+from codesynth.sandbox._seccomp import Filter
 
 EVIDENCE_FD = 3
 WORKDIR = "/sandbox"  # each job's working directory (a private tmpfs)
@@ -44,15 +45,19 @@ class Plan:
     """Everything the child does, decided by the runner before the fork (see the module)."""
 
     __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "undump",
-                 "path", "style", "job", "evidence")
+                 "path", "style", "job", "evidence", "memory_procs", "keyring", "seccomp")
 
     def __init__(self, *, job: dict[str, Any], limits: dict[str, Any], key: bytes,
                  fds: tuple[int, int, int, int], isolate: bool, uid: int, gid: int,
                  userns: bool, memory_cgroup: bool, in_container: bool,
-                 redumpable: bool) -> None:
+                 redumpable: bool, memory_procs: int | None = None, keyring: bool = False,
+                 seccomp: Filter | None = None) -> None:
         """``fds``: the job's stdin, stdout, stderr and evidence channel. ``memory_cgroup``:
-        born in the worker's cgroups (see _cgroup). ``in_container``: the docker backend, where
-        the runner shares our uid. ``redumpable``: changing uid may make us dumpable again."""
+        under the worker's cgroups (see _cgroup); ``memory_procs``: the memory cgroup's
+        ``cgroup.procs``, which the job joins first. ``in_container``: the docker backend,
+        where the runner shares our uid. ``redumpable``: changing uid may make us dumpable
+        again. ``keyring``: join a new session keyring. ``seccomp``: the filter, installed
+        last."""
         cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
         nproc = int(limits["max_processes"]) + (1 if in_container else 0)
@@ -81,6 +86,9 @@ class Plan:
         self.job = {**job, "_evidence_fd": EVIDENCE_FD, "_isolated": isolate}
         self.style = STYLES[job["test_style"]]
         self.evidence = Evidence(EVIDENCE_FD, key)
+        self.memory_procs = memory_procs
+        self.keyring = keyring
+        self.seccomp = seccomp
 
 
 def _wire_fds(sources: tuple[int, ...]) -> None:
@@ -156,6 +164,8 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
     cannot make the job fall back into the runner's code.
     """
     try:
+        if plan.memory_procs is not None:  # first: every page from here on is the job's
+            os.write(plan.memory_procs, b"0")
         # Its own session and process group: kill(0, ...) / killpg from the program reach
         # only the job (process groups span PID namespaces).
         os.setsid()
@@ -166,6 +176,11 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
         if plan.oom_adjust:
             _container_oom()
         _wire_fds(plan.fds)
+        if plan.keyring:
+            try:  # else the runner's own (empty, anonymous) one, which no job can change
+                L.join_session_keyring()
+            except OSError:
+                pass
         if plan.userns_maps:
             _userns(plan.userns_maps)
         elif plan.ids is not None:
@@ -180,6 +195,8 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
             sys.path.insert(0, plan.path)
         if not _STREAMS:
             prebuild_interpreter_state()
+        if plan.seccomp is not None:  # last: the calls above may be ones it denies
+            plan.seccomp.install()
     except BaseException as exc:  # noqa: BLE001 - report the fault, never run the program
         try:
             os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())

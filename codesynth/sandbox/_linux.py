@@ -23,6 +23,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_NOATIME = 1024
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
@@ -33,6 +34,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "arm64": 219, "riscv64": 219, "ppc64le": 271}
+_KEYCTL_JOIN_SESSION_KEYRING = 1
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203}
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -90,6 +93,17 @@ def pivot_root(new_root: str, put_old: str) -> None:
     if number is None:
         raise OSError(38, f"pivot_root: unsupported architecture {os.uname().machine}")
     _check(_libc.syscall(number, _b(new_root), _b(put_old)), "pivot_root")
+
+
+def join_session_keyring() -> None:
+    """A new anonymous session keyring for this process (and what it forks): never the
+    caller's. The old one (and any key added to it) is released with its last process."""
+    number = _SYS_KEYCTL.get(os.uname().machine)
+    if number is None:
+        raise OSError(38, f"keyctl: unsupported architecture {os.uname().machine}")
+    if _libc.syscall(number, _KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"keyctl(JOIN_SESSION_KEYRING): {os.strerror(err)}")
 
 
 def prctl(option: int, arg: int) -> None:

@@ -30,6 +30,17 @@ class RunnerDied(InfrastructureError):
     """The runner process exited or stopped answering."""
 
 
+def decode_reply(line: bytes) -> dict[str, Any]:
+    """One line from a runner as a dict; anything else means the runner is broken."""
+    try:
+        reply = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise RunnerDied(f"malformed answer from the runner: {exc}") from None
+    if not isinstance(reply, dict):
+        raise RunnerDied(f"malformed answer from the runner: {type(reply).__name__}")
+    return reply
+
+
 class RunnerProcess:
     """One runner: a child process speaking JSON lines on its stdin/stdout."""
 
@@ -77,7 +88,7 @@ class RunnerProcess:
                 raise RunnerDied(f"runner exited unexpectedly{self._stderr_tail()}")
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+        return decode_reply(line)
 
     def _stderr_tail(self) -> str:
         with contextlib.suppress(OSError):

@@ -7,6 +7,7 @@ explain why there is no such evidence.
 
 from __future__ import annotations
 
+import math
 import signal as _signal
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,35 @@ from typing import Any
 from codesynth.sandbox._job import HARNESS_FAULT
 
 _FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit"}
+_OUTCOMES = {"passed", "failed", "error", "skipped"}
+_TEXT = 20_000  # characters kept of any text an event carries
+
+# Every field of an event is checked here, whoever wrote it: a job that reached the harness's
+# writer (or a harness bug) must give that job a verdict, never a malformed record that
+# stops the host.
+
+
+def _text(value: Any, limit: int = _TEXT) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int and abs(value) < 1 << 62 else None
+
+
+def _number(value: Any) -> float | None:
+    if type(value) in (int, float) and math.isfinite(value) and abs(value) < 1e15:
+        return float(value)
+    return None
+
+
+def _exception(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    return {"type": _text(value.get("type"), 200) or "Exception",
+            "message": _text(value.get("message")) or "",
+            "traceback": _text(value.get("traceback")) or "",
+            "line": _int(value.get("line")), "detail": _text(value.get("detail")) or ""}
 
 
 @dataclass
@@ -48,9 +78,9 @@ def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
                  ) -> list[_Case]:
     """Compare each case's output (reported by the harness) with the expected one, here."""
     from codesynth.harness._trace import safe_repr
-    from codesynth.harness.stdio import normalize
+    from codesynth.harness.stdio import digest
 
-    runs = {e.get("index"): e for e in events if e.get("e") == "case"}
+    runs = {_int(e.get("index")): e for e in events if e.get("e") == "case"}
     cases = []
     for index, want in enumerate(expected):
         run = runs.get(index)
@@ -61,16 +91,17 @@ def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
             case.ran = False
             test.update(outcome="error", message="the case did not run")
         else:
-            got = str(run.get("output", ""))
-            test["duration"] = run.get("duration")
-            if int(run.get("output_bytes") or 0) >= fsize:
+            got = str(run.get("preview", ""))
+            test["duration"] = _number(run.get("duration"))
+            signal, exit_code = _int(run.get("signal")), _int(run.get("exit"))
+            if (_int(run.get("output_bytes")) or 0) >= fsize:
                 case.overflowed = True
                 test.update(outcome="error", message="output exceeded the file-size limit")
-            elif run.get("signal") is not None:
-                test.update(outcome="error", message=f"killed by {_signal_name(run['signal'])}")
-            elif run.get("exit"):
-                test.update(outcome="error", message=f"exit status {run['exit']}")
-            elif normalize(got) != normalize(want):
+            elif signal is not None:
+                test.update(outcome="error", message=f"killed by {_signal_name(signal)}")
+            elif exit_code or run.get("exit") not in (None, 0):
+                test.update(outcome="error", message=f"exit status {exit_code}")
+            elif run.get("digest") != digest(want):
                 test.update(outcome="failed", message=f"expected {safe_repr(want[:200])}, "
                                                       f"got {safe_repr(got[:200])}")
             else:
@@ -92,7 +123,7 @@ def decide(obs: Observation, expected: list[str] | None = None,
     phases = [e.get("phase") for e in obs.events if e.get("e") == "phase"]
     faults = [e for e in obs.events if e.get("e") == "harness_error"]
     final = finals[0] if len(finals) == 1 else None
-    exception = final.get("exception") if final else None
+    exception = _exception(final.get("exception")) if final else None
     if exception is None:
         failed = next((t for t in tests if t["outcome"] not in ("passed", "skipped")), None)
         if failed is not None:
@@ -107,11 +138,11 @@ def decide(obs: Observation, expected: list[str] | None = None,
                                 "program forged or replayed harness output")
     if obs.output_capped:
         return result("output_limit", "output exceeded the file-size limit")
-    if final is not None and final.get("status") in _FINAL_STATUSES:
+    if final is not None and _text(final.get("status")) in _FINAL_STATUSES:
         status = str(final["status"])
         if status in ("failed", "error") and obs.oom_killed:
             return result("memory", "memory limit exceeded (a process was OOM-killed)")
-        return result(status, str(final.get("reason", "")))
+        return result(status, _text(final.get("reason"), 2000) or "")
     if obs.wall_timed_out:
         return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded")
     if obs.oom_killed:
@@ -125,7 +156,7 @@ def decide(obs: Observation, expected: list[str] | None = None,
         return result("sandbox_error", f"job setup failed: {obs.setup_message}".strip())
     if faults:
         return result("failed" if "tests" in phases else "error",
-                      f"the harness was disrupted: {faults[0].get('message', '')}")
+                      f"the harness was disrupted: {_text(faults[0].get('message'), 2000)}")
     if "tests" in phases:
         return result("failed", f"the program exited (status {obs.exit_code}) while the tests "
                                 "ran; the harness never confirmed they finished")
@@ -165,5 +196,8 @@ def _stdio_events(events: list[dict[str, Any]], expected: list[str], fsize: int
 
 
 def _test(event: dict[str, Any]) -> dict[str, Any]:
-    return {k: event.get(k) for k in ("name", "outcome", "line", "source", "message",
-                                      "duration")}
+    outcome = event.get("outcome")
+    return {"name": _text(event.get("name"), 500) or "?",
+            "outcome": outcome if outcome in _OUTCOMES else "error",
+            "line": _int(event.get("line")), "source": _text(event.get("source")),
+            "message": _text(event.get("message")), "duration": _number(event.get("duration"))}

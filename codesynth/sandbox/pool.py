@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, Self
 
 from codesynth.records import Execution, Job, Limits
+from codesynth.sandbox._feed import Feed
 from codesynth.sandbox._process import RunnerDied
 
 # Seconds the host waits beyond the job's own wall limit before it declares a runner hung.
@@ -38,53 +39,6 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
     def kill(self) -> None: ...
-
-
-class _Feed:
-    """Hands out (sequence, job) pairs to worker threads, never far ahead of the consumer."""
-
-    def __init__(self, jobs: Iterable[Job], window: int) -> None:
-        self._jobs = iter(jobs)
-        self._window = window
-        self._next = 0
-        self.consumed = 0
-        self.error: BaseException | None = None
-        self.exhausted = False
-        self.stopped = False
-        self.results: dict[int, Execution] = {}
-        self.cond = threading.Condition()
-
-    def take(self, block: bool) -> tuple[int, Job] | None:
-        """The next job; with ``block=False`` None when the window is full (a worker holding
-        unanswered jobs must not wait for the consumer, who may be waiting for them)."""
-        with self.cond:
-            while not self.stopped and self._next - self.consumed >= self._window:
-                if not block:
-                    return None
-                self.cond.wait()
-            if self.stopped or self.exhausted:
-                return None
-            try:
-                job = next(self._jobs)
-            except StopIteration:
-                self.exhausted = True
-                self.cond.notify_all()
-                return None
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-                self.error, self.exhausted = exc, True
-                self.cond.notify_all()
-                return None
-            seq = self._next
-            self._next += 1
-            return seq, job
-
-    def deliver(self, seq: int, execution: Execution) -> None:
-        with self.cond:
-            self.results[seq] = execution
-            self.cond.notify_all()
-
-    def total(self) -> int:
-        return self._next
 
 
 class _Entry:
@@ -132,7 +86,13 @@ class RunnerPool:
         self._runners[index] = None
 
     def _execution(self, reply: dict[str, Any], limits: Limits) -> Execution:
-        return Execution.from_dict({**reply, "limits": limits, "backend": self.backend})
+        """The record of a reply; a reply that makes no record is that job's sandbox_error
+        (never an exception in a worker thread: that would stop the whole run)."""
+        try:
+            return Execution.from_dict({**reply, "limits": limits, "backend": self.backend})
+        except Exception as exc:  # noqa: BLE001 - any malformed field
+            return Execution.infrastructure_fault(f"malformed reply from the runner: {exc!r}",
+                                                  limits, self.backend)
 
     def _fault(self, failure: Exception | None, limits: Limits) -> Execution:
         return Execution.infrastructure_fault(f"runner failed {ATTEMPTS} times: {failure}",
@@ -160,7 +120,13 @@ class RunnerPool:
         finally:
             self._free.put(index)
 
-    def _drive(self, feed: _Feed, limits: Limits) -> None:
+    def _drive(self, feed: Feed, limits: Limits) -> None:
+        try:
+            self._keep_fed(feed, limits)
+        except BaseException as exc:  # noqa: BLE001 - a bug here must end the run, not hang it
+            feed.crash(exc)
+
+    def _keep_fed(self, feed: Feed, limits: Limits) -> None:
         """One worker thread: borrow a free runner and keep its pipeline full.
 
         The runner is handed back whenever this thread would wait for the consumer, so other
@@ -221,7 +187,7 @@ class RunnerPool:
             raise RuntimeError("sandbox is closed")
         # Results leave in input order: one slow job must not stall the other workers, so
         # the window of jobs in flight or waiting to be consumed is generous (still bounded).
-        feed = _Feed(jobs, window=WINDOW_PER_WORKER * self.workers)
+        feed = Feed(jobs, window=WINDOW_PER_WORKER * self.workers)
         threads = [threading.Thread(target=self._drive, args=(feed, limits), daemon=True,
                                     name=f"{self.backend}-{i}") for i in range(self.workers)]
         for thread in threads:
@@ -229,9 +195,11 @@ class RunnerPool:
         try:
             while True:
                 with feed.cond:
-                    while feed.consumed not in feed.results and not (
+                    while feed.consumed not in feed.results and feed.crashed is None and not (
                             feed.exhausted and feed.consumed >= feed.total()):
                         feed.cond.wait()
+                    if feed.crashed is not None:
+                        raise feed.crashed
                     if feed.consumed not in feed.results:
                         break
                     execution = feed.results.pop(feed.consumed)

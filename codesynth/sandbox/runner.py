@@ -31,9 +31,11 @@ from codesynth.harness.evidence import new_key, parse
 from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
-from codesynth.sandbox._collect import PIPE_BYTES, drain, tail, wait
+from codesynth.sandbox._collect import PIPE_BYTES, Buffer, drain, tail, wait
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_main
 from codesynth.sandbox._jobspace import JobSpace, rmtree
+from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb
+from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide
 
 # Imported once here so that forked jobs never pay for them.
@@ -58,6 +60,9 @@ class Runner:
         self.null_fd = -1  # every job's stdin (see main)
         self.redumpable = True
         self.space: JobSpace | None = None
+        self.seccomp: Filter | None = None
+        self.keyring = False  # each job joins a new session keyring
+        self.evidence = Buffer()
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
 
     # -- start-up ----------------------------------------------------------------------------
@@ -89,7 +94,7 @@ class Runner:
             _, status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
-        joining = _Joining(self.cgroup) if isinstance(self.cgroup, JobCgroup) else None
+        joining = Joining(self.cgroup) if isinstance(self.cgroup, JobCgroup) else None
         L.sethostname("sandbox")
         L.loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
@@ -100,10 +105,11 @@ class Runner:
             JobCgroup.protect()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
         L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
-        self._settle()
+        self._settle("" if self.userns else f",uid={self.uid},gid={self.gid}")
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
-        self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid}"
+        self.isolation = (f"namespaces({','.join(names)}) + {limits} + uid {self.uid} + "
+                          f"{self._harden()}")
 
     def enter_container(self, config: dict[str, Any]) -> None:
         """Inside a hardened container (the docker backend). The engine made the namespaces,
@@ -118,11 +124,18 @@ class Runner:
         self.uid, self.gid = os.getuid(), os.getgid()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
-        self._settle()
+        self._settle(None)
+        self.evidence = Buffer(touch=True)  # charged now, inside the container's limit
         limits = "cgroup(container)" if self.cgroup else "rlimits only"
-        self.isolation = f"{config.get('describe', 'container')} + {limits} + uid {self.uid}"
+        self.isolation = (f"{config.get('describe', 'container')} + {limits} + uid "
+                          f"{self.uid} + {self._harden()}")
 
-    def _settle(self) -> None:
+    def _harden(self) -> str:
+        """The jobs' seccomp filter and keyrings (see _runner_support.harden)."""
+        self.seccomp, self.keyring, described = harden()
+        return described
+
+    def _settle(self, owner: str | None) -> None:
         """What every job inherits instead of doing it itself: no new privileges (no setuid
         binary can raise them again), no supplementary groups, the working directory."""
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
@@ -132,7 +145,7 @@ class Runner:
         with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
             # Changing uid resets "dumpable" to this value: 0 keeps our own 0.
             self.redumpable = handle.read().strip() != "0"
-        self.space = JobSpace(self.keep)
+        self.space = JobSpace(self.keep, owner)
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
@@ -175,7 +188,7 @@ class Runner:
         from codesynth.sandbox._rootfs import RUNNER_SCRATCH
 
         if not self.isolate or self.container:  # removed again after the warm-up
-            return _mkdtemp("codesynth-warm-")
+            return mkdtemp("codesynth-warm-")
         L.mount("tmpfs", RUNNER_SCRATCH, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
                 "mode=0700,size=8m")
         return RUNNER_SCRATCH
@@ -185,8 +198,8 @@ class Runner:
         self.warm_up(job["test_style"])
         try:
             prepare(job)
-        except (ValueError, RecursionError, MemoryError):
-            pass  # the job reports the problem itself
+        except Exception:  # noqa: BLE001 - only a head start: the job reports the problem
+            pass
         expected = None
         if job["test_style"] == "stdio":  # the expected outputs stay out here, with us
             expected = [str(case["output"]) for case in job["tests"]]
@@ -200,21 +213,20 @@ class Runner:
             pass  # a smaller pipe: the harness's writes wait for our reads
         scratch = None
         if not self.isolate:
-            scratch = _mkdtemp("codesynth-job-")
+            scratch = mkdtemp("codesynth-job-")
             job = {**job, "_scratch": scratch}
-        cpu_limit = float(limits.get("cpu_time") or limits["timeout"])
-        fsize = int(limits["file_size_mb"]) * 1024 * 1024
         if isinstance(self.cgroup, JobCgroup):
             self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
             self.cgroup.reset_peak()
-        if self.cgroup:
-            kills_before, cpu_before = self.cgroup.snapshot()
+        before = self.cgroup.snapshot() if self.cgroup else (0, 0)
+        memory_procs = self.cgroup.memory_procs if isinstance(self.cgroup, JobCgroup) else None
         plan = Plan(job=job, limits=limits, key=key,
                     fds=(self.null_fd, fds["out"], fds["err"], ev_write),
                     isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
                     memory_cgroup=self.cgroup is not None, in_container=self.container,
-                    redumpable=self.redumpable)
-        shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else _rss_mb()
+                    redumpable=self.redumpable, memory_procs=memory_procs,
+                    keyring=self.keyring, seccomp=self.seccomp)
+        shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()
         random.seed(int.from_bytes(os.urandom(16), "little"))  # each job its own state (the
         # child skips CPython's after-fork reseeding); 128 fresh bits: twice as fast as seed()
         start = time.perf_counter()
@@ -222,9 +234,29 @@ class Runner:
         if pid == 0:
             job_main(plan)
         os.close(ev_write)
-        evidence = bytearray()
-        cap = max(64 << 20, 16 * fsize)  # the harness reports stdio outputs on this channel
-        timed_out = wait(pid, float(limits["timeout"]), ev_read, evidence, cap=cap,
+        try:
+            return self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
+                                 before)
+        except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            if self.space is not None:
+                self.space.sweep()
+            self.evidence.take()
+            return {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
+                    "runner_tainted": "failed while collecting a job"}
+        finally:
+            for fd in (ev_read, *fds.values()):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if scratch:
+                rmtree(scratch)
+
+    def _collect(self, pid: int, start: float, key: bytes, ev_read: int, fds: dict[str, int],
+                 limits: dict[str, Any], expected: list[str] | None, shared_mb: float,
+                 before: tuple[int, int]) -> dict[str, Any]:
+        """Everything after the fork: wait (under the deadline), sweep, read, decide."""
+        timed_out = wait(pid, float(limits["timeout"]), ev_read, self.evidence,
                          kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
@@ -234,36 +266,33 @@ class Runner:
         else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-        drain(ev_read, evidence, cap=cap)
-        os.close(ev_read)
+        drain(ev_read, self.evidence)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
         # Without a cgroup of its own: the job process's peak, less the pages it shares with us.
         peak = round(max(0.0, usage.ru_maxrss / 1024 - shared_mb), 1)
         if self.cgroup:
             kills_after, cpu_after = self.cgroup.snapshot()
-            oom = kills_after > kills_before
-            cpu_time = max(cpu_time, (cpu_after - cpu_before) / 1e9)
+            oom = kills_after > before[0]
+            cpu_time = max(cpu_time, (cpu_after - before[1]) / 1e9)
         if isinstance(self.cgroup, JobCgroup):
             peak = round(self.cgroup.peak_mb(), 1)
         max_output = int(limits["max_output"])
+        fsize = int(limits["file_size_mb"]) * 1024 * 1024
         out, out_size = tail(fds["out"], max_output)
         err, err_size = tail(fds["err"], max_output)
-        for fd in fds.values():
-            os.close(fd)
-        if scratch:
-            rmtree(scratch)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         obs = Observation(
-            events=parse(bytes(evidence), key),
+            events=parse(self.evidence.take(), key),
             exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             wall_timed_out=timed_out, wall_limit=float(limits["timeout"]),
-            cpu_time=cpu_time, cpu_limit=cpu_limit, oom_killed=oom,
+            cpu_time=cpu_time,
+            cpu_limit=float(limits.get("cpu_time") or limits["timeout"]), oom_killed=oom,
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
-        extra: dict[str, Any] = {"runner_rss_mb": _rss_mb()} if self.container else {}
+        extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
         if tainted:
             extra["runner_tainted"] = tainted
         return {
@@ -279,7 +308,7 @@ class Runner:
     def serve(self, inp: Any, out: Any) -> None:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
         if self.container:
-            hello["runner_rss_mb"] = _rss_mb()
+            hello["runner_rss_mb"] = rss_mb()
         out.write(json.dumps(hello).encode() + b"\n")
         out.flush()
         for line in inp:
@@ -287,44 +316,11 @@ class Runner:
             try:
                 reply = self.run(request["job"], request["limits"])
             except Exception as exc:  # noqa: BLE001 - infrastructure fault, reported as data
-                reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"}
+                # Whatever state this left us in, the next job gets a new runner.
+                reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
+                         "runner_tainted": "failed before forking a job"}
             out.write(json.dumps(reply).encode() + b"\n")
             out.flush()
-
-
-class _Joining:
-    """Joining the worker's cgroups in a thread: the kernel's wait (an RCU grace period on
-    cgroup v1) overlaps the building of the filesystem view. Over before the first fork."""
-
-    def __init__(self, cgroup: JobCgroup) -> None:
-        import threading
-
-        self.error: OSError | None = None
-        self._thread = threading.Thread(target=self._join, args=(cgroup,), name="join")
-        self._thread.start()
-
-    def _join(self, cgroup: JobCgroup) -> None:
-        try:
-            cgroup.join()
-        except OSError as exc:
-            self.error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-
-
-def _rss_mb() -> float:
-    """The runner's resident memory: the container's share the job's budget does not pay."""
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
-
-
-def _mkdtemp(prefix: str) -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix=prefix)
 
 
 def main() -> None:

@@ -1,0 +1,59 @@
+"""Small pieces of the runner's start-up: joining cgroups, its own size, the jobs' hardening."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from codesynth.sandbox import _linux as L
+from codesynth.sandbox._cgroup import JobCgroup
+from codesynth.sandbox._seccomp import DESCRIPTION, Filter, load
+
+
+class Joining:
+    """Joining the worker's cgroups in a thread: the kernel's wait (an RCU grace period on
+    cgroup v1) overlaps the building of the filesystem view. Over before the first fork."""
+
+    def __init__(self, cgroup: JobCgroup) -> None:
+        self.error: OSError | None = None
+        self._thread = threading.Thread(target=self._join, args=(cgroup,), name="join")
+        self._thread.start()
+
+    def _join(self, cgroup: JobCgroup) -> None:
+        try:
+            cgroup.join()
+        except OSError as exc:
+            self.error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def harden() -> tuple[Filter, bool, str]:
+    """The jobs' seccomp filter (OSError where libseccomp is missing: no isolation without
+    it), whether each job can join a new session keyring, and how to describe both.
+
+    The runner first leaves the caller's session keyring for a new anonymous one, which jobs
+    inherit; each job then joins a new one of its own. Where keyctl is refused (a container
+    under the engine's own seccomp profile, which denies it), the engine's keyring stands,
+    and no job can use keyctl either."""
+    seccomp = load()
+    try:
+        L.join_session_keyring()
+    except OSError:
+        return seccomp, False, f"{DESCRIPTION} + keyring(keyctl denied)"
+    return seccomp, True, f"{DESCRIPTION} + keyring(new session keyring per job)"
+
+
+def rss_mb() -> float:
+    """The runner's resident memory: the container's share the job's budget does not pay."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
+def mkdtemp(prefix: str) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix)
