@@ -37,6 +37,43 @@ def _number(value: Any) -> float | None:
     return None
 
 
+_OPTIONAL_TEXT = (str, type(None))
+_OPTIONAL_INT = (int, type(None))
+_OPTIONAL_NUMBER = (int, float, type(None))
+_SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "test": {"name": (str,), "outcome": (str,), "line": _OPTIONAL_INT,
+             "source": _OPTIONAL_TEXT, "message": _OPTIONAL_TEXT,
+             "duration": _OPTIONAL_NUMBER},
+    "final": {"status": (str,), "reason": (str,), "phase": (str,),
+              "exception": (dict, type(None))},
+    "phase": {"phase": (str,)},
+    "case": {"index": (int,), "duration": _OPTIONAL_NUMBER, "exit": _OPTIONAL_INT,
+             "signal": _OPTIONAL_INT, "digest": (str,), "preview": (str,),
+             "output_bytes": (int,)},
+    "harness_error": {"message": (str,)},
+}
+_EXCEPTION = {"type": (str,), "message": (str,), "traceback": (str,), "line": _OPTIONAL_INT,
+              "detail": (str,)}
+
+
+def _malformed(events: list[dict[str, Any]]) -> str | None:
+    """What is wrong with the first event the harness could not have written, if any."""
+    for event in events:
+        kind = event.get("e")
+        shape = _SHAPES.get(kind) if isinstance(kind, str) else None
+        if shape is None:
+            return f"an event of unknown kind {str(kind)[:40]!r}"
+        fields = [(event, shape)]
+        if isinstance(event.get("exception"), dict):
+            fields.append((event["exception"], _EXCEPTION))
+        for values, types in fields:
+            for name, allowed in types.items():
+                if name in values and (type(values[name]) is bool
+                                       or not isinstance(values[name], allowed)):
+                    return f"{kind}.{name} is a {type(values[name]).__name__}"
+    return None
+
+
 def _exception(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
@@ -116,7 +153,8 @@ def decide(obs: Observation, expected: list[str] | None = None,
 
     ``expected``: for stdio jobs, the expected outputs the runner kept out of the job.
     """
-    if expected is not None:
+    problem = _malformed(obs.events)
+    if expected is not None and problem is None:
         obs.events = _stdio_events(obs.events, expected, fsize)
     tests = [_test(e) for e in obs.events if e.get("e") == "test"]
     finals = [e for e in obs.events if e.get("e") == "final"]
@@ -132,6 +170,9 @@ def decide(obs: Observation, expected: list[str] | None = None,
 
     def result(status: str, reason: str) -> dict[str, Any]:
         return {"status": status, "reason": reason, "tests": tests, "exception": exception}
+
+    if problem is not None:  # signed, yet not the harness's: no verdict from this evidence
+        return result("sandbox_error", f"malformed evidence from the job: {problem}")
 
     if len(finals) > 1:
         return result("failed", "more than one final verdict on the evidence channel: the "

@@ -32,7 +32,8 @@ DEFAULT_BASE = "python:3.12-slim"
 DEBIAN_BASE = "codesynth-base"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-DEBIAN_PACKAGES = ("python3", "python3-pytest", "python3-hypothesis")
+# libseccomp2: the jobs' system-call filter (the runner refuses to start without it).
+DEBIAN_PACKAGES = ("python3", "python3-pytest", "python3-hypothesis", "libseccomp2")
 LABEL = "org.codesynth.runner"  # image label: the runner digest it was built for
 PACKAGE = Path(__file__).resolve().parent.parent  # .../codesynth
 # The runner's code, copied into the image (it imports nothing else from codesynth).
