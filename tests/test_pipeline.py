@@ -104,6 +104,24 @@ def dataset(run_dir: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted(folder.glob("*.jsonl"))}
 
 
+MEASURED = ("duration", "cpu_time", "memory_peak_mb", "isolation")
+
+
+def stable(files: dict[str, str]) -> dict[str, list[Any]]:
+    """A dataset without what measures the run rather than the program: the timings of the
+    verify traces in ``result`` (two runs, interrupted or not, measure differently)."""
+    result: dict[str, list[Any]] = {}
+    for name, text in files.items():
+        rows = [json.loads(line) for line in text.splitlines()]
+        for row in rows:
+            trace = row.get("result") or {}
+            for part in (trace, *trace.get("tests", ())):
+                for key in MEASURED:
+                    part.pop(key, None)
+        result[name] = rows
+    return result
+
+
 def test_pipeline_end_to_end(run: Run, tmp_path: Path) -> None:
     with ScriptedServer(reply) as server:
         code, out, err = run("run", pipeline(tmp_path, server.base_url), "--json")
@@ -122,10 +140,17 @@ def test_pipeline_end_to_end(run: Run, tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (run_dir / "dataset/verified.jsonl").read_text()
             .splitlines()]
     assert sorted(r["entry_point"] for r in rows) == ["count_vowels", "scale_list", "total"]
+    from codesynth.pipeline.export import FIELDS
+
     for row in rows:
         provenance = row["provenance"]
         assert provenance["origin"]["method"] == "self-instruct"
         assert provenance["verification"]["passed"] is True
+        # The verify format: the verify stage's trace of this very candidate.
+        assert list(row) == list(FIELDS["verified"])
+        assert row["result"]["passed"] is True and row["result"]["status"] == "passed"
+        assert [t["outcome"] for t in row["result"]["tests"]] == ["passed"] * len(
+            row["tests"].splitlines())
     sft = json.loads((run_dir / "dataset/sft.jsonl").read_text().splitlines()[0])
     assert set(sft) == {"id", "instruction", "response", "provenance"}
     chat = json.loads((run_dir / "dataset/chat.jsonl").read_text().splitlines()[0])
@@ -139,6 +164,19 @@ def test_pipeline_end_to_end(run: Run, tmp_path: Path) -> None:
     assert "solve a benchmark problem when executed: 1" in card
     pairs = (run_dir / "dataset/bugfix_pairs.jsonl").read_text().splitlines()
     assert stages["bugs"]["out"] == len(pairs) >= 1
+    # The card: every stage (bugs included), every file, every field of every file.
+    assert f"| bugs | {stages['bugs']['in']} | {len(pairs)} |" in card
+    files = card.split("## Files")[1].split("## Fields")[0]
+    for name in ("sft.jsonl", "hf/sft", "sft.parquet", "chat.jsonl", "verified.jsonl",
+                 "verified.parquet", "bugfix_pairs.jsonl"):
+        assert f"`{name}`" in files
+    fields = card.split("## Fields")[1]
+    for shape, path in (("sft", "sft.jsonl"), ("chat", "chat.jsonl"),
+                        ("verified", "verified.jsonl"), ("bugfix_pairs", "bugfix_pairs.jsonl")):
+        first = json.loads((run_dir / "dataset" / path).read_text().splitlines()[0])
+        assert list(first) == list(FIELDS[shape])
+        section = fields.split(f"### {shape}")[1].split("###")[0]
+        assert all(f"| `{name}` |" in section for name in first)
     assert json.loads((run_dir / "summary.json").read_text())["completed"] is True
 
 
@@ -164,8 +202,8 @@ def test_resume_after_sigkill_at_several_points_gives_the_same_dataset(tmp_path:
             proc.wait()
         subprocess.run([sys.executable, "-m", "codesynth", "run", str(killed)], env=env,
                        check=True, capture_output=True)
-    assert dataset(run_dir) == dataset(tmp_path / "run-whole")
-    assert dataset(run_dir)["verified.jsonl"]
+    assert stable(dataset(run_dir)) == stable(dataset(tmp_path / "run-whole"))
+    assert stable(dataset(run_dir))["verified.jsonl"]
 
 
 def test_a_changed_configuration_is_refused(run: Run, tmp_path: Path) -> None:
@@ -177,11 +215,13 @@ def test_a_changed_configuration_is_refused(run: Run, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[run]\nname = 1\n", "atleastone[[generate]]step"),
+    ("[run]\nname = 1\n", "bad.toml:2:[run]name:expectedanon-emptystring,got1"),
+    ("[run]\nname = 'x'\n", "bad.toml:[[generate]]:atleastone[[generate]]step"),
     ("[[generate]]\nmethod = 'self-instruct'\nn = 1\n[solve]\nsampels = 2\n",
-     "[solve]unknownkey(s)sampels"),
-    ("[[generate]]\nmethod = 'x'\nn = 1\n[wat]\n", "unknownsection(s)wat"),
+     "bad.toml:5:[solve]sampels:unknownkey;didyoumean'samples'?"),
+    ("[[generate]]\nmethod = 'seed-tasks'\nn = 1\n[wat]\n", "bad.toml:4:[wat]:unknownsection"),
     ("[[generate\n", "notavalidpipelinefile"),
+    ("[[generate]]\nmethod = 'seed-tasks'\n", "bad.toml:1:[[generate]]#1:nisrequired"),
 ])
 def test_bad_pipeline_files_are_clear_errors(run: Run, tmp_path: Path, text: str,
                                              message: str) -> None:

@@ -24,6 +24,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--restart", action="store_true",
                         help="delete the run directory's results and start again")
     parser.add_argument("--json", action="store_true", help="print the run summary on stdout")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 even when the run keeps no record (also: [run] "
+                             "allow_empty = true)")
     parser.set_defaults(handler=run)
 
 
@@ -36,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     pipeline = config.load(args.pipeline)
     if args.output:
         pipeline.output = Path(args.output)
-    summary = run_pipeline(pipeline, args, console)
+    try:
+        summary = run_pipeline(pipeline, args, console)
+    except KeyboardInterrupt:
+        console.print(f"[bold red]interrupted[/]: what was done is kept in {pipeline.output}; "
+                      "run the same command again to continue", highlight=False)
+        return 130
     table = Table(title=f"{pipeline.name} -> {pipeline.output}")
     for column in ("stage", "in", "out", "rejected (top reasons)"):
         table.add_column(column, justify="left" if column in ("stage", "rejected (top reasons)")
@@ -50,4 +58,24 @@ def run(args: argparse.Namespace) -> int:
                   f"{pipeline.output / 'summary.json'}", highlight=False)
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
+    if summary["records"] == 0:
+        return _empty(summary, args.allow_empty or pipeline.allow_empty)
     return 0
+
+
+def _empty(summary: dict[str, Any], allowed: bool) -> int:
+    """No record kept: say where they went, and fail unless that was allowed."""
+    from rich.text import Text
+
+    last = next((name for name, row in summary["stages"].items()
+                 if row.get("in") and not row.get("out")), None)
+    where = f" (the {last} stage kept none of its {summary['stages'][last]['in']} inputs)" \
+        if last else ""
+    if allowed:
+        console.print(f"warning: the run kept 0 records{where}", highlight=False)
+        return 0
+    console.print(Text("error: ", style="bold red") + Text(
+        f"the run kept 0 records{where}; the dataset is empty. See the rejections above and "
+        "in summary.json; pass --allow-empty (or set [run] allow_empty = true) to accept an "
+        "empty dataset"), highlight=False)
+    return 1

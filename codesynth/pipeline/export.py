@@ -1,8 +1,10 @@
 """Export: JSONL, Hugging Face ``datasets`` (save_to_disk, parquet, push_to_hub when a token
 is configured), in SFT (instruction/response) and chat-messages shapes, with a dataset card.
 
-Exported records hold no timing (the trace stays in the stage files): a resumed run exports
-exactly what an uninterrupted one does.
+``verified.jsonl`` is in the ``verify`` format: each record carries ``result``, the trace of
+the verify stage's run of that candidate (as recorded in ``stages/03-verify.jsonl``; its
+measurements, such as ``duration``, are those of that run). The other shapes hold no trace.
+The dataset card (``README.md``) lists every file and its fields.
 """
 
 from __future__ import annotations
@@ -15,6 +17,32 @@ from pathlib import Path
 from typing import Any
 
 SHAPES = ("sft", "chat", "verified")
+PROVENANCE = "generator (method, model, template hash, parents, round, seed, params), " \
+    "solving request and verification summary"
+# Every exported file's fields, for the dataset card (a test checks them against the files).
+FIELDS: dict[str, dict[str, str]] = {
+    "sft": {"id": "candidate id", "instruction": "the task",
+            "response": "the verified solution, in a ```python block",
+            "provenance": PROVENANCE},
+    "chat": {"id": "candidate id",
+             "messages": "[user: the task, assistant: the verified solution]",
+             "provenance": PROVENANCE},
+    "verified": {"id": "candidate id", "instruction": "the task", "language": "python",
+                 "code": "the verified solution", "tests": "the tests it passed",
+                 "test_style": "how the tests run (assert, humaneval, pytest, stdio)",
+                 "entry_point": "the function under test",
+                 "result": "the verify trace: status, per-test outcomes, output, limits",
+                 "provenance": PROVENANCE},
+    "bugfix_pairs": {
+        "id": "pair id", "task_id": "the verified record it comes from",
+        "instruction": "the task", "buggy_code": "the program with one bug",
+        "fixed_code": "the verified program", "diff": "unified diff, buggy -> fixed",
+        "bug_kind": "the bug operator", "bug_description": "what the bug changed",
+        "failing_tests": "tests the buggy program fails and the fixed one passes",
+        "tests": "the tests", "test_style": "how the tests run",
+        "entry_point": "the function under test", "language": "python",
+        "provenance": "strategy, source id, operator and line, seed"},
+}
 
 
 def response(record: dict[str, Any]) -> str:
@@ -36,12 +64,14 @@ def shaped(record: dict[str, Any], shape: str) -> dict[str, Any]:
     return {"id": record["candidate_id"], "instruction": record["instruction"],
             "language": record.get("language", "python"), "code": record["code"],
             "tests": record["tests"], "test_style": record["test_style"],
-            "entry_point": record.get("entry_point"), "provenance": provenance}
+            "entry_point": record.get("entry_point"), "result": record.get("result"),
+            "provenance": provenance}
 
 
 def export(records: Iterable[dict[str, Any]], directory: Path, options: dict[str, Any],
-           card: str) -> dict[str, Any]:
-    """Write every shape and format into ``directory`` (replaced atomically)."""
+           info: dict[str, Any]) -> dict[str, Any]:
+    """Write every shape and format into ``directory`` (replaced atomically), with the card
+    made from ``info`` (see :func:`dataset_card`)."""
     shapes = list(options.get("shapes", SHAPES))
     formats = list(options.get("formats", ["jsonl", "hf", "parquet"]))
     staging = directory.with_name(directory.name + ".partial")
@@ -52,6 +82,7 @@ def export(records: Iterable[dict[str, Any]], directory: Path, options: dict[str
         for shape in shapes:
             rows[shape].append(shaped(record, shape))
     written: dict[str, list[str]] = {}
+    sets: dict[str, Any] = {}
     for shape, items in rows.items():
         files = []
         if "jsonl" in formats:
@@ -59,7 +90,7 @@ def export(records: Iterable[dict[str, Any]], directory: Path, options: dict[str
             path.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
             files.append(path.name)
         if ("hf" in formats or "parquet" in formats) and items:
-            dataset = _dataset(items)
+            dataset = sets[shape] = _dataset(items)
             if "hf" in formats:
                 dataset.save_to_disk(str(staging / "hf" / shape))
                 files.append(f"hf/{shape}")
@@ -67,10 +98,11 @@ def export(records: Iterable[dict[str, Any]], directory: Path, options: dict[str
                 dataset.to_parquet(str(staging / f"{shape}.parquet"))
                 files.append(f"{shape}.parquet")
         written[shape] = files
-    (staging / "README.md").write_text(card)
+    info = {**info, "files": written}
+    (staging / "README.md").write_text(dataset_card(info))
     shutil.rmtree(directory, ignore_errors=True)
     os.replace(staging, directory)
-    pushed = _push(directory, shapes, options)
+    pushed = _push(sets, options)
     return {"directory": str(directory), "records": len(next(iter(rows.values()), [])),
             "files": written, "pushed": pushed}
 
@@ -79,29 +111,33 @@ def _dataset(items: list[dict[str, Any]]) -> Any:
     import datasets
 
     datasets.disable_progress_bars()  # the pipeline's own view reports the export
-    # Nested provenance varies between records: store it as JSON text, lossless.
-    flat = [{**i, "provenance": json.dumps(i["provenance"], sort_keys=True)} for i in items]
+    # Nested provenance and traces vary between records: stored as JSON text, lossless.
+    flat = [{**i, **{k: json.dumps(i[k], sort_keys=True) for k in ("provenance", "result")
+                     if k in i}} for i in items]
     return datasets.Dataset.from_list(flat)
 
 
-def _push(directory: Path, shapes: list[str], options: dict[str, Any]) -> str | None:
-    repo = options.get("hub_repo")
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
-    if not repo or not token:
-        return None
-    import datasets
+def _push(shaped_sets: dict[str, Any], options: dict[str, Any]) -> str | None:
+    """Push to the hub when ``hub_repo`` is set, unless ``push = false`` (the pipeline file
+    was checked: a hub_repo to push has a token)."""
+    from codesynth.pipeline.schema import hub_token
 
-    for shape in shapes:
-        data = datasets.load_from_disk(str(directory / "hf" / shape))
+    repo = options.get("hub_repo")
+    token = hub_token()
+    if not repo or options.get("push") is False or not token:
+        return None
+    for shape, data in shaped_sets.items():
         data.push_to_hub(repo, config_name=shape, private=bool(options.get("private", True)),
                          token=token)
     return str(repo)
 
 
-def dataset_card(name: str, summary: dict[str, Any]) -> str:
+def dataset_card(summary: dict[str, Any]) -> str:
+    """The card: what made the data, counts per stage, decontamination, and every file with
+    its fields."""
     stages = summary["stages"]
     lines = ["---", "tags: [code, synthetic, codesynth]", "task_categories: [text-generation]",
-             "language: [en]", "---", "", f"# {name}", "",
+             "language: [en]", "---", "", f"# {summary['name']}", "",
              "Made with codesynth: every response was executed in a sandbox and passed its "
              "tests.", "",
              f"- methods: {', '.join(summary['methods'])}",
@@ -118,7 +154,30 @@ def dataset_card(name: str, summary: dict[str, Any]) -> str:
               f"({decontam.get('problems', 0)} problems). Removed by n-gram overlap: "
               f"{len(decontam.get('ngram', []))}; removed because they solve a benchmark "
               f"problem when executed: {len(decontam.get('execution', []))}.", "",
-              "## Provenance", "",
-              "Each record's `provenance` holds the generator (method, model, template hash, "
-              "parents, round, seed), the solving request and the verification summary.", ""]
+              "## Files", ""]
+    for shape, files in summary.get("files", {}).items():
+        if files:
+            lines.append(f"- {', '.join(f'`{f}`' for f in files)}: {_what(shape)}")
+    if "bugs" in stages:
+        lines.append("- `bugfix_pairs.jsonl`: bug-fix pairs made from `verified` by the bugs "
+                     "stage (AST bug operators), each fail-to-pass: the buggy program fails "
+                     "a test the fixed one passes")
+    lines += ["", "Records in `hf/` and `.parquet` hold `provenance` (and `result`) as JSON "
+              "text.", "", "## Fields", ""]
+    for shape in [*summary.get("files", {}), *(["bugfix_pairs"] if "bugs" in stages else [])]:
+        lines += [f"### {shape}", "", "| field | content |", "|---|---|"]
+        lines += [f"| `{k}` | {v} |" for k, v in FIELDS[shape].items()] + [""]
     return "\n".join(lines)
+
+
+def _what(shape: str) -> str:
+    return {"sft": "instruction/response pairs (supervised fine-tuning)",
+            "chat": "the same as chat messages",
+            "verified": "the verify format: code, tests and the verify trace (`result`)"}[shape]
+
+
+def write_card(directory: Path, info: dict[str, Any]) -> None:
+    """Replace the card of an exported dataset (atomically): after the bugs stage."""
+    temporary = directory / "README.md.partial"
+    temporary.write_text(dataset_card(info))
+    os.replace(temporary, directory / "README.md")

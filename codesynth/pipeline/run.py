@@ -5,74 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
+from codesynth.errors import ModelUnavailable, UserError
 from codesynth.pipeline import cleaning, stages
 from codesynth.pipeline.config import Pipeline
-from codesynth.pipeline.export import dataset_card, export
+from codesynth.pipeline.export import export, shaped, write_card
 from codesynth.pipeline.state import RunState
+from codesynth.pipeline.view import View
 from codesynth.records import Limits
 
 ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs")
-
-
-class RateColumn(ProgressColumn):
-    """Inputs handled per second (rich's own estimate over the recent updates)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
-
-
-class View:
-    """One progress row per stage: in, out, rejected (top reasons), rate, ETA."""
-
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(TextColumn("[bold]{task.description:<13}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-                                 RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=console,
-                                 disable=not console.is_terminal)
-        self.console = console
-        self.rows: dict[str, TaskID] = {}
-        self._last = 0.0
-
-    def start(self, stage: str, total: int | None) -> stages.Tick:
-        row = self.progress.add_task(stage, total=total, stats="")
-
-        def tick(counts: stages.Counts) -> None:
-            top = ", ".join(f"{k} {v}" for k, v in counts.rejected.most_common(2))
-            self.progress.update(row, completed=counts.inputs,
-                                 stats=f"out {counts.kept}" + (f"; {top}" if top else ""))
-            if not self.console.is_terminal and time.monotonic() - self._last > 10:
-                self._last = time.monotonic()
-                self.console.print(f"{stage}: in {counts.inputs}, out {counts.kept}",
-                                   highlight=False)
-
-        self.rows[stage] = row
-        return tick
-
-    def done(self, stage: str, counts: dict[str, Any]) -> None:
-        row = self.rows.get(stage)
-        if row is not None:
-            self.progress.update(row, total=counts.get("in", 0), completed=counts.get("in", 0))
 
 
 def limits_of(pipeline: Pipeline) -> Limits:
@@ -88,6 +34,7 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
     from codesynth.sandbox import open_sandbox
 
     state = RunState(pipeline.output, pipeline.digest(), restart=args.restart)
+    _reopen_unanswered(state)
     llm_options = {"cache": str(pipeline.output / "llm-cache.sqlite"), **pipeline.llm,
                    "seed": pipeline.seed}
     config = LLMConfig.load(None, **llm_options)
@@ -107,27 +54,72 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
                     pipeline.sandbox.get("backend", "local"), limits=limits, **options)))
             return opened[0]
 
-        base_url = stack.enter_context(endpoint(config))
-        stack.enter_context(view.progress)
+        urls: list[str] = []
+
+        def base_url() -> str:  # the model starts only if a stage needs it
+            if not urls:
+                urls.append(stack.enter_context(endpoint(config)))
+            return urls[0]
+
+        stack.enter_context(view)
         for number, name in enumerate(ORDER, 1):
             if name == "bugs" and pipeline.bugs is None:
                 continue
             if state.completed(name):
                 view.done(name, summary["stages"].get(name, {}))
                 continue
-            counts = _stage(number, name, pipeline, state, config, base_url, sandbox, limits,
-                            view, summary)
+            try:
+                counts = _stage(number, name, pipeline, state, config, base_url, sandbox,
+                                limits, view, summary)
+            except ModelUnavailable as exc:
+                raise ModelUnavailable(
+                    f"{exc}\nThe run stopped in its {name} stage, which stays incomplete; "
+                    "what was done is kept: run the same command again once the model "
+                    "server answers") from None
             summary["stages"][name] = counts
             state.data.setdefault("counts", {})[name] = counts
             state.complete(name)
             view.done(name, counts)
     summary["completed"] = True
+    summary["records"] = summary["stages"].get("export", {}).get("out", 0)
     (pipeline.output / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
 
+def _reopen_unanswered(state: RunState) -> None:
+    """A stage an earlier codesynth marked complete although requests failed (no answer is
+    no verdict): it is done again, with every stage after it."""
+    for index, name in enumerate(ORDER):
+        reasons = state.data.get("counts", {}).get(name, {}).get("rejected", {})
+        if state.completed(name) and any(r.endswith(stages.REQUEST_FAILED) for r in reasons):
+            state.reopen(list(ORDER[index:]))
+            return
+
+
+async def _resolve(llm: Any, state: RunState) -> None:
+    """The model, asked of the server: unreachable is an infrastructure fault, and a model
+    other than the one this run started with would mix answers."""
+    import openai
+
+    try:
+        await llm.resolve_model()
+    except (openai.APIConnectionError, openai.APITimeoutError,
+            openai.InternalServerError) as exc:
+        raise ModelUnavailable(f"{llm.base_url}: the model server does not answer "
+                               f"({type(exc).__name__}: {exc})") from None
+    except openai.APIStatusError as exc:
+        raise UserError(f"{llm.base_url}: the model server refused to list its models "
+                        f"(HTTP {exc.status_code}: {exc.message})") from None
+    before = state.data.get("model")
+    if before is not None and before != llm.model:
+        raise UserError(f"{state.directory}: this run was started with model {before!r}, "
+                        f"the server now serves {llm.model!r}: set [llm] model = {before!r}, "
+                        "or use another [run] output, or pass --restart")
+    state.data["model"] = llm.model
+
+
 def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: Any,
-           base_url: str, sandbox: Any, limits: Limits, view: View,
+           base_url: Any, sandbox: Any, limits: Limits, view: View,
            summary: dict[str, Any]) -> dict[str, Any]:
     from codesynth.llm import LLM
 
@@ -136,13 +128,16 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
     previous = files[ORDER[number - 2]] if number > 1 else None
     try:
         if name in ("generate", "solve"):
-            total = sum(s.n for s in pipeline.generate) if name == "generate" else None
+            total = sum(s.n for s in pipeline.generate) if name == "generate" else \
+                sum(1 for _ in stages.kept(files["generate"])) * stages.samples_per_task(pipeline)
             tick = view.start(name, total)
+            url = base_url()
 
             async def with_llm() -> stages.Counts:
-                llm = LLM(config, base_url)
+                llm = LLM(config, url)
+                view.watch(name, llm)
                 try:
-                    await llm.resolve_model()
+                    await _resolve(llm, state)
                     summary["model"] = llm.model
                     if name == "generate":
                         return await stages.generate(pipeline, llm, out, sandbox, limits, tick)
@@ -171,7 +166,7 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
             return counts.to_dict()
         if name == "export":
             return _export(pipeline, state, files, summary, tick)
-        return _bugs(pipeline, state, sandbox(), limits, tick)
+        return _bugs(pipeline, state, files, summary, sandbox(), limits, tick)
     finally:
         out.close()
 
@@ -185,22 +180,23 @@ def _export(pipeline: Pipeline, state: RunState, files: dict[str, Any],
     verify = summary["stages"].get("verify", {})
     total = verify.get("in", 0)
     records = list(_final(files))
-    info = {**summary, "methods": sorted({s.method for s in pipeline.generate}),
+    info = {"name": pipeline.name, "stages": dict(summary["stages"]),
+            "methods": sorted({s.method for s in pipeline.generate}),
             "model": summary.get("model") or state.data.get("model", "?"),
             "records": len(records), "pass_rate": (verify.get("out", 0) / total) if total else 0,
             "decontamination": summary.get("decontamination")
             or state.data.get("decontamination")}
     state.data["model"] = info["model"]
-    result = export(records, pipeline.output / "dataset", pipeline.export,
-                    dataset_card(pipeline.name, info))
+    result = export(records, pipeline.output / "dataset", pipeline.export, info)
+    state.data["card"] = {**info, "files": result["files"]}  # the bugs stage adds to it
     summary["export"] = result
     counts = stages.Counts(inputs=len(records), kept=len(records))
     tick(counts)
     return {**counts.to_dict(), "files": result["files"], "pushed": result["pushed"]}
 
 
-def _bugs(pipeline: Pipeline, state: RunState, sandbox: Any, limits: Limits,
-          tick: stages.Tick) -> dict[str, Any]:
+def _bugs(pipeline: Pipeline, state: RunState, files: dict[str, Any], summary: dict[str, Any],
+          sandbox: Any, limits: Limits, tick: stages.Tick) -> dict[str, Any]:
     """Bug-fix pairs from the exported dataset (AST strategy), written atomically."""
     import random
 
@@ -212,9 +208,7 @@ def _bugs(pipeline: Pipeline, state: RunState, sandbox: Any, limits: Limits,
 
     assert pipeline.bugs is not None
     per_sample = int(pipeline.bugs.get("per_sample", 3))
-    dataset = Path(pipeline.output / "dataset" / "verified.jsonl")
-    rows = [json.loads(line) for line in dataset.read_text().splitlines()] \
-        if dataset.exists() else []
+    rows = [shaped(r, "verified") for r in _final(files)]  # whatever shapes were exported
     originals = [(r, Job(id=r["id"], code=r["code"], tests=r["tests"],
                          test_style=r["test_style"], entry_point=r.get("entry_point")))
                  for r in rows]
@@ -240,6 +234,11 @@ def _bugs(pipeline: Pipeline, state: RunState, sandbox: Any, limits: Limits,
             record.pop("trace", None)  # the exported pairs carry no timings
             writer.write(record)
     tick(stages.Counts(inputs=sum(report.tried.values()), kept=sum(report.kept.values())))
-    return {"in": sum(report.tried.values()), "out": sum(report.kept.values()),
-            "rejected": {"survived": sum(report.survived.values())},
-            "by_kind": report.to_dict()["by_kind"]}
+    counts = {"in": sum(report.tried.values()), "out": sum(report.kept.values()),
+              "rejected": {"survived": sum(report.survived.values())},
+              "by_kind": report.to_dict()["by_kind"]}
+    card = state.data.get("card")
+    if card is not None:  # the card lists the bugs stage and its file
+        stages_now = {**summary["stages"], "bugs": counts}
+        write_card(pipeline.output / "dataset", {**card, "stages": stages_now})
+    return counts

@@ -9,10 +9,12 @@ import collections
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from codesynth.errors import InfrastructureError, ModelUnavailable
 from codesynth.generators.base import Context, in_order
-from codesynth.llm import LLM
+from codesynth.llm import LLM, LLMError
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.pipeline.config import Pipeline
 from codesynth.pipeline.state import StageFile
@@ -61,6 +63,21 @@ def assert_lines(text: str) -> str | None:
     return "\n".join(kept) + "\n" if kept else None
 
 
+REQUEST_FAILED = "request_failed"  # no answer, not a verdict: retried on resume
+
+
+class StageIncomplete(InfrastructureError):
+    """Some of a stage's work got no answer from the model (its requests failed for good):
+    the stage is not complete, and a re-run retries exactly that work."""
+
+    def __init__(self, stage: str, failed: int, units: str, error: str | None) -> None:
+        super().__init__(
+            f"{stage}: {failed} {units} got no answer from the model"
+            + (f" (last error: {error})" if error else "") + ". The stage is not complete; "
+            "the answers received are kept (cached): run the same command again to retry "
+            "the rest once the model server answers")
+
+
 @dataclass
 class Counts:
     inputs: int = 0
@@ -103,32 +120,59 @@ def judged(stage: str, record: dict[str, Any], reason: str | None,
 
 async def generate(pipeline: Pipeline, llm: LLM, out: StageFile, sandbox: Callable[[], Sandbox],
                    limits: Limits, tick: Tick) -> Counts:
-    counts = Counts()
+    """Every ``[[generate]]`` step in turn. Generators are deterministic given the model's
+    answers (cached), so a stage whose requests failed is redone from the start on resume:
+    its file is emptied, since what a generator keeps depends on every answer before."""
+    counts, failed, error = Counts(), 0, None
     for step in pipeline.generate:
-        ctx = Context(llm=llm, seeds=__import__("pathlib").Path(step.seeds), n=step.n,
-                      seed=pipeline.seed, params=step.params, sandbox_factory=sandbox,
-                      limits=limits)
-        async for record in generators.get(step.method)().generate(ctx):
-            out.write(record)
-            counts.add(record)
-            tick(counts)
+        ctx = Context(llm=llm, seeds=Path(step.seeds), n=step.n, seed=pipeline.seed,
+                      params=step.params, sandbox_factory=sandbox, limits=limits)
+        try:
+            async for record in generators.get(step.method)().generate(ctx):
+                out.write(record)
+                counts.add(record)
+                tick(counts)
+        except ModelUnavailable:
+            if failed or ctx.rejected.get(REQUEST_FAILED):
+                out.reset()
+            raise
         for reason, number in ctx.rejected.items():
             counts.rejected[f"{step.method}:{reason}"] += number
             counts.inputs += number
+        failed += ctx.rejected.get(REQUEST_FAILED, 0)
+        error = error or next((r.get("error") for r in ctx.rejections
+                               if r.get("reason") == REQUEST_FAILED), None)
+    if failed:
+        out.reset()
+        raise StageIncomplete("generate", failed, "request(s)", error)
     return counts
+
+
+def samples_per_task(pipeline: Pipeline) -> int:
+    """Candidate solutions asked per task."""
+    return int(pipeline.solve.get("samples", 4))
 
 
 async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
                 tick: Tick) -> Counts:
     """N candidate solutions per task, checked later against tests written separately for
     the task (one request), so that a solution cannot bring tests made to fit it."""
-    samples = int(pipeline.solve.get("samples", 4))
+    samples = samples_per_task(pipeline)
     params = {k: pipeline.solve[k] for k in ("max_tokens", "temperature") if k in pipeline.solve}
+
+    failed: list[str] = []
 
     async def work(task: dict[str, Any]) -> list[dict[str, Any]]:
         ids = [content_id("solve", task["id"], s) for s in range(samples)]
         if all(i in out.done for i in ids):
             return []
+        try:
+            return await answer(task, ids)
+        except LLMError as exc:  # no answer is no verdict: nothing written, retried later
+            failed.append(str(exc)[:300])
+            return []
+
+    async def answer(task: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
         name = task_function(task)
         named = f" `{name}`" if name else ""
         tests_request = None
@@ -164,6 +208,10 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
             out.write(row)
             running.add(row)
         tick(running)
+    if failed:
+        raise StageIncomplete("solve", len(failed), "task(s)", failed[-1])
+    # Tasks retried on a resume were appended last: put every row back in task order.
+    out.reorder([content_id("solve", t["id"], s) for t in kept(tasks) for s in range(samples)])
     counts = Counts.of(out.read())
     tick(counts)
     return counts

@@ -55,6 +55,28 @@ class StageFile:
         self.done.add(record["id"])
         return True
 
+    def reset(self) -> None:
+        """Forget every record (they can be made again): the file is emptied."""
+        self.close()
+        self.path.unlink(missing_ok=True)
+        self.done.clear()
+
+    def reorder(self, ids: list[str]) -> None:
+        """Rewrite the file (atomically) with its records in the order of ``ids`` (others
+        last, as they were), if they are not in that order already."""
+        records = list(self.read())
+        position = {record_id: index for index, record_id in enumerate(ids)}
+        ordered = sorted(records, key=lambda r: position.get(r["id"], len(ids)))
+        if ordered == records:
+            return
+        self.close()
+        temporary = self.path.with_suffix(".reorder")
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
@@ -87,6 +109,16 @@ class RunState:
 
     def completed(self, name: str) -> bool:
         return name in self.data["completed"]
+
+    def reopen(self, names: list[str]) -> None:
+        """Stages to do again from nothing: not complete, no counts, no records."""
+        self.data["completed"] = [n for n in self.data["completed"] if n not in names]
+        for name in names:
+            self.data.get("counts", {}).pop(name, None)
+        for path in (self.directory / "stages").glob("*.jsonl"):
+            if path.stem.split("-", 1)[-1] in names:
+                path.unlink()
+        self.save()
 
     def complete(self, name: str) -> None:
         if name not in self.data["completed"]:
