@@ -162,9 +162,10 @@ def _table(where: Key, table: Any, schema: Mapping[str, Spec]) -> Iterator[Probl
 
 
 def resolve(base: Path, value: str) -> Path:
-    """A path from the pipeline file: as written, else relative to the file's folder."""
+    """A path from the pipeline file: relative to the file's folder when it exists there,
+    else as written (relative to the working directory)."""
     path = Path(value).expanduser()
-    if not path.is_absolute() and not path.exists() and (base / path).exists():
+    if not path.is_absolute() and (base / path).exists():
         return base / path
     return path
 
