@@ -164,7 +164,7 @@ def test_a_reply_without_code_is_a_rejection_not_a_crash(run: Run, tmp_path: Pat
     reply = "[Problem Description]\nSort a list.\n[Solution]\nI cannot write the code, sorry."
     with ScriptedServer(lambda r: reply) as server:
         records, summary = generate(run, server, tmp_path, "oss-instruct", 2,
-                                    "--param", "max_requests=6")
+                                    "--param", "max_requests=6", "--allow-empty")
     assert records == []
     assert summary["rejected"] == {"no_code": 6, "gave_up": 1}
 
@@ -198,7 +198,7 @@ def test_sigkill_then_rerun_gives_the_same_records_and_no_request_twice(tmp_path
                 str(cache), "--concurrency", "2", "--param", "tasks_per_request=1"]
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with ScriptedServer(scripted, latency=0.1) as server:
+    with ScriptedServer(scripted, latency=0.3) as server:  # time to kill it mid-run
         whole = tmp_path / "whole.jsonl"
         subprocess.run(command(whole, tmp_path / "whole.sqlite", server.base_url), check=True,
                        env=env, capture_output=True)

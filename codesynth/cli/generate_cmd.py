@@ -1,24 +1,80 @@
 """``codesynth generate METHOD --seeds PATH --n N -o OUT.jsonl``: instructions (and code)
-from a model, streamed record by record; re-running on the same output resumes."""
+from a model, streamed record by record; re-running on the same output resumes.
+
+The method's ``--param`` values are checked against its declared parameters before the model
+starts. Progress moves with every request, reply and rejection: with stderr a terminal, a
+live row refreshed every half second; otherwise a plain line every
+``CODESYNTH_PROGRESS_INTERVAL`` seconds (default 10), even when nothing is kept. Rejections
+go to ``OUT.rejected.jsonl`` as they happen. Every exit (the end, a budget stop, Ctrl-C, a
+dead model server) leaves both files flushed and says how many records ``OUT`` holds.
+Exit status: 0, or 1 when no record was kept (unless ``--allow-empty``), 2 for bad input, 3
+when the model server is dead or unreachable, 130 after Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import sys
-import time
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from codesynth.cli._display import console
 from codesynth.cli._llm_args import add_llm_options, endpoint, llm_config
-from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, sandbox_from
-from codesynth.errors import UserError
+from codesynth.cli._sandbox_args import add_sandbox_options, limits_from
+from codesynth.errors import InfrastructureError, UserError
 from codesynth.registry import generators
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps the description; the methods epilog, laid out already, is printed as is."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class _Help(argparse.Action):
+    """``-h``: the help, with every method's parameters (their modules imported only now)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        parser.epilog = methods_help()
+        parser.print_help()
+        parser.exit()
+
+
+def methods_help() -> str:
+    """Every generator (built-in or plugin) with its parameters, from their declarations."""
+    from codesynth.generators.params import declared
+
+    width = max(60, shutil.get_terminal_size().columns - 2)  # as argparse's own text
+    lines = ["methods and their parameters (--param KEY=VALUE):"]
+    for name in generators.names():
+        lines.append(f"  {name}")
+        try:
+            schema = declared(generators.get(name))
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break --help
+            lines.append(f"    (cannot be loaded: {exc})")
+            continue
+        if schema is None:
+            lines.append("    (parameters not declared: passed through unchecked)")
+        for param in schema or ():
+            lines.extend(textwrap.wrap(param.describe(), width, initial_indent=" " * 4,
+                                       subsequent_indent=" " * 6))
+        if schema == ():
+            lines.append("    (no parameters)")
+    return "\n".join(lines) + "\n"
 
 
 def register(commands: Any) -> None:
@@ -28,7 +84,10 @@ def register(commands: Any) -> None:
         description="Records stream to OUT as they are made; re-running the same command on "
                     "the same OUT resumes (replies come from the response cache, so nothing "
                     "is asked twice). Without --base-url or OPENAI_BASE_URL, the embedded "
-                    "SmolLM2-135M-Instruct model is started locally.")
+                    "SmolLM2-135M-Instruct model is started locally.",
+        formatter_class=_Formatter, add_help=False)
+    parser.add_argument("-h", "--help", action=_Help,
+                        help="show this help, with every method's parameters, and exit")
     parser.add_argument("method", help="generator: " + ", ".join(generators.builtin_names())
                         + ", or the name of an installed plugin")
     parser.add_argument("--seeds", default="seeds", help="seed tasks/snippets (default: seeds)")
@@ -36,7 +95,9 @@ def register(commands: Any) -> None:
     parser.add_argument("-o", "--output", required=True, help="JSONL output (appended)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="a parameter of the method (see `codesynth generate --help`)")
+                        help="a parameter of the method (listed below)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="exit 0 even when no record is kept (default: exit 1)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_llm_options(parser)
     add_sandbox_options(parser)
@@ -47,126 +108,62 @@ def _params(pairs: list[str]) -> dict[str, str]:
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise UserError(f"--param {pair!r}: expected KEY=VALUE")
         params[key.strip()] = value.strip()
     return params
 
 
-def _resume(path: Path) -> set[str]:
-    """Ids already in the output; a torn last line (a killed run) is cut off."""
-    if not path.exists():
-        return set()
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        data = data[:data.rfind(b"\n") + 1]
-        with path.open("r+b") as handle:
-            handle.truncate(len(data))
-    ids = set()
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                ids.add(json.loads(line)["id"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise UserError(f"{path}:{number}: not a codesynth record; refusing to "
-                                "append to it") from None
-    return ids
-
-
 def run(args: argparse.Namespace) -> int:
+    from codesynth.cli._generate_run import generate, progress_interval, resume
+    from codesynth.generators.params import check_params
+
     if args.n < 1:
         raise UserError("--n must be at least 1")
     generator = generators.get(args.method)()
+    params = check_params(args.method, _params(args.param), f"generate {args.method}:")
     seeds = Path(args.seeds)
     if not seeds.exists():
         raise UserError(f"{seeds}: seeds not found")
     config = llm_config(args)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    done = _resume(output)
+    done = resume(output)
     limits = limits_from(args)
+    progress_interval()  # a bad CODESYNTH_PROGRESS_INTERVAL: said before the model starts
     import asyncio  # here: the commands that do not need it start faster
 
-    with endpoint(config) as base_url:
-        summary = asyncio.run(_generate(args, generator, config, base_url, seeds, output,
-                                        done, limits))
+    try:
+        with endpoint(config) as base_url:
+            summary = asyncio.run(generate(args, generator, params, config, base_url, seeds,
+                                           output, done, limits))
+    except KeyboardInterrupt:
+        console.print(Text(f"interrupted: {len(done)} record(s) kept in {output}; re-run the "
+                           "same command to resume", style="bold red"), highlight=False)
+        return 130
+    except InfrastructureError:
+        console.print(Text(f"{len(done)} record(s) kept in {output}"), highlight=False)
+        raise
+    _report(args, summary, output)
+    if args.json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    if summary["kept"] == 0 and not args.allow_empty:
+        return 1
+    return 0
+
+
+def _report(args: argparse.Namespace, summary: dict[str, Any], output: Path) -> None:
+    llm = summary["llm"]
     console.print(Text(f"{args.method}: {summary['kept']} record(s) in {output} "
                        f"({summary['new']} new), {summary['rejected_total']} rejected; "
-                       f"{summary['llm']['requests']} request(s), "
-                       f"{summary['llm']['cache_hits']} from cache, "
-                       f"{summary['llm']['tokens']} token(s)"), highlight=False)
+                       f"{summary['requests_sent']} request(s), {llm['cache_hits']} from cache, "
+                       f"{llm['tokens']} token(s)"), highlight=False)
     if summary["rejected"]:
         console.print("  rejected: " + ", ".join(f"{k} {v}" for k, v in
                                                   sorted(summary["rejected"].items())),
                       highlight=False)
-    if args.json:
-        sys.stdout.write(json.dumps(summary) + "\n")
-    return 0
+    if summary["kept"] == 0:
+        hint = "" if args.allow_empty else " (exit status 1; --allow-empty accepts this)"
+        console.print(Text(f"0 records kept{hint}; the rejections are in "
+                           f"{summary['rejections_log']}", style="bold red"), highlight=False)
 
-
-async def _generate(args: argparse.Namespace, generator: Any, config: Any, base_url: str,
-                    seeds: Path, output: Path, done: set[str], limits: Any) -> dict[str, Any]:
-    from codesynth.generators.base import Context
-    from codesynth.llm import LLM, BudgetExhausted
-
-    llm = LLM(config, base_url)
-    ctx = Context(llm=llm, seeds=seeds, n=args.n, seed=args.seed, params=_params(args.param),
-                  sandbox_factory=lambda: sandbox_from(args, limits), limits=limits)
-    rejected_path = output.with_name(output.name + ".rejected.jsonl")
-    seen_rejections = _resume(rejected_path)
-    kept = new = 0
-    stopped = None
-    started = time.monotonic()
-    last_log = started
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), console=console,
-                   disable=not console.is_terminal)
-    try:
-        await llm.resolve_model()
-        with output.open("a", encoding="utf-8") as out, \
-                rejected_path.open("a", encoding="utf-8") as rejected, bar:
-            task = bar.add_task(args.method, total=args.n, stats="")
-            async for item in generator.generate(ctx):
-                kept += 1
-                if item["id"] not in done:
-                    done.add(item["id"])
-                    _write(out, item)
-                    new += 1
-                _flush_rejections(ctx, rejected, seen_rejections)
-                bar.update(task, completed=kept, stats=_stats(ctx, llm))
-                if not console.is_terminal and time.monotonic() - last_log > 10.0:
-                    last_log = time.monotonic()
-                    console.print(f"{args.method}: {kept}/{args.n} kept; {_stats(ctx, llm)}",
-                                  highlight=False)
-            _flush_rejections(ctx, rejected, seen_rejections)
-    except BudgetExhausted as exc:
-        stopped = str(exc)
-        console.print(Text(f"stopped: {exc}", style="yellow"), highlight=False)
-    finally:
-        ctx.close()
-        await llm.close()
-    return {"method": args.method, "output": str(output), "kept": kept, "new": new,
-            "target": args.n, "stopped": stopped, "model": llm.model,
-            "rejected": dict(ctx.rejected), "rejected_total": sum(ctx.rejected.values()),
-            "llm": llm.usage.to_dict(), "seconds": round(time.monotonic() - started, 2)}
-
-
-def _write(handle: IO[str], item: dict[str, Any]) -> None:
-    handle.write(json.dumps(item, ensure_ascii=False) + "\n")
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
-def _flush_rejections(ctx: Any, handle: IO[str], seen: set[str]) -> None:
-    for rejection in ctx.rejections:
-        if rejection["id"] not in seen:
-            seen.add(rejection["id"])
-            handle.write(json.dumps(rejection, ensure_ascii=False) + "\n")
-    ctx.rejections.clear()
-    handle.flush()
-
-
-def _stats(ctx: Any, llm: Any) -> str:
-    top = ", ".join(f"{k} {v}" for k, v in ctx.rejected.most_common(3))
-    return (f"{llm.usage.requests} req ({llm.usage.cache_hits} cached), "
-            f"{llm.usage.tokens} tok" + (f"; rejected: {top}" if top else ""))
