@@ -19,7 +19,13 @@ from codesynth.generators.base import (
     record,
     template_hash,
 )
-from codesynth.generators.filters import SimilarityPool, copies_the_prompt, only_filler, sorry
+from codesynth.generators.filters import (
+    SimilarityPool,
+    copies_the_prompt,
+    load_similarity,
+    only_filler,
+    sorry,
+)
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.registry import generators
 
@@ -67,6 +73,7 @@ class EvolInstruct:
         rounds, threshold = ctx.param(ROUNDS), ctx.param(SIMILARITY)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         digest = template_hash(EVOLVE, ANSWER, *METHODS.values())
+        await load_similarity()
         generation = [(t["id"], t["instruction"]) for t in load_seed_tasks(ctx.seeds)]
         kept, requests = 0, 0
         for round_ in range(1, rounds + 1):

@@ -3,6 +3,8 @@ Evol-Instruct, shared by the generators."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import re
 import string
 
@@ -34,6 +36,13 @@ def bad_start(instruction: str) -> bool:
     """Starts with punctuation or a non-ASCII character (Self-Instruct's format filter)."""
     first = instruction.strip()[:1]
     return not first or first in string.punctuation or not first.isascii()
+
+
+async def load_similarity() -> None:
+    """Import ROUGE-L's module (rouge_score pulls in nltk and scipy: seconds) in a thread, so
+    that the first :class:`SimilarityPool` does not stall the event loop (requests in flight,
+    the progress display)."""
+    await asyncio.to_thread(importlib.import_module, "rouge_score.rouge_scorer")
 
 
 class SimilarityPool:

@@ -20,7 +20,13 @@ from codesynth.generators.base import (
     record,
     template_hash,
 )
-from codesynth.generators.filters import SimilarityPool, bad_start, blacklisted, length_ok
+from codesynth.generators.filters import (
+    SimilarityPool,
+    bad_start,
+    blacklisted,
+    length_ok,
+    load_similarity,
+)
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.registry import generators
 
@@ -68,6 +74,7 @@ class SelfInstruct:
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         seeds = load_seed_tasks(ctx.seeds)
         shown, count = ctx.param(PROMPT_TASKS), ctx.param(TASKS_PER_REQUEST)
+        await load_similarity()
         pool = SimilarityPool(ctx.param(SIMILARITY))
         for task in seeds:
             pool.add(task["instruction"])
