@@ -189,3 +189,12 @@ def test_yaml_mistakes_are_located_by_line(run: Run, tmp_path: Path) -> None:
         in squash(err)
     assert squash(f"{path}:17: [solve] samples: expected an integer >= 1 <= 100, got 'four'") \
         in squash(err)
+
+
+def test_the_example_pipeline_is_valid_and_finds_its_seeds(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from codesynth.pipeline import config
+
+    monkeypatch.chdir(tmp_path)  # relative paths are found next to the pipeline file
+    pipeline = config.load(REPO / "seeds/pipeline.toml")
+    assert [Path(s.seeds) for s in pipeline.generate] == [REPO / "seeds/easy", REPO / "seeds"]
