@@ -148,3 +148,53 @@ def test_a_build_for_another_cpu_is_rebuilt_portably_once(monkeypatch: pytest.Mo
     monkeypatch.setattr("codesynth.llm.portable.build", build)
     with EmbeddedModel(server_module="tests.fake_llama_server") as model:
         assert calls == ["build"] and model.library == built and model.alive()
+
+
+def _cached_replies(path: Path) -> int:
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@needs_model
+@pytest.mark.timeout(900)  # a real model on a shared 2-core machine
+def test_generate_names_the_cause_when_the_model_dies_and_a_rerun_finishes(
+        tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    output, cache = tmp_path / "generated.jsonl", tmp_path / "cache.sqlite"
+    command = [sys.executable, "-m", "codesynth", "generate", "self-instruct", "--seeds",
+               "seeds", "--n", "2", "-o", str(output), "--cache", str(cache), "--max-tokens",
+               "120", "--param", "tasks_per_request=1", "--json"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**env, "CODESYNTH_EMBEDDED_RESTARTS": "0"})
+    deadline = time.monotonic() + 240
+    while _cached_replies(cache) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    servers = server_processes()
+    assert proc.poll() is None and servers, "the run ended before the server could be killed"
+    for pid in servers:
+        os.kill(pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 3, err
+    assert "SIGKILL" in err and "127.0.0.1" in err and "way out" in err
+    assert "Traceback" not in err
+    answered = _cached_replies(cache)
+    # The same command again finishes the work; the replies received are not asked again.
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert len(records) == 2 and len({r["id"] for r in records}) == 2
+    assert summary["llm"]["cache_hits"] >= answered >= 1
+    assert server_processes() == []
