@@ -77,6 +77,19 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seccomp() -> dict[str, Any]:
+    """Whether the jobs' system-call filter can be built here (the local backend's runners
+    build it on this machine; the docker runners in the image, which checks for it)."""
+    from codesynth.sandbox import _seccomp
+
+    try:
+        instructions = _seccomp.load().size
+    except OSError as exc:
+        return {"available": False, "error": str(exc)}
+    return {"available": True, "instructions": instructions, "denied": len(_seccomp.DENIED),
+            "library": _seccomp.LIBRARY}
+
+
 def _status(client: Any) -> dict[str, Any]:
     from codesynth.sandbox import images
     from codesynth.sandbox.container import OWNER, our_containers, owner_alive
@@ -102,7 +115,7 @@ def _status(client: Any) -> dict[str, Any]:
     return {"engine": {"version": version.get("Version"), "api": version.get("ApiVersion"),
                        "os": info.get("OperatingSystem"),
                        "cgroup": info.get("CgroupVersion"), "cpus": info.get("NCPU")},
-            "image": image, "bases": bases, "containers": containers}
+            "image": image, "bases": bases, "containers": containers, "seccomp": _seccomp()}
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -117,6 +130,11 @@ def run_status(args: argparse.Namespace) -> int:
              else "missing: run `codesynth sandbox build`")
     table.add_row("runner image", f"{image['tag']}: {state}")
     table.add_row("base images", ", ".join(summary["bases"]) or "none")
+    seccomp = summary["seccomp"]
+    table.add_row("seccomp", f"{seccomp['library']}: a {seccomp['instructions']}-instruction "
+                             f"filter denying {seccomp['denied']}+ system calls (EPERM) in "
+                             "every job" if seccomp["available"]
+                  else f"UNAVAILABLE: {seccomp['error']}")
     strays = sum(c["stray"] for c in summary["containers"])
     hint = " (codesynth sandbox clean)" if strays else ""
     table.add_row("containers",

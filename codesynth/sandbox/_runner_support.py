@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import JobCgroup
@@ -57,3 +60,20 @@ def mkdtemp(prefix: str) -> str:
     import tempfile
 
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def serve(run: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+          hello: dict[str, Any], inp: Any, out: Any) -> None:
+    """Answer ``hello``, then one JSON reply per JSON request line until end of input."""
+    out.write(json.dumps(hello).encode() + b"\n")
+    out.flush()
+    for line in inp:
+        request = json.loads(line)
+        try:
+            reply = run(request["job"], request["limits"])
+        except Exception as exc:  # noqa: BLE001 - infrastructure fault, reported as data
+            # Whatever state this left the runner in, the next job gets a new one.
+            reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
+                     "runner_tainted": "failed before forking a job"}
+        out.write(json.dumps(reply).encode() + b"\n")
+        out.flush()

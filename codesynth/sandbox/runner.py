@@ -5,13 +5,11 @@ builds the read-only filesystem view, then reads one JSON job per line on stdin 
 one JSON result per line on stdout. The same program runs in every backend, which is why they
 all behave alike.
 
-The runner is the init of its own PID namespace, and only one job lives there at a time. So
-after each job, ``kill(-1, SIGKILL)`` reaches exactly what the job started (orphans, ``setsid``
-daemons, fork bombs), and the runner reaps it all. Its own signals cannot be sent from inside:
-an init ignores them. Per job: the worker's cgroups (inherited at fork), rlimits, an
-unprivileged uid, a scrubbed environment, a working directory, /tmp and /dev/shm emptied after
-the job, and stdout/stderr/evidence the runner reads after the job is gone. Time is enforced
-here, outside the job, on a pidfd.
+The runner is the init of its own PID namespace, with one job at a time: after each job,
+``kill(-1, SIGKILL)`` reaches exactly what the job started, and the runner reaps it all. Per
+job: the worker's cgroups, rlimits, an unprivileged uid, a new session keyring, the seccomp
+filter, a scrubbed environment, fresh scratch directories, and stdout/stderr/evidence the
+runner reads (capped) after the job is gone. Time is enforced here, on a pidfd.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-from codesynth.harness import IN_PROCESS, prepare
+from codesynth.harness import prepare
 from codesynth.harness.evidence import new_key, parse
 from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
@@ -34,12 +32,12 @@ from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, Buffer, drain, tail, wait
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_main
 from codesynth.sandbox._jobspace import JobSpace, rmtree
-from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb
+from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide
+from codesynth.sandbox._warm import warm_style
 
-# Imported once here so that forked jobs never pay for them.
-# Kept small on purpose: every page the runner maps makes each fork and exit slower.
+# Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
            "typing", "random", "hashlib", "json", "codesynth.harness")
 _NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
@@ -65,7 +63,6 @@ class Runner:
         self.evidence = Buffer()
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
 
-    # -- start-up ----------------------------------------------------------------------------
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""
         from codesynth.sandbox import _rootfs
@@ -106,10 +103,10 @@ class Runner:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
         L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
         self._settle("" if self.userns else f",uid={self.uid},gid={self.gid}")
+        self.seccomp, self.keyring, hardening = harden()
         names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
         limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
-        self.isolation = (f"namespaces({','.join(names)}) + {limits} + uid {self.uid} + "
-                          f"{self._harden()}")
+        self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid} + {hardening}"
 
     def enter_container(self, config: dict[str, Any]) -> None:
         """Inside a hardened container (the docker backend). The engine made the namespaces,
@@ -125,15 +122,11 @@ class Runner:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
         self._settle(None)
+        self.seccomp, self.keyring, hardening = harden()
         self.evidence = Buffer(touch=True)  # charged now, inside the container's limit
         limits = "cgroup(container)" if self.cgroup else "rlimits only"
         self.isolation = (f"{config.get('describe', 'container')} + {limits} + uid "
-                          f"{self.uid} + {self._harden()}")
-
-    def _harden(self) -> str:
-        """The jobs' seccomp filter and keyrings (see _runner_support.harden)."""
-        self.seccomp, self.keyring, described = harden()
-        return described
+                          f"{self.uid} + {hardening}")
 
     def _settle(self, owner: str | None) -> None:
         """What every job inherits instead of doing it itself: no new privileges (no setuid
@@ -149,51 +142,10 @@ class Runner:
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
-        import gc
+        if style not in self.warm:
+            self.warm.add(style)
+            warm_style(style, mkdtemp if not self.isolate or self.container else None)
 
-        from codesynth.harness import WARM_MODULES
-        from codesynth.sandbox._rootfs import RUNNER_SCRATCH
-
-        if style in self.warm:
-            return
-        self.warm.add(style)
-        for module in WARM_MODULES.get(style, ()):
-            __import__(module)
-        if style in IN_PROCESS:
-            from codesynth.harness import warm_up as warm_inprocess
-
-            sink = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                warm_inprocess(style, sink)
-            except Exception:  # noqa: BLE001 - only a speed-up
-                pass
-            finally:
-                os.close(sink)
-        if style == "pytest":
-            from codesynth.harness.pytest_style import warm_up as warm_pytest
-
-            workdir = self._scratch_for_runner()
-            try:
-                warm_pytest(workdir)
-            except Exception:  # noqa: BLE001 - only a speed-up; jobs report real problems
-                pass
-            finally:
-                if workdir != RUNNER_SCRATCH:
-                    rmtree(workdir)
-        gc.collect()  # the warm-up's garbage (toy modules are cycles), not frozen with the rest
-        gc.freeze()
-
-    def _scratch_for_runner(self) -> str:
-        """A writable directory for the runner's own use (its root is read-only)."""
-        from codesynth.sandbox._rootfs import RUNNER_SCRATCH
-
-        if not self.isolate or self.container:  # removed again after the warm-up
-            return mkdtemp("codesynth-warm-")
-        L.mount("tmpfs", RUNNER_SCRATCH, "tmpfs", L.MS_NOSUID | L.MS_NODEV,
-                "mode=0700,size=8m")
-        return RUNNER_SCRATCH
-
-    # -- one job -----------------------------------------------------------------------------
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         self.warm_up(job["test_style"])
         try:
@@ -309,18 +261,7 @@ class Runner:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
         if self.container:
             hello["runner_rss_mb"] = rss_mb()
-        out.write(json.dumps(hello).encode() + b"\n")
-        out.flush()
-        for line in inp:
-            request = json.loads(line)
-            try:
-                reply = self.run(request["job"], request["limits"])
-            except Exception as exc:  # noqa: BLE001 - infrastructure fault, reported as data
-                # Whatever state this left us in, the next job gets a new runner.
-                reply = {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
-                         "runner_tainted": "failed before forking a job"}
-            out.write(json.dumps(reply).encode() + b"\n")
-            out.flush()
+        serve(self.run, hello, inp, out)
 
 
 def main() -> None:

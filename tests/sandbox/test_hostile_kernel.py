@@ -206,3 +206,13 @@ def test_unshare_binary_cannot_make_a_user_namespace(solo: Sandbox) -> None:  # 
     """)
     e = solo.run(job(program, "assert done.returncode != 0 and '0' not in done.stdout"))
     assert e.status is Status.PASSED, e.reason
+
+
+def test_without_libseccomp_the_filter_refuses_with_what_to_do(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from codesynth.sandbox import _seccomp
+
+    assert _seccomp.load().size > 50  # present here: a real program
+    monkeypatch.setattr(_seccomp, "LIBRARY", "libseccomp-missing.so.0")
+    with pytest.raises(OSError, match="libseccomp is missing.*--unsafe-no-isolation"):
+        _seccomp.load()
