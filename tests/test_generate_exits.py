@@ -185,3 +185,6 @@ def test_a_server_killed_mid_run_is_exit_3_then_a_resume_finishes(tmp_path: Path
     records = lines(out)
     assert len(records) == 6 and len({r["id"] for r in records}) == 6
     assert out.read_text() == (tmp_path / "whole.jsonl").read_text()
+    logged = lines(tmp_path / "out.jsonl.rejected.jsonl")  # the kill left no trace in it
+    assert logged and len({r["id"] for r in logged}) == len(logged)
+    assert logged == lines(tmp_path / "whole.jsonl.rejected.jsonl")
