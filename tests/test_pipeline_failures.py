@@ -178,7 +178,7 @@ def test_progress_moves_while_the_model_is_slow(tmp_path: Path) -> None:
 
     with ScriptedServer(slow) as server:
         path = pipeline(tmp_path, server.base_url, n=2, name="slow")
-        done = cli(path, env={**ENV, "CODESYNTH_PROGRESS_SECONDS": "0.25"})
+        done = cli(path, env={**ENV, "CODESYNTH_PROGRESS_INTERVAL": "0.25"})
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("solve: in ")]
     assert len(lines) >= 3, done.stderr

@@ -198,3 +198,13 @@ def test_the_example_pipeline_is_valid_and_finds_its_seeds(tmp_path: Path,
     monkeypatch.chdir(tmp_path)  # relative paths are found next to the pipeline file
     pipeline = config.load(REPO / "seeds/pipeline.toml")
     assert [Path(s.seeds) for s in pipeline.generate] == [REPO / "seeds/easy", REPO / "seeds"]
+
+
+def test_a_bad_progress_interval_is_reported_before_any_request(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODESYNTH_PROGRESS_INTERVAL", "soon")
+    with ScriptedServer() as server:
+        path, _ = write(tmp_path, server.base_url)
+        code, _, err = run("run", path)
+        assert server.count == 0
+    assert code == 2 and "CODESYNTH_PROGRESS_INTERVAL:expectedanumberofseconds" in squash(err)

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     from codesynth.pipeline import config
     from codesynth.pipeline.run import run as run_pipeline
+    from codesynth.pipeline.view import progress_interval
 
+    progress_interval()  # a bad CODESYNTH_PROGRESS_INTERVAL: said before any work
     pipeline = config.load(args.pipeline)
     if args.output:
         pipeline.output = Path(args.output)

@@ -24,9 +24,21 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from codesynth.errors import UserError
 from codesynth.pipeline import stages
 
-INTERVAL = float(os.environ.get("CODESYNTH_PROGRESS_SECONDS", "10"))
+
+def progress_interval() -> float:
+    """Seconds between plain progress lines: ``CODESYNTH_PROGRESS_INTERVAL`` (default 10)."""
+    text = os.environ.get("CODESYNTH_PROGRESS_INTERVAL", "10")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise UserError(f"CODESYNTH_PROGRESS_INTERVAL: expected a number of seconds > 0, "
+                        f"got {text!r}")
+    return value
 
 
 @dataclass
@@ -100,8 +112,9 @@ class _RowColumn(ProgressColumn):
 class View:
     """One progress row per stage; ``start`` returns the tick a stage calls with its counts."""
 
-    def __init__(self, console: Console, interval: float = INTERVAL) -> None:
-        self.console, self.interval = console, interval
+    def __init__(self, console: Console, interval: float | None = None) -> None:
+        self.console = console
+        self.interval = interval if interval is not None else progress_interval()
         self.progress = Progress(TextColumn("[bold]{task.description:<13}"), BarColumn(),
                                  MofNCompleteColumn(), _RowColumn(self, "stats"),
                                  _RowColumn(self, "rate"), TimeElapsedColumn(),
