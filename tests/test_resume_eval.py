@@ -22,7 +22,8 @@ from tests.test_resume_verify import (
 )
 
 WORKERS = ["--workers", "2", "--memory-mb", "512", "--timeout", "5"]
-SLOW = "    import time\n    time.sleep(0.02)\n"  # enough for a kill to land mid-run
+# once per program, after the function (in the body, it would run on every call)
+SLOW = "\n\nimport time\ntime.sleep(0.02)\n"  # enough for a kill to land mid-run
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,8 @@ def canonical_samples(problems: dict[str, dict[str, Any]]) -> list[dict[str, Any
     and pass@2 differ; some lines appear twice."""
     samples = []
     for index, (task_id, problem) in enumerate(problems.items()):
-        good = {"task_id": task_id, "completion": SLOW + problem["canonical_solution"]}
-        bad = {"task_id": task_id, "completion": SLOW + "    return None\n"}
+        good = {"task_id": task_id, "completion": problem["canonical_solution"] + SLOW}
+        bad = {"task_id": task_id, "completion": "    return None\n" + SLOW}
         samples += [good, bad if index % 3 == 0 else good]
     return samples
 
@@ -62,7 +63,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_results_and_pass_at_k(
     summary = json.loads(again.stdout)
     assert summary["resumed"] >= kept
     assert summary["pass_at_k"] == pytest.approx(expected["pass_at_k"])  # old + new records
-    assert summary["pass_at_k"]["pass@1"] < summary["pass_at_k"]["pass@2"] < 1
+    assert summary["pass_at_k"]["pass@1"] < summary["pass_at_k"]["pass@2"] == 1.0
+    assert summary["by_status"]["timeout"] == 0  # every verdict is deterministic here
     for name in ("total", "by_status", "pass_rate", "problems_attempted", "pass_at_k_skipped"):
         assert summary[name] == expected[name], name
     assert sorted(p.name for p in tmp_path.iterdir()) == [
