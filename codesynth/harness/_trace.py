@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import linecache
+import re
 import traceback
 from types import TracebackType
 from typing import Any
@@ -61,11 +62,17 @@ def exception_info(exc: BaseException, filename: str | None = None) -> dict[str,
     except BaseException:  # noqa: BLE001
         message = "<str failed>"
     detail = "\n".join(map(str, notes)) if isinstance(notes, list) else ""
+    remote = getattr(exc, "__dict__", {}).get("_remote_traceback")
+    if isinstance(remote, str):  # raised in the judged process: its own traceback
+        tb_text = f"{tb_text}\nIn the program under test:\n{remote}"
     line: int | None
     if isinstance(exc, SyntaxError) and exc.lineno is not None and filename == exc.filename:
         line = exc.lineno
     else:
         line = last_line_in(exc.__traceback__, filename) if filename else None
+        if line is None and filename and isinstance(remote, str):
+            found = re.findall(rf'File "{re.escape(filename)}", line (\d+)', remote)
+            line = int(found[-1]) if found else None
     return {
         "type": type(exc).__name__,
         "message": message[:_MAX_TRACEBACK],

@@ -1,9 +1,9 @@
-"""Test styles that run the tests in the program's own interpreter: ``assert`` and ``humaneval``.
+"""The ``assert`` and ``humaneval`` styles, run by the judge.
 
-The program is loaded as module ``solution`` (so ``if __name__ == "__main__"`` blocks stay
-quiet, as in the official harness), then the tests run in its namespace. Every
-``BaseException`` a test raises -- ``SystemExit`` and ``KeyboardInterrupt`` included -- is a
-failure of that test, never an exit of the harness.
+The program runs in the judged process; the tests run here, in the judge, where the
+program's top-level names are proxies (see ``remote``): calling one calls the program across
+the process boundary. Every ``BaseException`` a test raises -- ``SystemExit`` and
+``KeyboardInterrupt`` included -- is a failure of that test, never an exit of the judge.
 """
 
 from __future__ import annotations
@@ -11,10 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import sys
 import time
-import types
-import warnings
 from types import CodeType
 from typing import Any
 
@@ -26,6 +23,7 @@ from codesynth.harness._trace import (
     register_source,
 )
 from codesynth.harness.evidence import Evidence
+from codesynth.harness.remote import ProgramGone, Session
 
 SOLUTION_FILE = "solution.py"
 TESTS_FILE = "tests.py"
@@ -35,44 +33,22 @@ _SETUP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast
           ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Global, ast.Nonlocal)
 
 
-# Programs up to this size are compiled by the runner before it forks (see ``precompile``).
-PRECOMPILE_CHARS = 64 * 1024
-
-
-def precompile(code: str) -> CodeType | None:
-    """The program compiled as the job would compile it, or None: then the job compiles it
-    itself and reports what went wrong (or prints the warnings compiling it gives)."""
-    if len(code) > PRECOMPILE_CHARS:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return compile(code, SOLUTION_FILE, "exec", dont_inherit=True)
-        except Exception:  # noqa: BLE001 - SyntaxError, a warning, RecursionError, ...
-            return None
-
-
-def load_solution(code: str, evidence: Evidence, compiled: CodeType | None = None
+def load_solution(code: str, evidence: Evidence, session: Session
                   ) -> dict[str, Any] | None:
-    """Run the program as module ``solution``; None (and a ``final`` error) if it fails."""
+    """Have the judged process run the program as module ``solution``; its top-level names
+    as the tests see them, or None (and a ``final`` error) if it fails."""
     evidence.phase("code")
-    if compiled is None:
-        register_source(SOLUTION_FILE, code)
-    module = types.ModuleType("solution")
-    module.__file__ = SOLUTION_FILE
-    namespace = module.__dict__
-    namespace["__builtins__"] = builtins
-    namespace[NOTE_HELPER] = explain
-    sys.modules["solution"] = module
     try:
-        if compiled is None:
-            compiled = compile(code, SOLUTION_FILE, "exec", dont_inherit=True)
-        exec(compiled, namespace)
+        names = session.load(code)
+    except ProgramGone:
+        raise
     except BaseException as exc:  # noqa: BLE001 - any failure here is the program's
         status = "memory" if isinstance(exc, MemoryError) else "error"
         evidence.final(status, phase="code", exception=exception_info(exc, SOLUTION_FILE),
                        reason=f"the program raised {type(exc).__name__} before the tests ran")
         return None
+    namespace = {"__builtins__": builtins, "__name__": "solution", **names}
+    namespace[NOTE_HELPER] = explain
     return namespace
 
 
@@ -134,46 +110,34 @@ def prepare_humaneval(tests: str) -> CodeType | None:
         return None
 
 
-def prepare_job(job: dict[str, Any]) -> None:
-    """In the runner, before the fork: compile the tests (cached) and the program, and
-    register their sources for tracebacks. The job finds them under ``_ready``."""
-    prepare_tests = prepare_assert if job["test_style"] == "assert" else prepare_humaneval
-    tests = prepare_tests(job["tests"])
-    if tests is None:
-        return  # the job reports why
-    compiled = precompile(job["code"]) if isinstance(job.get("code"), str) else None
-    register_source(TESTS_FILE, job["tests"])
-    if compiled is not None:
-        register_source(SOLUTION_FILE, job["code"])
-    job["_ready"] = (tests, compiled)
-
-
-def _ready(job: dict[str, Any], prepare_tests: Any) -> tuple[Any, CodeType | None]:
-    if "_ready" in job:
-        return job["_ready"]  # type: ignore[no-any-return]
+def _ready(job: dict[str, Any], prepare_tests: Any) -> Any:
     tests = prepare_tests(job["tests"])
     if tests is not None:
         register_source(TESTS_FILE, job["tests"])
-    return tests, None
+    register_source(SOLUTION_FILE, job["code"])
+    return tests
 
 
-def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
-    items, compiled = _ready(job, prepare_assert)
+def run_assert(job: dict[str, Any], evidence: Evidence, session: Session) -> None:
+    items = _ready(job, prepare_assert)
     if items is None:
         report_unparsable_tests(job["tests"], evidence)
         return
-    namespace = load_solution(job["code"], evidence, compiled)
+    namespace = load_solution(job["code"], evidence, session)
     if namespace is None:
         return
     evidence.phase("tests")
     first_failure: dict[str, Any] | None = None
     count = 0
     for is_test, lineno, source, code in items:
+        name = f"{TESTS_FILE}:{lineno}"
+        session.test = name
         exc, duration = _run_item(code, namespace)
+        if isinstance(exc, ProgramGone):
+            return  # no verdict from the judge: the runner tells how the program ended
         if not is_test and exc is None:
             continue
         count += 1
-        name = f"{TESTS_FILE}:{lineno}"
         if exc is None:
             evidence.test(name=name, outcome="passed", line=lineno, source=source,
                           duration=duration)
@@ -183,20 +147,23 @@ def run_assert(job: dict[str, Any], evidence: Evidence) -> None:
         evidence.test(name=name, source=source, duration=duration, **fields)
         if first_failure is None:
             first_failure = info | {"line": fields["line"]}
-    _finish(evidence, count, first_failure)
+    _finish(evidence, count, first_failure, session)
 
 
-def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
-    tests_code, compiled = _ready(job, prepare_humaneval)
+def run_humaneval(job: dict[str, Any], evidence: Evidence, session: Session) -> None:
+    tests_code = _ready(job, prepare_humaneval)
     if tests_code is None:
         report_unparsable_tests(job["tests"], evidence)
         return
-    namespace = load_solution(job["code"], evidence, compiled)
+    namespace = load_solution(job["code"], evidence, session)
     if namespace is None:
         return
     entry_point = job.get("entry_point") or ""
     evidence.phase("tests")
+    session.test = "check"
     exc, _ = _run_item(tests_code, namespace)
+    if isinstance(exc, ProgramGone):
+        return
     if exc is not None:
         evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
                        reason=f"the tests raised {type(exc).__name__} while loading")
@@ -210,22 +177,33 @@ def run_humaneval(job: dict[str, Any], evidence: Evidence) -> None:
         info = {"type": "NameError", "message": f"name '{entry_point}' is not defined",
                 "traceback": "", "line": None}
         evidence.test(name="check", outcome="failed", message=f"NameError: {info['message']}")
-        _finish(evidence, 1, info)
+        _finish(evidence, 1, info, session)
         return
     start = time.perf_counter()
     try:
         check(candidate)
+    except ProgramGone:
+        return
     except BaseException as failure:  # noqa: BLE001
         fields, info = _outcome_fields(failure)
         evidence.test(name="check", duration=time.perf_counter() - start, **fields)
-        _finish(evidence, 1, info)
+        _finish(evidence, 1, info, session)
         return
     evidence.test(name="check", outcome="passed", duration=time.perf_counter() - start)
-    _finish(evidence, 1, None)
+    _finish(evidence, 1, None, session)
 
 
-def _finish(evidence: Evidence, count: int, first_failure: dict[str, Any] | None) -> None:
-    if count == 0:
+def report_suspicious(evidence: Evidence, session: Session) -> None:
+    for entry in session.suspicious:
+        evidence.emit("suspicious", test=entry["test"], what=entry["what"])
+
+
+def _finish(evidence: Evidence, count: int, first_failure: dict[str, Any] | None,
+            session: Session) -> None:
+    report_suspicious(evidence, session)
+    if session.broken is not None:
+        evidence.final("failed", phase="tests", reason=session.broken)
+    elif count == 0:
         evidence.final("error", phase="tests", reason="the tests contain no test statement")
     elif first_failure is not None:
         status = "memory" if first_failure["type"] == "MemoryError" else "failed"

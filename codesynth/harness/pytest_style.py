@@ -1,8 +1,9 @@
 """The ``pytest`` test style: a test module importing the program from ``solution.py``.
 
-pytest runs in the job's own interpreter (imported once in the runner, so a job pays no
-import). A plugin records one outcome per test item; collection errors make the verdict
-``error``.
+pytest runs in the judge (imported once in the zygote, so a job pays no import), in a
+directory of its own the program cannot read; ``solution`` is a module of proxies to the
+program, which runs in the judged process. A plugin records one outcome per test item;
+collection errors make the verdict ``error``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ _MAX_MESSAGE = 4000
 
 
 class _Collector:
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: Evidence, session: Any = None) -> None:
         self.evidence = evidence
+        self.session = session
         self.counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
         self.collect_errors: list[str] = []
         self.first_failure: dict[str, Any] | None = None
@@ -35,6 +37,10 @@ class _Collector:
         self.collected = len(session.items)
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        if self.session is not None:
+            self.session.test = report.nodeid
+            if self.session.gone is not None:
+                return  # the program is gone: the runner says how it ended
         if report.when == "call" or report.outcome != "passed":
             if report.when != "call" and report.outcome == "failed":
                 outcome = "error"  # setup/teardown failure
@@ -109,24 +115,42 @@ def warm_up(workdir: str) -> None:
         sys.modules.pop("test_solution", None)
 
 
-def run_pytest(job: dict[str, Any], evidence: Evidence) -> None:
+def run_pytest(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     import pytest
 
-    with open("solution.py", "w", encoding="utf-8") as handle:
-        handle.write(job["code"])
+    from codesynth.harness.inprocess import report_suspicious
+    from codesynth.harness.remote import ProgramGone, RemoteModule
+
+    evidence.phase("code")
+    try:
+        names = session.load(job["code"])
+    except ProgramGone:
+        return
+    except BaseException as exc:  # noqa: BLE001 - the program failed to load
+        evidence.final("error", phase="code", exception=exception_info(exc, "solution.py"),
+                       reason="the test module or the solution failed to import")
+        return
+    sys.modules["solution"] = RemoteModule(session, names)
     with open(TEST_FILE, "w", encoding="utf-8") as handle:
         handle.write(job["tests"])
-    collector = _Collector(evidence)
+    collector = _Collector(evidence, session)
     evidence.phase("tests")
     args = [*_arguments(), TEST_FILE]
     try:
         code = int(pytest.main(args, plugins=[collector]))
     except BaseException as exc:  # noqa: BLE001
+        if session.gone is not None:
+            return
         evidence.final("error", phase="tests", exception=exception_info(exc),
                        reason=f"pytest raised {type(exc).__name__}")
         return
+    if session.gone is not None:
+        return
+    report_suspicious(evidence, session)
     counts = collector.counts
-    if collector.collect_errors:
+    if session.broken is not None:
+        evidence.final("failed", phase="tests", reason=session.broken)
+    elif collector.collect_errors:
         evidence.final("error", phase="code",
                        exception={"type": "CollectionError",
                                   "message": collector.collect_errors[0], "traceback": "",

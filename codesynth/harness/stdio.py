@@ -1,11 +1,10 @@
 """The ``stdio`` test style: cases of ``{"input", "output"}`` fed on stdin.
 
-The expected outputs never enter the job: the runner strips them before the fork and compares
-them itself, outside the boundary, with what this harness reports. Per case, the program
-runs as ``__main__`` in its own child process, with the input on a pipe and stdout on a memfd.
-The program gets no handle on the evidence channel. It cannot ptrace the harness (not
-dumpable); killing it only loses the verdict. Whatever a case leaves running is killed before
-the next case starts.
+The expected outputs never enter the job: the runner keeps them and compares them itself with
+what the judge reports. The judge sends each case's input to the judged process, which runs
+the program as ``__main__`` in a child process of its own, with the input on a pipe and stdout
+on a memfd, and reports a digest and a preview of what it printed. Neither the judged
+process nor its children hold the evidence key or any expected output.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ def digest(text: str) -> str:
 PREVIEW_CHARS = 200  # of each case's output, for the failure message
 
 
-def _child(code: Any, stdin_fd: int, stdout_fd: int, evidence_fd: int) -> None:
+def _child(code: Any, stdin_fd: int, stdout_fd: int, _unused: int) -> None:
     """Runs in the forked program process; never returns."""
     exit_ = os._exit
     status = 1
@@ -54,7 +53,6 @@ def _child(code: Any, stdin_fd: int, stdout_fd: int, evidence_fd: int) -> None:
         os.setpgid(0, 0)  # its own group: without a PID namespace that is what gets killed
         os.dup2(stdin_fd, 0)
         os.dup2(stdout_fd, 1)
-        os.close(evidence_fd)
         os.closerange(3, 1 << 20)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
@@ -106,50 +104,88 @@ def _reap_everything(pid: int, isolated: bool) -> int:
     """Kill what the case left behind and reap it."""
     _, status = os.waitpid(pid, 0)
     try:
-        if isolated:  # alone in the runner's PID namespace: -1 is the job's processes only
-            os.kill(-1, 9)
+        if isolated and os.getppid() == 1:  # the judge is the init of our PID namespace:
+            os.kill(-1, 9)  # -1 is the program's processes only
         else:  # --unsafe-no-isolation: never kill(-1) outside a namespace
             os.killpg(pid, 9)
     except OSError:
         pass
     while True:
         try:
-            os.waitpid(-1, 0)
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
         except ChildProcessError:
             break
     return status
 
 
-def run_stdio(job: dict[str, Any], evidence: Evidence) -> None:
+_CASE_FIELDS = {"exit": (int, type(None)), "signal": (int, type(None)), "digest": (str,),
+                "preview": (str,), "output_bytes": (int,), "duration": (int, float)}
+
+
+def run_case(code: Any, data: Any) -> dict[str, Any]:
+    """In the judged process: run the program once as ``__main__`` on ``data`` in a child
+    process (stdin on a pipe, stdout on a memfd), and describe what it printed."""
+    if type(code) is not str or type(data) is not str:
+        return {"bad": "bad case"}
+    try:
+        compiled = compile(code, PROGRAM_FILE, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        from codesynth.harness.rpc import exception_record
+
+        return {"x": exception_record(exc)}
+    read_fd, write_fd = os.pipe()
+    stdout_fd = os.memfd_create("stdout", os.MFD_CLOEXEC)
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.close(write_fd)
+        _child(compiled, read_fd, stdout_fd, -1)
+    os.close(read_fd)
+    _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
+    status = _reap_everything(pid, True)
+    duration = time.perf_counter() - start
+    size = os.fstat(stdout_fd).st_size
+    output = os.pread(stdout_fd, min(size, 64 << 20), 0).decode("utf-8", "replace")
+    os.close(stdout_fd)
+    return {"v": {"duration": duration,
+                  "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                  "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                  "digest": digest(output), "preview": output[:PREVIEW_CHARS],
+                  "output_bytes": size}}
+
+
+def run_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
+    """In the judge: each case's input goes to the judged process, which runs the program on
+    it; the expected outputs stay with the runner, which compares (see ``_verdict``)."""
+    from codesynth.harness.remote import ProgramGone, ProtocolBroken
+
     cases = job["tests"]
     register_source(PROGRAM_FILE, job["code"])
     evidence.phase("code")
     try:
-        code = compile(job["code"], PROGRAM_FILE, "exec", dont_inherit=True)
+        compile(job["code"], PROGRAM_FILE, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         evidence.final("error", phase="code", exception=exception_info(exc, PROGRAM_FILE),
                        reason="the program does not parse")
         return
     evidence.phase("tests")
-    evidence_fd = job["_evidence_fd"]
     for index, case in enumerate(cases):
-        read_fd, write_fd = os.pipe()
-        stdout_fd = os.memfd_create("stdout", os.MFD_CLOEXEC)
-        start = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            os.close(write_fd)
-            _child(code, read_fd, stdout_fd, evidence_fd)
-        os.close(read_fd)
-        _feed(pid, write_fd, str(case.get("input", "")).encode())
-        status = _reap_everything(pid, bool(job.get("_isolated")))
-        duration = time.perf_counter() - start
-        size = os.fstat(stdout_fd).st_size
-        output = os.pread(stdout_fd, size, 0).decode("utf-8", "replace")
-        os.close(stdout_fd)
-        evidence.emit("case", index=index, duration=duration,
-                      exit=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                      signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                      digest=digest(output), preview=output[:PREVIEW_CHARS],
-                      output_bytes=size)
+        try:
+            report = session.request({"op": "case", "code": job["code"],
+                                      "i": str(case.get("input", ""))})[0]
+        except ProgramGone:
+            return
+        except ProtocolBroken:
+            break
+        except BaseException:  # noqa: BLE001 - the judged answered with an exception
+            report = None
+        if type(report) is not dict or any(
+                type(report.get(name)) not in kinds for name, kinds in _CASE_FIELDS.items()):
+            session.broken = session.broken or f"case {index}: a malformed report"
+            break
+        evidence.emit("case", index=index, **{name: report[name] for name in _CASE_FIELDS})
+    if session.broken is not None:
+        evidence.final("failed", phase="tests", reason=session.broken)
+        return
     evidence.final("completed", phase="tests", reason=f"{len(cases)} case(s) ran")

@@ -81,3 +81,30 @@ def tail(fd: int, limit: int) -> tuple[str, int]:
     count = min(size, limit)
     data = os.pread(fd, count, size - count) if count else b""
     return data.decode("utf-8", "replace"), size
+
+
+def outputs(fds: dict[str, int], limit: int) -> tuple[str, int, str, int]:
+    """The tails of stdout and stderr: the program's, then whatever the judge (the tests)
+    printed, and their total sizes."""
+    out, out_size = tail(fds["out"], limit)
+    err, err_size = tail(fds["err"], limit)
+    judge_out, judge_out_size = tail(fds["judge_out"], limit)
+    judge_err, judge_err_size = tail(fds["judge_err"], limit)
+    if judge_out_size:
+        out = (out + judge_out)[-limit:] if limit else ""
+    if judge_err_size:
+        err = (err + judge_err)[-limit:] if limit else ""
+    return out, out_size + judge_out_size, err, err_size + judge_err_size
+
+
+def judged_status(events: list[dict[str, object]], status: int) -> tuple[int | None, int | None]:
+    """(exit status, signal) of the program: as the judge saw its process end, else the
+    judge's own."""
+    for event in events:
+        if event.get("e") == "judged":
+            code, number = event.get("exit"), event.get("signal")
+            return (code if type(code) is int else None,
+                    number if type(number) is int else None)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status), None
+    return None, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None

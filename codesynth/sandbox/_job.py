@@ -1,13 +1,10 @@
-"""The forked job process: drop everything, run the harness.
+"""How a job's processes drop their privileges before they run anything.
 
-Runs in a child of the runner, inside the runner's namespaces, where it is alone with the
-runner: after it ends, the runner (the namespace's init) kills and reaps everything else in
-the namespace -- orphans, ``setsid`` daemons, fork bombs -- and empties the job's private
-directories (see ``runner``). Nothing here returns; the process always ends in ``os._exit``.
-
-Every page the child writes is a copy-on-write fault (~2 µs here), so the runner decides
-everything before the fork (``plan``): the child runs one straight line of system calls on
-values allocated together, then the harness.
+A job is two processes, both made by the zygote (see ``_zygote``): the judge, which runs the
+tests, and the judged, which runs the program. Each applies a :class:`Plan` to itself: the
+worker's cgroups, rlimits, its own uid (the judge's differs from the program's), not
+dumpable, a new session keyring, the seccomp filter; then its descriptors are wired and
+nothing else stays open.
 """
 
 from __future__ import annotations
@@ -17,12 +14,10 @@ import math
 import os
 import resource
 import sys
-from _signal import SIGINT, default_int_handler
+from _signal import SIG_IGN, SIGINT, default_int_handler
 from _signal import signal as _signal
 from typing import Any
 
-from codesynth.harness import STYLES
-from codesynth.harness.evidence import Evidence
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._seccomp import Filter
 
@@ -42,26 +37,26 @@ ENV = {
 
 
 class Plan:
-    """Everything the child does, decided by the runner before the fork (see the module)."""
+    """What one process of a job does to itself before it runs anything (see the module)."""
 
-    __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "undump",
-                 "path", "style", "job", "evidence", "memory_procs", "keyring", "seccomp")
+    __slots__ = ("chdir", "rlimits", "oom_adjust", "userns_maps", "ids", "undump",
+                 "path", "memory_procs", "keyring", "seccomp")
 
-    def __init__(self, *, job: dict[str, Any], limits: dict[str, Any], key: bytes,
-                 fds: tuple[int, int, int, int], isolate: bool, uid: int, gid: int,
+    def __init__(self, *, limits: dict[str, Any], isolate: bool, uid: int, gid: int,
                  userns: bool, memory_cgroup: bool, in_container: bool,
                  redumpable: bool, memory_procs: int | None = None, keyring: bool = False,
-                 seccomp: Filter | None = None) -> None:
-        """``fds``: the job's stdin, stdout, stderr and evidence channel. ``memory_cgroup``:
-        under the worker's cgroups (see _cgroup); ``memory_procs``: the memory cgroup's
-        ``cgroup.procs``, which the job joins first. ``in_container``: the docker backend,
-        where the runner shares our uid. ``redumpable``: changing uid may make us dumpable
-        again. ``keyring``: join a new session keyring. ``seccomp``: the filter, installed
-        last."""
+                 seccomp: Filter | None = None, workdir: str | None = None,
+                 judged: bool = True) -> None:
+        """``memory_cgroup``: under the worker's cgroups (see _cgroup); ``memory_procs``: the
+        memory cgroup's ``cgroup.procs``, which the job joins first. ``in_container``: the
+        docker backend. ``redumpable``: changing uid may make us dumpable again.
+        ``keyring``: join a new session keyring. ``seccomp``: the filter, installed last.
+        ``judged``: the process that runs the program (else the judge): it works in
+        ``workdir`` (which goes first on ``sys.path``) and is the OOM killer's first pick."""
         cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
-        nproc = int(limits["max_processes"]) + (1 if in_container else 0)
-        # RLIMIT_NPROC counts per uid: in a container the runner has ours.
+        nproc = int(limits["max_processes"]) + (1 if in_container and os.getuid() else 0)
+        # RLIMIT_NPROC counts per uid: in a container the runner may have ours.
         rlimits = [(resource.RLIMIT_CPU, (cpu, cpu + 1)),  # SIGXCPU, then SIGKILL
                    (resource.RLIMIT_FSIZE, (fsize, fsize)),
                    (resource.RLIMIT_CORE, (0, 0)),
@@ -70,9 +65,8 @@ class Plan:
             memory = int(limits["memory_mb"]) * 1024 * 1024
             rlimits.append((resource.RLIMIT_AS, (memory, memory)))
         self.rlimits = tuple(rlimits)
-        self.chdir = job["_scratch"] if not isolate else None
-        self.fds = fds
-        self.oom_adjust = in_container
+        self.chdir = workdir
+        self.oom_adjust = judged
         self.userns_maps: tuple[tuple[str, str], ...] = ()
         self.ids: tuple[int, int] | None = None
         if isolate and userns:
@@ -81,29 +75,22 @@ class Plan:
                                 ("/proc/self/gid_map", f"{gid} 0 1"))
         elif isolate and os.getuid() == 0:
             self.ids = (uid, gid)  # no supplementary groups: the runner dropped its own
-        self.undump = redumpable or in_container
-        self.path = self.chdir or WORKDIR
-        self.job = {**job, "_evidence_fd": EVIDENCE_FD, "_isolated": isolate}
-        self.style = STYLES[job["test_style"]]
-        self.evidence = Evidence(EVIDENCE_FD, key)
+        self.undump = True  # the runner's uid (user namespace, container) or a new one
+        self.path = workdir if judged else None
         self.memory_procs = memory_procs
         self.keyring = keyring
         self.seccomp = seccomp
 
 
 def _wire_fds(sources: tuple[int, ...]) -> None:
-    # The runner's own stdio holds 0-2, so no source is below 3 and each dup2 leaves the
-    # sources still to come intact. Otherwise, move them out of the way first.
-    if sources[0] < EVIDENCE_FD or sources[1] < EVIDENCE_FD or sources[2] < EVIDENCE_FD \
-            or sources[3] < EVIDENCE_FD:
+    """``sources[i]`` becomes descriptor ``i``; every other descriptor is closed."""
+    count = len(sources)
+    if any(fd < count for fd in sources):
         sources = tuple(_dupfd(fd, 1000) for fd in sources)
-    for target in range(EVIDENCE_FD):
-        os.dup2(sources[target], target)
-    if sources[EVIDENCE_FD] != EVIDENCE_FD:  # else it is ours already, close-on-exec
-        # Positional: a keyword argument would make CPython build its argument parser here,
-        # in every job (~30 page faults).
-        os.dup2(sources[EVIDENCE_FD], EVIDENCE_FD, False)
-    os.closerange(EVIDENCE_FD + 1, 1 << 20)
+    for target, fd in enumerate(sources):
+        # Positional: a keyword argument would make CPython build its argument parser here.
+        os.dup2(fd, target, target < 3)
+    os.closerange(count, 1 << 20)
 
 
 def _dupfd(fd: int, lowest: int) -> int:
@@ -122,8 +109,8 @@ def _userns(maps: tuple[tuple[str, str], ...]) -> None:
 
 
 def _container_oom() -> None:
-    # The container's OOM killer must pick the job's tree, never the runner. Our /proc
-    # entries are writable only while dumpable (job_main makes us undumpable again).
+    # The OOM killer must pick the program's tree, never the judge or the runner. Our /proc
+    # entries are writable only while dumpable (harden makes us undumpable again).
     L.prctl(L.PR_SET_DUMPABLE, 1)
     with open("/proc/self/oom_score_adj", "w") as handle:
         handle.write("1000")
@@ -157,25 +144,17 @@ def prebuild_interpreter_state() -> None:
     sys.dont_write_bytecode = True
 
 
-def job_main(plan: Plan, _exit: Any = os._exit) -> None:
-    """Entry point of the forked job process. Never returns.
-
-    ``_exit`` is bound when this module is imported: a program that patches ``os._exit``
-    cannot make the job fall back into the runner's code.
-    """
+def harden(plan: Plan, fds: tuple[int, ...], _exit: Any = os._exit) -> None:
+    """Drop everything ``plan`` says, wire ``fds`` as 0, 1, 2, ...; on any failure, say why
+    on stderr and exit with ``HARNESS_FAULT`` (never run anything after a failed step)."""
     try:
-        if plan.memory_procs is not None:  # first: every page from here on is the job's
-            os.write(plan.memory_procs, b"0")
-        # Its own session and process group: kill(0, ...) / killpg from the program reach
-        # only the job (process groups span PID namespaces).
-        os.setsid()
         if plan.chdir is not None:
             os.chdir(plan.chdir)
         for which, limit in plan.rlimits:
             resource.setrlimit(which, limit)
         if plan.oom_adjust:
             _container_oom()
-        _wire_fds(plan.fds)
+        _wire_fds(fds)
         if plan.keyring:
             try:  # else the runner's own (empty, anonymous) one, which no job can change
                 L.join_session_keyring()
@@ -189,31 +168,17 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
             os.setresuid(uid, uid, uid)
         if plan.undump:
             L.prctl(L.PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/fd from the program
-        # The runner ignores SIGINT (a program must not stop it); the program gets Python's.
-        _signal(SIGINT, default_int_handler)
-        if plan.path not in sys.path:
+        # The runner ignores SIGINT; the program gets Python's, the judge ignores it (as the
+        # init of the job's PID namespace, a handler is the only way a signal reaches it).
+        _signal(SIGINT, default_int_handler if plan.path is not None else SIG_IGN)
+        if plan.path is not None and plan.path not in sys.path:
             sys.path.insert(0, plan.path)
         if not _STREAMS:
             prebuild_interpreter_state()
         if plan.seccomp is not None:  # last: the calls above may be ones it denies
             plan.seccomp.install()
-    except BaseException as exc:  # noqa: BLE001 - report the fault, never run the program
+    except BaseException as exc:  # noqa: BLE001 - report the fault, never run anything
         try:
             os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         finally:
             _exit(HARNESS_FAULT)
-    evidence = plan.evidence
-    try:
-        plan.style(plan.job, evidence)
-    except BaseException as exc:  # noqa: BLE001
-        # A harness bug or a program that broke the harness: no final event, no pass.
-        try:
-            evidence.emit("harness_error", message=repr(exc)[:2000])
-        except BaseException:  # noqa: BLE001
-            pass
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-    _exit(0)

@@ -51,6 +51,8 @@ _SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
              "signal": _OPTIONAL_INT, "digest": (str,), "preview": (str,),
              "output_bytes": (int,)},
     "harness_error": {"message": (str,)},
+    "judged": {"exit": _OPTIONAL_INT, "signal": _OPTIONAL_INT, "reason": (str,)},
+    "suspicious": {"test": (str,), "what": (str,)},
 }
 _EXCEPTION = {"type": (str,), "message": (str,), "traceback": (str,), "line": _OPTIONAL_INT,
               "detail": (str,)}
@@ -168,8 +170,12 @@ def decide(obs: Observation, expected: list[str] | None = None,
             exception = {"type": "TestFailure", "message": failed.get("message") or "",
                          "traceback": "", "line": failed.get("line")}
 
+    suspicious = [{"test": _text(e.get("test"), 500) or "", "what": _text(e.get("what"), 1000)
+                   or ""} for e in obs.events if e.get("e") == "suspicious"][:50]
+
     def result(status: str, reason: str) -> dict[str, Any]:
-        return {"status": status, "reason": reason, "tests": tests, "exception": exception}
+        return {"status": status, "reason": reason, "tests": tests, "exception": exception,
+                "suspicious": suspicious}
 
     if problem is not None:  # signed, yet not the harness's: no verdict from this evidence
         return result("sandbox_error", f"malformed evidence from the job: {problem}")

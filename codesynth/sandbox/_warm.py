@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Callable
 
-from codesynth.harness import IN_PROCESS, WARM_MODULES
+from codesynth.harness import WARM_MODULES
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._jobspace import rmtree
 from codesynth.sandbox._rootfs import RUNNER_SCRATCH
@@ -18,16 +17,6 @@ def warm_style(style: str, make_scratch: Callable[[str], str] | None) -> None:
     tmpfs (its root is read-only)."""
     for module in WARM_MODULES.get(style, ()):
         __import__(module)
-    if style in IN_PROCESS:
-        from codesynth.harness import warm_up as warm_inprocess
-
-        sink = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            warm_inprocess(style, sink)
-        except Exception:  # noqa: BLE001 - only a speed-up
-            pass
-        finally:
-            os.close(sink)
     if style == "pytest":
         from codesynth.harness.pytest_style import warm_up as warm_pytest
 

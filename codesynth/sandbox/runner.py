@@ -18,24 +18,31 @@ import contextlib
 import fcntl
 import json
 import os
-import random
 import signal
 import sys
 import time
 from typing import Any
 
-from codesynth.harness import prepare
 from codesynth.harness.evidence import new_key, parse
 from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
-from codesynth.sandbox._collect import PIPE_BYTES, Buffer, drain, tail, wait
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_main
+from codesynth.sandbox._collect import (
+    PIPE_BYTES,
+    Buffer,
+    drain,
+    judged_status,
+    outputs,
+    tail,
+    wait,
+)
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan
 from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide
 from codesynth.sandbox._warm import warm_style
+from codesynth.sandbox._zygote import Zygote
 
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
@@ -49,6 +56,8 @@ class Runner:
         self.container = config.get("mode") == "container"
         self.uid = int(config.get("uid", 65534))
         self.gid = int(config.get("gid", 65534))
+        self.judge_uid = self.judge_gid = judge_id(self.uid)
+        self.zygote: Zygote | None = None
         self.userns = False
         self.cgroup: JobCgroup | ContainerCgroup | None = None
         self.tmp_binds: list[str] = []
@@ -85,6 +94,7 @@ class Runner:
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(content)
             self.uid, self.gid = 1000, 1000
+            self.judge_uid = self.judge_gid = 1001
         child = os.fork()
         if child:  # the stub outside: waits for the runner, passes its status on
             os.closerange(0, 1 << 20)
@@ -118,7 +128,9 @@ class Runner:
             self.cgroup = ContainerCgroup()
         except OSError:
             self.cgroup = None
-        self.uid, self.gid = os.getuid(), os.getgid()
+        if os.getuid() != 0:  # an image run without root: one uid for all (weaker)
+            self.uid, self.gid = os.getuid(), os.getgid()
+            self.judge_uid, self.judge_gid = self.uid, self.gid
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
         self._settle(None)
@@ -141,51 +153,70 @@ class Runner:
         self.space = JobSpace(self.keep, owner)
 
     def warm_up(self, style: str) -> None:
-        """Import (and exercise) what a style needs, once, before forking jobs of it."""
+        """Have the zygote import (and exercise) what a style needs, once."""
         if style not in self.warm:
             self.warm.add(style)
-            warm_style(style, mkdtemp if not self.isolate or self.container else None)
+            assert self.zygote is not None
+            self.zygote.warm(style)
+
+    def plans(self, command: dict[str, Any]) -> tuple[Plan, Plan]:
+        """In the zygote: the Plans of a job's judged process and of its judge."""
+        limits = command["limits"]
+        common = {"limits": limits, "isolate": self.isolate, "userns": self.userns,
+                  "memory_cgroup": self.cgroup is not None, "in_container": self.container,
+                  "redumpable": self.redumpable, "keyring": self.keyring,
+                  "seccomp": self.seccomp,
+                  "memory_procs": self.cgroup.memory_procs
+                  if isinstance(self.cgroup, JobCgroup) else None}
+        workdir = command.get("scratch") or WORKDIR
+        judged = Plan(uid=self.uid, gid=self.gid, workdir=workdir, judged=True,
+                      **common)  # type: ignore[arg-type]
+        judge = Plan(uid=self.judge_uid, gid=self.judge_gid, judged=False,
+                     **common)  # type: ignore[arg-type]
+        return judged, judge
 
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        assert self.zygote is not None
         self.warm_up(job["test_style"])
-        try:
-            prepare(job)
-        except Exception:  # noqa: BLE001 - only a head start: the job reports the problem
-            pass
         expected = None
         if job["test_style"] == "stdio":  # the expected outputs stay out here, with us
             expected = [str(case["output"]) for case in job["tests"]]
             job = {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}
         key = new_key()
-        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err")}
+        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC)
+               for name in ("out", "err", "judge_out", "judge_err", "content")}
+        content = json.dumps({"job": job, "key": key.hex(), "timeout": limits["timeout"],
+                              "strict": bool(limits.get("strict"))}).encode()
+        os.write(fds["content"], content)
         ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
         try:
             fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         except OSError:
-            pass  # a smaller pipe: the harness's writes wait for our reads
+            pass  # a smaller pipe: the judge's writes wait for our reads
+        command: dict[str, Any] = {"limits": limits}
         scratch = None
         if not self.isolate:
             scratch = mkdtemp("codesynth-job-")
-            job = {**job, "_scratch": scratch}
+            command["scratch"] = scratch
+        if job["test_style"] == "pytest":
+            command["workdir"] = scratch or "/tmp"
         if isinstance(self.cgroup, JobCgroup):
             self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
             self.cgroup.reset_peak()
         before = self.cgroup.snapshot() if self.cgroup else (0, 0)
-        memory_procs = self.cgroup.memory_procs if isinstance(self.cgroup, JobCgroup) else None
-        plan = Plan(job=job, limits=limits, key=key,
-                    fds=(self.null_fd, fds["out"], fds["err"], ev_write),
-                    isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
-                    memory_cgroup=self.cgroup is not None, in_container=self.container,
-                    redumpable=self.redumpable, memory_procs=memory_procs,
-                    keyring=self.keyring, seccomp=self.seccomp)
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()
-        random.seed(int.from_bytes(os.urandom(16), "little"))  # each job its own state (the
-        # child skips CPython's after-fork reseeding); 128 fresh bits: twice as fast as seed()
         start = time.perf_counter()
-        pid = L.fork()
-        if pid == 0:
-            job_main(plan)
+        try:
+            pid = self.zygote.spawn(command, [self.null_fd, fds["out"], fds["err"],
+                                              fds["judge_out"], fds["judge_err"], ev_write,
+                                              fds["content"]])
+        except (OSError, ValueError) as exc:
+            for fd in (ev_read, ev_write, *fds.values()):
+                os.close(fd)
+            return {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
+                    "runner_tainted": "the zygote failed"}
         os.close(ev_write)
+        os.close(fds.pop("content"))
         try:
             return self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
                                  before)
@@ -210,14 +241,13 @@ class Runner:
         """Everything after the fork: wait (under the deadline), sweep, read, decide."""
         timed_out = wait(pid, float(limits["timeout"]), ev_read, self.evidence,
                          kill_group=not self.isolate)
+        with contextlib.suppress(OSError):  # the init of the job's PID namespace: all of it
+            (os.kill if self.isolate else os.killpg)(pid, signal.SIGKILL)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
         tainted = None
         if self.space is not None:
             tainted = self.space.sweep()
-        else:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
         drain(ev_read, self.evidence)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
@@ -231,19 +261,20 @@ class Runner:
             peak = round(self.cgroup.peak_mb(), 1)
         max_output = int(limits["max_output"])
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
-        out, out_size = tail(fds["out"], max_output)
-        err, err_size = tail(fds["err"], max_output)
+        out, out_size, err, err_size = outputs(fds, max_output)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
+        events = parse(self.evidence.take(), key)
+        exit_code, signal_number = judged_status(events, status)
         obs = Observation(
-            events=parse(self.evidence.take(), key),
-            exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            events=events, exit_code=exit_code, signal=signal_number,
             wall_timed_out=timed_out, wall_limit=float(limits["timeout"]),
             cpu_time=cpu_time,
             cpu_limit=float(limits.get("cpu_time") or limits["timeout"]), oom_killed=oom,
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
+        if faulted and verdict["status"] == "sandbox_error":
+            verdict["reason"] += " " + tail(fds["err"], 500)[0].strip()
         extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
         if tainted:
             extra["runner_tainted"] = tainted
@@ -262,6 +293,12 @@ class Runner:
         if self.container:
             hello["runner_rss_mb"] = rss_mb()
         serve(self.run, hello, inp, out)
+
+
+def judge_id(uid: int) -> int:
+    """The judge's uid (and gid) for a worker whose programs run as ``uid``: one no program
+    of any worker has."""
+    return uid + 0x40000000 if uid < 0x40000000 else uid - 0x20000000
 
 
 def main() -> None:
@@ -289,6 +326,9 @@ def main() -> None:
     runner.null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every job's stdin
     prebuild_interpreter_state()
     gc.freeze()
+    # The zygote: made now, before the first request is read (see _zygote).
+    runner.zygote = Zygote(runner.plans, lambda style: warm_style(
+        style, mkdtemp if not runner.isolate or runner.container else None))
     runner.serve(*protocol)
     # End of input: every job is swept and every reply flushed. Skipping the interpreter's
     # teardown of everything imported makes closing a sandbox ~10 ms shorter.

@@ -1,0 +1,76 @@
+"""The judge process of one job: it runs the tests and writes the evidence.
+
+Made by the zygote before any job was read, it receives this job (and only this job) from
+the runner after its fork: the tests, the program's text, the evidence key. The program runs
+in the judged process, which this process created before it read anything, under another
+uid; the two talk only through the connection of ``remote``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from typing import Any
+
+from codesynth.harness.evidence import Evidence
+from codesynth.harness.remote import Session
+from codesynth.harness.wire import Channel, Gone, Malformed
+
+EVIDENCE_FD, SOCKET_FD, CONTENT_FD = 3, 4, 5
+_GRACE = 1.0  # seconds to wait for a judged process that closed its connection to exit
+
+
+def read_content(fd: int) -> dict[str, Any]:
+    size = os.fstat(fd).st_size
+    data = os.pread(fd, size, 0)
+    os.close(fd)
+    content = json.loads(data)
+    if not isinstance(content, dict):
+        raise ValueError("the job content is not an object")
+    return content
+
+
+def judged_status(pid: int) -> tuple[int | None, int | None]:
+    """(exit status, signal) of the judged process once it is gone; killed after a grace
+    period if it only closed its connection."""
+    deadline = time.monotonic() + _GRACE
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None, None
+        if done:
+            if os.WIFEXITED(status):
+                return os.WEXITSTATUS(status), None
+            return None, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            deadline = float("inf")
+        time.sleep(0.001)
+
+
+def main(judged_pid: int) -> None:
+    """Run the job's tests; the caller exits afterwards (ending the job's PID namespace)."""
+    from codesynth.harness import STYLES
+
+    content = read_content(CONTENT_FD)
+    job = content["job"]
+    evidence = Evidence(EVIDENCE_FD, bytes.fromhex(content["key"]))
+    deadline = time.monotonic() + float(content["timeout"]) + 1.0
+    channel = Channel(socket.socket(fileno=SOCKET_FD), deadline)
+    session = Session(channel, strict=bool(content.get("strict")))
+    try:
+        hello = channel.receive()
+        if hello.get("ready") is not True:
+            raise Malformed("no hello")
+    except (Gone, Malformed) as exc:
+        code, signal = judged_status(judged_pid)
+        os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
+                    f"signal {signal})\n".encode())
+        os._exit(70)
+    STYLES[job["test_style"]](job, evidence, session)
+    if session.gone is not None:
+        code, signal = judged_status(judged_pid)
+        evidence.emit("judged", exit=code, signal=signal, reason=session.gone[:500])

@@ -1,0 +1,401 @@
+"""The judge's view of the program: proxies (handles) for the judged process's objects.
+
+A :class:`Remote` stands for one object of the program. Every operation on it -- attribute
+access, calls, iteration, ``len``, indexing, comparison, arithmetic, ``repr``/``str``, hashing
+-- is one request to the judged process. Calls send their arguments by value and copy the
+mutations of list, dict, set and bytearray arguments back into the judge's own objects.
+
+Comparisons the program controls are recorded (``suspicious``): an ``==`` whose outcome the
+program's ``__eq__`` decides is legal Python, and also what a reward hack looks like. With
+``strict``, a handle compared with a builtin value fails the test instead.
+"""
+
+from __future__ import annotations
+
+import types
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from codesynth.harness.rpc import Endpoint, exception_record, rebuild_exception, remote_class
+from codesynth.harness.wire import (
+    Channel,
+    Decoder,
+    Encoder,
+    Gone,
+    Malformed,
+    TooBig,
+    resolve_ref,
+    stdlib_ref,
+)
+
+MAX_SUSPICIOUS = 50
+
+
+class ProgramGone(BaseException):
+    """The judged process ended (or stopped answering) while the tests needed it."""
+
+
+class ProtocolBroken(BaseException):
+    """The judged process sent what the protocol does not allow: the job fails."""
+
+
+class StrictComparison(AssertionError):
+    """``--strict``: a test compared a program object with a builtin value."""
+
+
+_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+            "contains": "in"}
+
+
+class Session:
+    """The judge's connection to one judged process."""
+
+    def __init__(self, channel: Channel, strict: bool = False) -> None:
+        self.endpoint = Endpoint(channel, self._callback)
+        self.encoder = Encoder(self._export)
+        self.decoder = Decoder(self._import)
+        self.proxies: weakref.WeakValueDictionary[int, Remote] = weakref.WeakValueDictionary()
+        self.callables: dict[int, Any] = {}
+        self.callable_ids: dict[int, int] = {}
+        self.classes: dict[type, int] = {}
+        self.strict = strict
+        self.test = ""  # the test running now, for the suspicious records
+        self.suspicious: list[dict[str, str]] = []
+        self.broken: str | None = None
+        self.gone: str | None = None
+
+    # -- references ------------------------------------------------------------------------
+    def _export(self, obj: Any) -> dict[str, Any]:
+        if type(obj) is Remote:
+            if obj._s is not self:
+                raise TypeError("a handle of another program")
+            return {"#": "r", "v": obj._id}
+        if isinstance(obj, type) and obj in self.classes:
+            return {"#": "r", "v": self.classes[obj]}
+        ref = stdlib_ref(obj)
+        if ref is not None:
+            return {"#": "ref", "m": ref[0], "n": ref[1]}
+        if callable(obj):
+            ident = self.callable_ids.get(id(obj))
+            if ident is None or self.callables.get(ident) is not obj:
+                ident = len(self.callables) + 1
+                self.callables[ident] = obj
+                self.callable_ids[id(obj)] = ident
+            return {"#": "cb", "v": ident}
+        raise TypeError(f"a {type(obj).__name__} of the tests cannot be passed to the program "
+                        "(plain data, callables and the program's own objects can)")
+
+    def _import(self, data: dict[str, Any]) -> Any:
+        tag, ident = data.get("#"), data.get("v")
+        if tag == "h":
+            if type(ident) is not int:
+                raise Malformed("bad handle")
+            exc = data.get("exc")
+            if exc is not None:
+                if type(exc) is not dict:
+                    raise Malformed("bad exception class")
+                cls = remote_class(exc.get("mod"), exc.get("type"), exc.get("base"))
+                self.classes.setdefault(cls, ident)
+                return cls
+            found = self.proxies.get(ident)
+            if found is None:
+                name = data.get("t")
+                found = Remote(self, ident, name if type(name) is str else "?")
+                self.proxies[ident] = found
+            return found
+        if tag == "ref":
+            return resolve_ref(data.get("m"), data.get("n"))
+        if tag == "r":
+            if type(ident) is not int or ident not in self.callables:
+                raise Malformed("unknown callable")
+            return self.callables[ident]
+        raise Malformed(f"unknown tag {str(tag)[:20]!r}")
+
+    def encode(self, value: Any) -> Any:
+        try:
+            return self.encoder.value(value)
+        except TooBig as exc:
+            raise ValueError(f"a value too large to pass to the program: {exc}") from None
+
+    # -- requests --------------------------------------------------------------------------
+    def request(self, message: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        if self.broken is not None:
+            raise ProtocolBroken(self.broken)
+        if self.gone is not None:
+            raise ProgramGone(self.gone)
+        try:
+            reply = self.endpoint.request(message)
+            if "x" in reply:
+                raise rebuild_exception(reply["x"], self.decoder.value)
+            if "v" not in reply:
+                raise Malformed(f"the program answered: {str(reply.get('bad'))[:300]}")
+            return self.decoder.value(reply["v"]), reply
+        except Malformed as exc:
+            self.broken = f"the program broke the protocol: {exc}"
+            raise ProtocolBroken(self.broken) from None
+        except Gone as exc:
+            self.gone = f"the program is gone: {exc}"
+            raise ProgramGone(self.gone) from None
+
+    def load(self, code: str) -> dict[str, Any]:
+        names, _ = self.request({"op": "load", "code": code})
+        if type(names) is not dict:
+            self.broken = "the program answered the load with no names"
+            raise ProtocolBroken(self.broken)
+        return names
+
+    def get(self, ident: int | None, name: str) -> Any:
+        return self.request({"op": "get", "h": ident, "n": name})[0]
+
+    def set(self, ident: int | None, name: str, value: Any) -> None:
+        self.request({"op": "set", "h": ident, "n": name, "a": self.encode(value)})
+
+    def delete(self, ident: int | None, name: str) -> None:
+        self.request({"op": "del", "h": ident, "n": name})
+
+    def apply(self, function: str, args: list[Any]) -> Any:
+        return self.request({"op": "apply", "f": function, "a": self.encode(args)})[0]
+
+    def call(self, ident: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        message = {"op": "call", "h": ident, "a": self.encode(list(args)),
+                   "k": self.encode(kwargs) if kwargs else None}
+        value, reply = self.request(message)
+        back = reply.get("back")
+        if back is not None:
+            try:
+                for where, raw in back:
+                    original = args[where] if type(where) is int else kwargs[where]
+                    sync(original, self.decoder.value(raw))
+            except Malformed:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a copy-back that names no argument
+                self.broken = f"the program sent back a bad argument: {exc!r}"[:300]
+                raise ProtocolBroken(self.broken) from None
+        return value
+
+    def _callback(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The program calls a callable the tests gave it."""
+        try:
+            function = self.callables.get(message.get("id"))  # type: ignore[arg-type]
+            args, kwargs = self.decoder.value(message.get("a")), \
+                self.decoder.value(message.get("k"))
+            if message.get("op") != "cb" or function is None or type(args) is not list \
+                    or type(kwargs) is not dict or not all(type(k) is str for k in kwargs):
+                return {"bad": "bad callback request"}
+        except Malformed as exc:
+            return {"bad": str(exc)[:200]}
+        try:
+            return {"v": self.encode(function(*args, **kwargs))}
+        except (ProgramGone, ProtocolBroken):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - its type only: messages of the tests
+            record = exception_record(exc, with_traceback=False)  # may hold expected values
+            return {"x": {**record, "args": [], "str": ""}}
+
+    # -- reward hacks ----------------------------------------------------------------------
+    def note(self, what: str, builtin_operand: bool) -> None:
+        entry = {"test": self.test, "what": what}
+        if entry not in self.suspicious and len(self.suspicious) < MAX_SUSPICIOUS:
+            self.suspicious.append(entry)
+        if self.strict and builtin_operand:
+            raise StrictComparison(f"strict: {what}; with --strict a test compares builtin "
+                                   "values only")
+
+
+def sync(original: Any, new: Any) -> None:
+    """Make ``original`` (the judge's argument) equal to ``new`` (its state after the call),
+    in place, keeping the identity of nested containers where the shapes agree."""
+    kind = type(original)
+    if kind is not type(new):
+        return
+    if kind is list:
+        if len(original) == len(new):
+            for index, (old, value) in enumerate(zip(original, new, strict=True)):
+                if type(old) in (list, dict, set, bytearray) and type(old) is type(value):
+                    sync(old, value)
+                else:
+                    original[index] = value
+        else:
+            original[:] = new
+    elif kind is dict:
+        for key in [k for k in original if k not in new]:
+            del original[key]
+        for key, value in new.items():
+            old = original.get(key)
+            if type(old) in (list, dict, set, bytearray) and type(old) is type(value):
+                sync(old, value)
+            else:
+                original[key] = value
+    elif kind is set:
+        original.clear()
+        original.update(new)
+    elif kind is bytearray:
+        original[:] = new
+
+
+def _binary(name: str, reflected: bool = False) -> Callable[[Remote, Any], Any]:
+    if reflected:
+        def method(self: Remote, other: Any) -> Any:
+            return self._s.apply(name, [other, self])
+    else:
+        def method(self: Remote, other: Any) -> Any:
+            return self._s.apply(name, [self, other])
+    return method
+
+
+def _compare(name: str) -> Callable[[Remote, Any], Any]:
+    def method(self: Remote, other: Any) -> Any:
+        plain = type(other) is not Remote
+        other_name = type(other).__name__ if plain else f"program object {other._t}"
+        self._s.note(f"{self._t} {_SYMBOLS[name]} {other_name}: the program's {self._t} "
+                     f"decides the comparison", plain)
+        return self._s.apply(name, [self, other])
+    return method
+
+
+class Remote:
+    """A handle to an object of the program."""
+
+    __slots__ = ("_s", "_id", "_t", "__weakref__")
+
+    def __init__(self, session: Session, ident: int, type_name: str) -> None:
+        object.__setattr__(self, "_s", session)
+        object.__setattr__(self, "_id", ident)
+        object.__setattr__(self, "_t", type_name)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._s.get(self._id, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._s.set(self._id, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._s.delete(self._id, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._s.call(self._id, args, kwargs)
+
+    def _text(self, function: str) -> str:
+        text = self._s.apply(function, [self])
+        return text if type(text) is str else f"<{self._t} object of the program>"
+
+    def __repr__(self) -> str:
+        return self._text("repr")
+
+    def __str__(self) -> str:
+        return self._text("str")
+
+    def __format__(self, spec: str) -> str:
+        text = self._s.apply("format", [self, spec])
+        return text if type(text) is str else self._text("str")
+
+    def __len__(self) -> int:
+        return self._s.apply("len", [self])  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Any:
+        return self._s.apply("iter", [self])
+
+    def __next__(self) -> Any:
+        return self._s.apply("next", [self])
+
+    def __reversed__(self) -> Any:
+        return self._s.apply("reversed", [self])
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._s.apply("getitem", [self, key])
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._s.apply("setitem", [self, key, value])
+
+    def __delitem__(self, key: Any) -> None:
+        self._s.apply("delitem", [self, key])
+
+    def __contains__(self, item: Any) -> bool:
+        self._s.note(f"in {self._t}: the program's {self._t} decides membership",
+                     type(item) is not Remote)
+        return bool(self._s.apply("contains", [self, item]))
+
+    def __hash__(self) -> int:
+        value = self._s.apply("hash", [self])
+        return value if type(value) is int else 0
+
+    def __bool__(self) -> bool:
+        self._s.note(f"truth value of {self._t}: the program decides it", False)
+        return self._s.apply("bool", [self]) is True
+
+    def __index__(self) -> int:
+        return self._s.apply("index", [self])  # type: ignore[no-any-return]
+
+    def __int__(self) -> int:
+        return self._s.apply("int", [self])  # type: ignore[no-any-return]
+
+    def __float__(self) -> float:
+        return self._s.apply("float", [self])  # type: ignore[no-any-return]
+
+    def __complex__(self) -> complex:
+        return self._s.apply("complex", [self])  # type: ignore[no-any-return]
+
+    def __round__(self, digits: int | None = None) -> Any:
+        return self._s.apply("round", [self] if digits is None else [self, digits])
+
+    def __neg__(self) -> Any:
+        return self._s.apply("neg", [self])
+
+    def __pos__(self) -> Any:
+        return self._s.apply("pos", [self])
+
+    def __abs__(self) -> Any:
+        return self._s.apply("abs", [self])
+
+    def __invert__(self) -> Any:
+        return self._s.apply("invert", [self])
+
+    def __enter__(self) -> Any:
+        return self.__getattr__("__enter__")()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.__getattr__("__exit__")(*[None if isinstance(e, types.TracebackType)
+                                              else e for e in exc])
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return self._s.apply("isinstance", [instance, self]) is True
+
+    def __subclasscheck__(self, cls: Any) -> bool:
+        return self._s.apply("issubclass", [cls, self]) is True
+
+    def __dir__(self) -> list[str]:
+        names = self._s.apply("dir", [self])
+        return [n for n in names if type(n) is str] if type(names) is list else []
+
+    __eq__ = _compare("eq")  # type: ignore[assignment]
+    __ne__ = _compare("ne")  # type: ignore[assignment]
+    __lt__ = _compare("lt")
+    __le__ = _compare("le")
+    __gt__ = _compare("gt")
+    __ge__ = _compare("ge")
+
+
+for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "truediv"),
+                   ("floordiv", "floordiv"), ("mod", "mod"), ("pow", "pow"),
+                   ("matmul", "matmul"), ("lshift", "lshift"), ("rshift", "rshift"),
+                   ("and", "and_"), ("or", "or_"), ("xor", "xor"), ("divmod", "divmod")):
+    setattr(Remote, f"__{_name}__", _binary(_op))
+    setattr(Remote, f"__r{_name}__", _binary(_op, reflected=True))
+
+
+class RemoteModule(types.ModuleType):
+    """``solution`` in the judge: the program's top-level names as they were after it loaded
+    (plain data by value, everything else as handles); other names are asked for."""
+
+    def __init__(self, session: Session, names: dict[str, Any]) -> None:
+        super().__init__("solution")
+        self.__dict__.update(names)
+        self.__dict__["__file__"] = "solution.py"
+        self.__dict__["_cs_session"] = session
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        session: Session = self.__dict__["_cs_session"]
+        return session.get(None, name)

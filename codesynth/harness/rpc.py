@@ -1,0 +1,132 @@
+"""One end of the judge <-> judged connection, and exceptions crossing it.
+
+Both processes run an :class:`Endpoint`: ``request`` sends a message and waits for its reply,
+serving the requests the other side makes meanwhile (a program calling a callable the tests
+passed it, or the tests calling back into the program from such a callable).
+
+An exception crosses as a record: its class name, module, nearest builtin base, arguments
+(when they are plain data), ``str()`` and traceback text, computed by the side that raised it.
+The receiver raises the builtin class again when it is one, and otherwise a class of its own
+with the same name deriving from that base: ``except ValueError`` and ``pytest.raises`` work,
+and nothing of the sender's class (its ``__str__``, ``__eq__``, metaclass) runs on the receiver.
+"""
+
+from __future__ import annotations
+
+import builtins
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from codesynth.harness.wire import Channel, Encoder, Malformed, TooBig
+
+_TEXT = 8000
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Endpoint:
+    def __init__(self, channel: Channel, handler: Handler) -> None:
+        self.channel = channel
+        self.handler = handler
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        self.channel.send(message)
+        while True:
+            incoming = self.channel.receive()
+            if "op" not in incoming:
+                return incoming
+            self.channel.send(self.handler(incoming))
+
+    def serve(self) -> None:
+        while True:
+            self.channel.send(self.handler(self.channel.receive()))
+
+
+def _plain_only(obj: Any) -> dict[str, Any]:
+    raise TooBig("not plain data")
+
+
+_PLAIN = Encoder(_plain_only)
+
+
+def builtin_base(cls: type) -> type:
+    for klass in cls.__mro__:
+        if klass.__module__ == "builtins" and issubclass(klass, BaseException):
+            return klass
+    return BaseException
+
+
+def safe_text(call: Callable[[], Any], limit: int = _TEXT) -> str:
+    try:
+        text = call()
+        if type(text) is not str:
+            text = "<not a string>"
+    except BaseException as exc:  # noqa: BLE001 - a hostile __str__ / __repr__
+        text = f"<failed: {type(exc).__name__}>"
+    return text[:limit]
+
+
+def exception_record(exc: BaseException, with_traceback: bool = True) -> dict[str, Any]:
+    """What the receiver needs to raise an equivalent exception; computed here, capped."""
+    cls = type(exc)
+    try:
+        args = _PLAIN.value(list(exc.args))
+    except (TooBig, Exception):  # noqa: BLE001 - args that are not plain data
+        args = None
+    record = {"type": safe_text(lambda: cls.__name__, 200),
+              "mod": safe_text(lambda: str(cls.__module__), 200),
+              "base": builtin_base(cls).__name__, "args": args,
+              "str": safe_text(lambda: str(exc))}
+    if with_traceback:
+        record["tb"] = safe_text(lambda: "".join(traceback.format_exception(exc)))[-_TEXT:]
+    return record
+
+
+_CLASSES: dict[tuple[str, str, str], type] = {}
+
+
+def remote_class(module: Any, name: Any, base_name: Any) -> type[BaseException]:
+    """The receiver's class for an exception class of the sender."""
+    if not all(type(v) is str for v in (module, name, base_name)):
+        raise Malformed("bad exception record")
+    base = getattr(builtins, base_name, None)
+    if not (isinstance(base, type) and issubclass(base, BaseException)):
+        raise Malformed(f"bad exception base {base_name[:40]!r}")
+    if module == "builtins" and name == base_name:
+        return base
+    key = (module, name, base_name)
+    found = _CLASSES.get(key)
+    if found is None:
+        def __str__(self: BaseException) -> str:
+            text = self.__dict__.get("_remote_str")
+            return text if isinstance(text, str) else base.__str__(self)
+
+        found = type(name, (base,), {"__module__": module, "__str__": __str__,
+                                     "__remote__": True})
+        _CLASSES[key] = found
+    return found
+
+
+def rebuild_exception(record: Any, decode_args: Callable[[Any], Any]) -> BaseException:
+    """The exception to raise on this side for the other side's ``record``."""
+    if type(record) is not dict:
+        raise Malformed("bad exception record")
+    cls = remote_class(record.get("mod"), record.get("type"), record.get("base"))
+    text = record.get("str")
+    text = text if type(text) is str else ""
+    args = record.get("args")
+    exc: BaseException
+    try:
+        values = decode_args(args) if args is not None else [text]
+        exc = cls(*values) if type(values) is list else cls(text)
+    except Malformed:
+        raise
+    except Exception:  # noqa: BLE001 - a builtin class that wants other arguments
+        exc = cls.__new__(cls)
+        exc.args = (text,)
+    if getattr(cls, "__remote__", False):
+        exc.__dict__["_remote_str"] = text
+    tb = record.get("tb")
+    if type(tb) is str and tb:
+        exc.__dict__["_remote_traceback"] = tb[-_TEXT:]
+    return exc

@@ -1,0 +1,294 @@
+"""The judge and the judged talk in tagged JSON, never pickle or marshal.
+
+Values cross by value when they are plain data (``None``, ``bool``, ``int``, ``float``,
+``complex``, ``str``, ``bytes``, ``bytearray``, ``list``, ``tuple``, ``dict``, ``set``,
+``frozenset``, ``range``, ``slice`` and a few stdlib containers, nested), exactly by type: a
+subclass of ``str`` is not plain data. Everything else crosses as a reference (``#h``: an
+object of the sender, ``#r``: an object of the receiver it sent before, ``#cb``: a callable
+of the judge, ``#ref``: a standard-library object, found by name on both sides).
+
+Messages are framed (4-byte length, then JSON), capped in size, and read under a deadline.
+Whatever the other side sends, decoding raises ``Malformed`` or returns a value: it never
+runs code of the sender and never builds an object of a type the sender chose.
+"""
+
+from __future__ import annotations
+
+import collections
+import decimal
+import fractions
+import json
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+MAX_MESSAGE = 32 << 20  # bytes of one message
+MAX_DEPTH = 100  # nesting of one value
+MAX_ITEMS = 2_000_000  # elements in one message
+_LEN = struct.Struct(">I")
+_SCALARS = (type(None), bool, int, float, str)
+_BIG = 1 << 12000  # ints beyond ~3600 digits cross as hex (str() of them is capped)
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
+class Malformed(Exception):
+    """The peer sent something this protocol does not allow."""
+
+
+class TooBig(Exception):
+    """A value is too deep, too large or circular to cross by value."""
+
+
+class Gone(Exception):
+    """The peer closed the connection or missed the deadline."""
+
+
+def stdlib_ref(obj: Any) -> tuple[str, str] | None:
+    """(module, name) when ``obj`` is a module, class or function of the standard library
+    that the other side can find by name (the same object)."""
+    try:
+        if type(obj).__name__ == "module":
+            name = obj.__name__
+            return (name, "") if name.split(".")[0] in _STDLIB else None
+        module, name = obj.__module__, obj.__qualname__
+    except Exception:  # noqa: BLE001 - hostile attributes
+        return None
+    if not isinstance(module, str) or not isinstance(name, str) or "." in name:
+        return None
+    if module.split(".")[0] not in _STDLIB and module != "builtins":
+        return None
+    found = sys.modules.get(module)
+    return (module, name) if found is not None and getattr(found, name, None) is obj else None
+
+
+def resolve_ref(module: Any, name: Any) -> Any:
+    if not isinstance(module, str) or not isinstance(name, str):
+        raise Malformed("bad reference")
+    if module.split(".")[0] not in _STDLIB and module != "builtins":
+        raise Malformed(f"reference to a module outside the standard library: {module[:80]}")
+    import importlib
+
+    try:
+        found = importlib.import_module(module)
+        return getattr(found, name) if name else found
+    except Exception as exc:  # noqa: BLE001
+        raise Malformed(f"cannot resolve {module[:80]}.{name[:80]}: {exc!r}"[:300]) from None
+
+
+class Encoder:
+    """Plain data by value; ``export(obj)`` gives the tagged reference of anything else."""
+
+    def __init__(self, export: Callable[[Any], dict[str, Any]]) -> None:
+        self.export = export
+
+    def value(self, obj: Any) -> Any:
+        return self._enc(obj, 0, [0])
+
+    def _enc(self, obj: Any, depth: int, count: list[int]) -> Any:
+        kind = type(obj)
+        if kind in _SCALARS:
+            if kind is int and not -_BIG < obj < _BIG:
+                return {"#": "int", "v": hex(obj)}
+            return obj
+        count[0] += 1
+        if depth > MAX_DEPTH or count[0] > MAX_ITEMS:
+            raise TooBig("too deep, too large or circular")
+        depth += 1
+        if kind is list:
+            return [self._enc(v, depth, count) for v in obj]
+        if kind is tuple:
+            return {"#": "tuple", "v": [self._enc(v, depth, count) for v in obj]}
+        if kind is dict or kind is collections.OrderedDict or kind is collections.Counter:
+            return {"#": _DICTS[kind], "v": [[self._enc(k, depth, count),
+                                              self._enc(v, depth, count)]
+                                             for k, v in obj.items()]}
+        if kind is set or kind is frozenset:
+            return {"#": kind.__name__, "v": [self._enc(v, depth, count) for v in obj]}
+        if kind is bytes or kind is bytearray:
+            return {"#": kind.__name__, "v": obj.decode("latin-1")}
+        if kind is complex:
+            return {"#": "complex", "v": [obj.real, obj.imag]}
+        if kind is range:
+            return {"#": "range", "v": [obj.start, obj.stop, obj.step]}
+        if kind is slice:
+            return {"#": "slice", "v": [self._enc(obj.start, depth, count),
+                                        self._enc(obj.stop, depth, count),
+                                        self._enc(obj.step, depth, count)]}
+        if kind is collections.deque:
+            return {"#": "deque", "v": [self._enc(v, depth, count) for v in obj],
+                    "max": obj.maxlen}
+        if kind is collections.defaultdict and obj.default_factory in _FACTORIES:
+            return {"#": "defaultdict", "f": obj.default_factory.__name__,
+                    "v": [[self._enc(k, depth, count), self._enc(v, depth, count)]
+                          for k, v in obj.items()]}
+        if kind is fractions.Fraction:
+            return {"#": "Fraction", "v": [obj.numerator, obj.denominator]}
+        if kind is decimal.Decimal:
+            return {"#": "Decimal", "v": str(obj)}
+        if obj is Ellipsis:
+            return {"#": "Ellipsis"}
+        return self.export(obj)
+
+
+_DICTS = {dict: "dict", collections.OrderedDict: "OrderedDict", collections.Counter: "Counter"}
+_FACTORIES = {int: "int", list: "list", set: "set", dict: "dict", str: "str", float: "float",
+              tuple: "tuple"}
+_FACTORY_BY_NAME = {name: kind for kind, name in _FACTORIES.items()}
+
+
+class Decoder:
+    """The inverse of :class:`Encoder`; ``imported(tagged)`` turns a reference into an object
+    (it raises ``Malformed`` for a reference it does not accept)."""
+
+    def __init__(self, imported: Callable[[dict[str, Any]], Any]) -> None:
+        self.imported = imported
+
+    def value(self, data: Any) -> Any:
+        return self._dec(data, 0)
+
+    def _dec(self, data: Any, depth: int) -> Any:
+        kind = type(data)
+        if kind in _SCALARS:
+            return data
+        if depth > MAX_DEPTH + 2:
+            raise Malformed("too deep")
+        depth += 1
+        if kind is list:
+            return [self._dec(v, depth) for v in data]
+        if kind is not dict:
+            raise Malformed(f"unexpected {kind.__name__}")
+        tag = data.get("#")
+        items = data.get("v")
+        try:
+            if tag in ("tuple", "set", "frozenset", "deque"):
+                values = [self._dec(v, depth) for v in _list(items)]
+                if tag == "deque":
+                    maxlen = data.get("max")
+                    if maxlen is not None and type(maxlen) is not int:
+                        raise Malformed("bad deque")
+                    return collections.deque(values, maxlen)
+                return {"tuple": tuple, "set": set, "frozenset": frozenset}[tag](values)
+            if tag in ("dict", "OrderedDict", "Counter", "defaultdict"):
+                pairs = [(self._dec(k, depth), self._dec(v, depth))
+                         for k, v in map(_pair, _list(items))]
+                if tag == "defaultdict":
+                    factory = _FACTORY_BY_NAME.get(data.get("f"))  # type: ignore[arg-type]
+                    if factory is None:
+                        raise Malformed("bad defaultdict")
+                    return collections.defaultdict(factory, pairs)
+                return {"dict": dict, "OrderedDict": collections.OrderedDict,
+                        "Counter": collections.Counter}[tag](pairs)
+            if tag in ("bytes", "bytearray"):
+                raw = _str(items).encode("latin-1")
+                return raw if tag == "bytes" else bytearray(raw)
+            if tag == "int":
+                return int(_str(items), 16)
+            if tag == "complex":
+                real, imag = _list(items)
+                return complex(_float(real), _float(imag))
+            if tag == "range":
+                start, stop, step = (_int(v) for v in _list(items))
+                return range(start, stop, step)
+            if tag == "slice":
+                start, stop, step = (self._dec(v, depth) for v in _list(items))
+                return slice(start, stop, step)
+            if tag == "Fraction":
+                num, den = (_int(v) for v in _list(items))
+                return fractions.Fraction(num, den)
+            if tag == "Decimal":
+                return decimal.Decimal(_str(items))
+            if tag == "Ellipsis":
+                return Ellipsis
+        except Malformed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - wrong arity, bad literal, unhashable key
+            raise Malformed(f"bad {str(tag)[:20]}: {exc!r}"[:200]) from None
+        return self.imported(data)
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise Malformed("expected a list")
+    return value
+
+
+def _pair(value: Any) -> list[Any]:
+    if type(value) is not list or len(value) != 2:
+        raise Malformed("expected a pair")
+    return value
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise Malformed("expected a string")
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise Malformed("expected an int")
+    return value
+
+
+def _float(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise Malformed("expected a number")
+    return float(value)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_loads = json.loads
+
+
+class Channel:
+    """Framed JSON messages over a connected stream socket, each read under a deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float | None = None) -> None:
+        self.sock = sock
+        self.deadline = deadline  # time.monotonic() value; None: wait as long as it takes
+        self._buffer = bytearray()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = _dumps(message).encode("ascii")
+        if len(data) > MAX_MESSAGE:
+            raise TooBig(f"message of {len(data)} bytes")
+        try:
+            self.sock.sendall(_LEN.pack(len(data)) + data)
+        except OSError as exc:
+            raise Gone(f"the other side is gone ({exc})") from None
+
+    def _fill(self, size: int) -> None:
+        while len(self._buffer) < size:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    raise Gone("no answer before the deadline")
+                self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(max(1 << 16, size - len(self._buffer)))
+            except TimeoutError:
+                raise Gone("no answer before the deadline") from None
+            except OSError as exc:
+                raise Gone(f"the other side is gone ({exc})") from None
+            if not chunk:
+                raise Gone("the other side closed the connection")
+            self._buffer += chunk
+
+    def receive(self) -> dict[str, Any]:
+        self._fill(_LEN.size)
+        (size,) = _LEN.unpack_from(self._buffer)
+        if size > MAX_MESSAGE:
+            raise Malformed(f"a message of {size} bytes (the limit is {MAX_MESSAGE})")
+        self._fill(_LEN.size + size)
+        data = bytes(self._buffer[_LEN.size:_LEN.size + size])
+        del self._buffer[:_LEN.size + size]
+        try:
+            message = _loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise Malformed(f"not JSON: {exc}"[:200]) from None
+        if type(message) is not dict:
+            raise Malformed("a message must be an object")
+        return message

@@ -1,0 +1,157 @@
+"""The zygote: the clean template every job's processes are made from.
+
+The runner forks it at start-up, after its own set-up and before it reads any request. The
+zygote never reads a job: it receives only "make a job" commands (the limits, and the job's
+descriptors as ``SCM_RIGHTS``), so nothing of any job -- tests, expected values, evidence
+keys, programs -- is ever in its memory, nor in the processes it makes.
+
+For each job it makes one process with ``clone(CLONE_PARENT | CLONE_NEWPID)``: a child of
+the runner (which waits for it, times it and kills it) and the init of a new PID namespace.
+That process first forks the judged process (which will receive the program from the judge
+and nothing else), then becomes the judge (which reads the job's tests and key from a
+memfd the runner filled). When the judge ends, the kernel kills everything in its namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+from typing import Any
+
+from codesynth.sandbox import _linux as L
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, harden
+
+# The descriptors of a job, in the order they are sent.
+FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content")
+_REPLY_TIMEOUT = 30.0
+
+
+class Zygote:
+    """The runner's handle on its zygote. ``make`` is the zygote's own side (a function of
+    the command that returns the Plans of the judged process and of the judge)."""
+
+    def __init__(self, make: Any, warm: Any) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = L.fork()
+        if pid == 0:
+            ours.close()
+            _serve(theirs, make, warm)  # never returns
+        theirs.close()
+        self.pid = pid
+        self.sock = ours
+        self.sock.settimeout(_REPLY_TIMEOUT)
+        reply = json.loads(self.sock.recv(4096) or b"{}")
+        self.pid_namespaces = bool(reply.get("pidns"))
+
+    def spawn(self, command: dict[str, Any], fds: list[int]) -> int:
+        """Make a job's processes; the pid of its judge (our child)."""
+        socket.send_fds(self.sock, [json.dumps(command).encode()], fds)
+        reply = json.loads(self.sock.recv(4096) or b"{}")
+        if "pid" not in reply:
+            raise OSError(f"the zygote failed: {reply.get('error', 'no answer')}")
+        return int(reply["pid"])
+
+    def warm(self, style: str) -> None:
+        self.sock.send(json.dumps({"warm": style}).encode())
+        self.sock.recv(4096)
+
+
+def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
+    """The zygote's loop. Never returns."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)  # the runner's protocol streams are not ours
+        os.close(null)
+        flags = L.CLONE_PARENT | L.CLONE_NEWPID
+        try:  # can we make PID namespaces here? (not without isolation)
+            probe = L.clone(flags)
+            if probe == 0:
+                os._exit(0)
+        except OSError:
+            flags = L.CLONE_PARENT
+        sock.send(json.dumps({"pidns": bool(flags & L.CLONE_NEWPID)}).encode())
+        while True:
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, len(FDS))
+            if not message:
+                break
+            command = json.loads(message)
+            if "warm" in command:
+                warm(command["warm"])
+                sock.send(b"{}")
+                continue
+            try:
+                if len(fds) != len(FDS):
+                    raise OSError("wrong number of descriptors")
+                judged, judge = make(command)
+                random.seed(int.from_bytes(os.urandom(16), "little"))
+                pid = L.clone(flags)
+                if pid == 0:
+                    sock.close()
+                    _job(judged, judge, dict(zip(FDS, fds, strict=True)), command)
+                reply: dict[str, Any] = {"pid": pid}
+            except Exception as exc:  # noqa: BLE001 - the runner reports it
+                reply = {"error": repr(exc)[:500]}
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps(reply).encode())
+    finally:
+        os._exit(0)
+
+
+def _job(judged: Plan, judge: Plan, fds: dict[str, int], command: dict[str, Any]) -> None:
+    """The job's first process (init of its PID namespace). Never returns."""
+    try:
+        if judge.memory_procs is not None:  # first: every page from here on is the job's
+            os.write(judge.memory_procs, b"0")
+        os.setsid()  # its own session: kill(0) and killpg from the job stay in the job
+        ours, theirs = socket.socketpair()
+        pid = L.fork()
+        if pid == 0:
+            ours.close()
+            random.seed(int.from_bytes(os.urandom(16), "little"))
+            harden(judged, (fds["null"], fds["out"], fds["err"], theirs.fileno()))
+            from codesynth.harness.judged import serve
+
+            serve(3)
+            os._exit(0)
+        theirs.close()
+        random.seed(int.from_bytes(os.urandom(16), "little"))
+        harden(judge, (fds["null"], fds["judge_out"], fds["judge_err"], fds["evidence"],
+                       ours.fileno(), fds["content"]))
+        if command.get("workdir"):
+            _private_workdir(command["workdir"])
+    except BaseException as exc:  # noqa: BLE001
+        os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
+        os._exit(HARNESS_FAULT)
+    from codesynth.harness.judge import main
+
+    try:
+        main(pid)
+    except BaseException as exc:  # noqa: BLE001 - a judge fault: no final, no pass
+        try:
+            os.write(2, f"codesynth: the judge failed: {exc!r}\n".encode())
+        except BaseException:  # noqa: BLE001
+            pass
+    for stream in ("stdout", "stderr"):
+        try:
+            getattr(__import__("sys"), stream).flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os._exit(0)
+
+
+def _private_workdir(parent: str) -> None:
+    """A directory only the judge can read (the pytest style writes the tests there)."""
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="judge-", dir=parent)
+    os.chmod(path, 0o700)
+    os.chdir(path)
+
+
+__all__ = ["FDS", "WORKDIR", "Zygote"]
