@@ -23,7 +23,7 @@ from codesynth.harness._trace import (
     register_source,
 )
 from codesynth.harness.evidence import Evidence
-from codesynth.harness.remote import ProgramGone, Session
+from codesynth.harness.remote import ProgramGone, ProtocolBroken, Session
 
 SOLUTION_FILE = "solution.py"
 TESTS_FILE = "tests.py"
@@ -42,6 +42,9 @@ def load_solution(code: str, evidence: Evidence, session: Session
         names = session.load(code)
     except ProgramGone:
         raise
+    except ProtocolBroken:
+        evidence.final("error", phase="code", reason=str(session.broken))
+        return None
     except BaseException as exc:  # noqa: BLE001 - any failure here is the program's
         status = "memory" if isinstance(exc, MemoryError) else "error"
         evidence.final(status, phase="code", exception=exception_info(exc, SOLUTION_FILE),

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import Evidence
-from codesynth.harness.remote import Session
+from codesynth.harness.remote import ProgramGone, Session
 from codesynth.harness.wire import Channel, Gone, Malformed
 
 EVIDENCE_FD, SOCKET_FD, CONTENT_FD = 3, 4, 5
@@ -70,7 +70,10 @@ def main(judged_pid: int) -> None:
         os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
                     f"signal {signal})\n".encode())
         os._exit(70)
-    STYLES[job["test_style"]](job, evidence, session)
+    try:
+        STYLES[job["test_style"]](job, evidence, session)
+    except ProgramGone:
+        pass
     if session.gone is not None:
         code, signal = judged_status(judged_pid)
         evidence.emit("judged", exit=code, signal=signal, reason=session.gone[:500])

@@ -27,6 +27,7 @@ from codesynth.harness.wire import (
 )
 
 SOLUTION_FILE = "solution.py"
+SNAPSHOT_ITEMS = 10_000  # a larger top-level value of the program crosses as a handle
 _MUTABLE = (list, dict, set, bytearray)
 
 # The operations a judge may apply to the program's objects (the operator module's own).
@@ -65,7 +66,7 @@ class Server:
         self.callbacks: dict[int, Callback] = {}
         self.encoder = Encoder(self._export)
         self.decoder = Decoder(self._import)
-        self.endpoint = Endpoint(channel, self.handle)
+        self.endpoint = Endpoint(channel, self.reply)
         self.module: types.ModuleType | None = None
 
     # -- references ------------------------------------------------------------------------
@@ -104,11 +105,22 @@ class Server:
             return resolve_ref(data.get("m"), data.get("n"))
         raise Malformed(f"unknown tag {str(tag)[:20]!r}")
 
-    def encode(self, value: Any) -> Any:
+    def encode(self, value: Any, budget: int | None = None) -> Any:
         try:
-            return self.encoder.value(value)
+            return self.encoder.value(value, budget)
         except TooBig:
             return self._export(value)
+
+    def reply(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request. The program's output so far is flushed first: the process
+        may be killed at any moment after the last answer."""
+        reply = self.handle(message)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001 - a closed or replaced stream
+                pass
+        return reply
 
     # -- requests --------------------------------------------------------------------------
     def handle(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +171,9 @@ class Server:
             raise Malformed("bad load")
         module = types.ModuleType("solution")
         module.__file__ = SOLUTION_FILE
+        from codesynth.harness._trace import register_source
+
+        register_source(SOLUTION_FILE, code)
         namespace = module.__dict__
         namespace["__builtins__"] = builtins
         sys.modules["solution"] = module
@@ -167,11 +182,11 @@ class Server:
             exec(compile(code, SOLUTION_FILE, "exec", dont_inherit=True), namespace)
         except BaseException as exc:  # noqa: BLE001 - the program failed to load
             return {"x": exception_record(exc)}
-        names = {}
+        names = []
         for name, value in list(namespace.items()):
             if type(name) is str and not (name.startswith("__") and name.endswith("__")):
-                names[name] = self.encode(value)
-        return {"v": names}
+                names.append([name, self.encode(value, SNAPSHOT_ITEMS)])
+        return {"v": {"#": "dict", "v": names}}
 
     def call(self, target: Any, message: dict[str, Any]) -> dict[str, Any]:
         raw_args, raw_kwargs = message.get("a"), message.get("k")

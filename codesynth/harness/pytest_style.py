@@ -77,8 +77,13 @@ def _raised_by_program(report: Any) -> bool:
     return path is not None and os.path.basename(str(path)) == "solution.py"
 
 
-def _arguments() -> list[str]:
-    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir", os.getcwd(),
+# The judge's own directory (the program cannot read it): the tests are written there.
+PRIVATE_DIR: str | None = None
+
+
+def _arguments(rootdir: str | None = None) -> list[str]:
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir",
+            rootdir or os.getcwd(),
             "-o", "python_files=test_*.py", "--no-header", "-rN"]
     try:  # plugin auto-discovery is off (it scans every installed distribution): opt in
         import _hypothesis_pytestplugin  # noqa: F401
@@ -127,15 +132,20 @@ def run_pytest(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     except ProgramGone:
         return
     except BaseException as exc:  # noqa: BLE001 - the program failed to load
-        evidence.final("error", phase="code", exception=exception_info(exc, "solution.py"),
-                       reason="the test module or the solution failed to import")
+        info = exception_info(exc, "solution.py")
+        evidence.final("error", phase="code", exception={
+            **info, "type": "CollectionError",
+            "message": f"{info['type']}: {info['message']}"},
+            reason="the test module or the solution failed to import")
         return
     sys.modules["solution"] = RemoteModule(session, names)
-    with open(TEST_FILE, "w", encoding="utf-8") as handle:
+    private = PRIVATE_DIR or os.getcwd()
+    path = os.path.join(private, TEST_FILE)
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write(job["tests"])
     collector = _Collector(evidence, session)
     evidence.phase("tests")
-    args = [*_arguments(), TEST_FILE]
+    args = [*_arguments(private), path]
     try:
         code = int(pytest.main(args, plugins=[collector]))
     except BaseException as exc:  # noqa: BLE001

@@ -35,11 +35,19 @@ class Endpoint:
             incoming = self.channel.receive()
             if "op" not in incoming:
                 return incoming
-            self.channel.send(self.handler(incoming))
+            self._answer(incoming)
 
     def serve(self) -> None:
         while True:
-            self.channel.send(self.handler(self.channel.receive()))
+            self._answer(self.channel.receive())
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        reply = self.handler(message)
+        try:
+            self.channel.send(reply)
+        except TooBig as exc:
+            self.channel.send({"x": exception_record(MemoryError(
+                f"an answer too large to cross between the processes: {exc}"), False)})
 
 
 def _plain_only(obj: Any) -> dict[str, Any]:

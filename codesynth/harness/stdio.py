@@ -148,11 +148,11 @@ def run_case(code: Any, data: Any) -> dict[str, Any]:
     size = os.fstat(stdout_fd).st_size
     output = os.pread(stdout_fd, min(size, 64 << 20), 0).decode("utf-8", "replace")
     os.close(stdout_fd)
-    return {"v": {"duration": duration,
-                  "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                  "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                  "digest": digest(output), "preview": output[:PREVIEW_CHARS],
-                  "output_bytes": size}}
+    report = {"duration": duration,
+              "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+              "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+              "digest": digest(output), "preview": output[:PREVIEW_CHARS], "output_bytes": size}
+    return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
 
 
 def run_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:

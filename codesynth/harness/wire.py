@@ -14,6 +14,7 @@ runs code of the sender and never builds an object of a type the sender chose.
 
 from __future__ import annotations
 
+import base64
 import collections
 import decimal
 import fractions
@@ -84,14 +85,19 @@ class Encoder:
     def __init__(self, export: Callable[[Any], dict[str, Any]]) -> None:
         self.export = export
 
-    def value(self, obj: Any) -> Any:
-        return self._enc(obj, 0, [0])
+    def value(self, obj: Any, budget: int | None = None) -> Any:
+        """``budget``: at most this many containers and long strings (else ``TooBig``)."""
+        return self._enc(obj, 0, [MAX_ITEMS - (budget or MAX_ITEMS)])
 
     def _enc(self, obj: Any, depth: int, count: list[int]) -> Any:
         kind = type(obj)
         if kind in _SCALARS:
             if kind is int and not -_BIG < obj < _BIG:
                 return {"#": "int", "v": hex(obj)}
+            if kind is str and len(obj) > 4096:
+                count[0] += len(obj) >> 12
+                if count[0] > MAX_ITEMS:
+                    raise TooBig("too large")
             return obj
         count[0] += 1
         if depth > MAX_DEPTH or count[0] > MAX_ITEMS:
@@ -108,7 +114,10 @@ class Encoder:
         if kind is set or kind is frozenset:
             return {"#": kind.__name__, "v": [self._enc(v, depth, count) for v in obj]}
         if kind is bytes or kind is bytearray:
-            return {"#": kind.__name__, "v": obj.decode("latin-1")}
+            count[0] += len(obj) >> 12
+            if count[0] > MAX_ITEMS:
+                raise TooBig("too large")
+            return {"#": kind.__name__, "v": base64.b64encode(obj).decode("ascii")}
         if kind is complex:
             return {"#": "complex", "v": [obj.real, obj.imag]}
         if kind is range:
@@ -182,7 +191,7 @@ class Decoder:
                 return {"dict": dict, "OrderedDict": collections.OrderedDict,
                         "Counter": collections.Counter}[tag](pairs)
             if tag in ("bytes", "bytearray"):
-                raw = _str(items).encode("latin-1")
+                raw = base64.b64decode(_str(items).encode("ascii"), validate=True)
                 return raw if tag == "bytes" else bytearray(raw)
             if tag == "int":
                 return int(_str(items), 16)

@@ -51,8 +51,9 @@ class Plan:
         memory cgroup's ``cgroup.procs``, which the job joins first. ``in_container``: the
         docker backend. ``redumpable``: changing uid may make us dumpable again.
         ``keyring``: join a new session keyring. ``seccomp``: the filter, installed last.
-        ``judged``: the process that runs the program (else the judge): it works in
-        ``workdir`` (which goes first on ``sys.path``) and is the OOM killer's first pick."""
+        ``judged``: the process that runs the program (else the judge); both work in
+        ``workdir``, which goes first on the program's ``sys.path`` (never the judge's),
+        and the program is the OOM killer's first pick."""
         cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
         nproc = int(limits["max_processes"]) + (1 if in_container and os.getuid() else 0)

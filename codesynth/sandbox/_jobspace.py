@@ -25,7 +25,7 @@ import stat
 from codesynth.sandbox import _linux as L
 
 MQUEUE = "/dev/mqueue"
-JOB_DIRS = (("/sandbox", 0o700), ("/tmp", 0o1777), ("/dev/shm", 0o1777))
+JOB_DIRS = (("/sandbox", 0o770), ("/tmp", 0o1777), ("/dev/shm", 0o1777))
 _FLAGS = L.MS_NOSUID | L.MS_NODEV | L.MS_NOATIME
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 

@@ -108,6 +108,8 @@ def _job(judged: Plan, judge: Plan, fds: dict[str, int], command: dict[str, Any]
         if judge.memory_procs is not None:  # first: every page from here on is the job's
             os.write(judge.memory_procs, b"0")
         os.setsid()  # its own session: kill(0) and killpg from the job stay in the job
+        if os.getpid() == 1:
+            _own_proc()
         ours, theirs = socket.socketpair()
         pid = L.fork()
         if pid == 0:
@@ -149,9 +151,22 @@ def _private_workdir(parent: str) -> None:
     """A directory only the judge can read (the pytest style writes the tests there)."""
     import tempfile
 
+    from codesynth.harness import pytest_style
+
     path = tempfile.mkdtemp(prefix="judge-", dir=parent)
     os.chmod(path, 0o700)
-    os.chdir(path)
+    pytest_style.PRIVATE_DIR = path
+
+
+def _own_proc() -> None:
+    """A mount namespace of the job's own with a /proc of its PID namespace: the program
+    sees its own processes and the judge, with the numbers ``getpid`` gives, nothing else."""
+    try:
+        L.unshare(L.CLONE_NEWNS)
+        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+        L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
+    except OSError:
+        pass  # the runner's /proc (no mount here: a container without the capability)
 
 
 __all__ = ["FDS", "WORKDIR", "Zygote"]

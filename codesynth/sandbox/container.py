@@ -144,7 +144,7 @@ class DockerSandbox(PooledSandbox):
             security_opt=["no-new-privileges"], ipc_mode="private",
             pids_limit=max(1024, self.limits.max_processes + 16),
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(self.cpus * 1e9),
-            tmpfs={"/sandbox": f"{scratch},mode=0700", "/tmp": f"{scratch},mode=1777",
+            tmpfs={"/sandbox": f"{scratch},mode=0770", "/tmp": f"{scratch},mode=1777",
                    "/dev/shm": f"{scratch},mode=1777"})
         config = {"isolate": True, "mode": "container", "describe": HARDENING}
         return {

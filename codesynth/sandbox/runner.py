@@ -171,7 +171,9 @@ class Runner:
         workdir = command.get("scratch") or WORKDIR
         judged = Plan(uid=self.uid, gid=self.gid, workdir=workdir, judged=True,
                       **common)  # type: ignore[arg-type]
-        judge = Plan(uid=self.judge_uid, gid=self.judge_gid, judged=False,
+        # The judge shares the program's group: it may read and write the files of the
+        # program's working directory (mode 0770), never the other way round.
+        judge = Plan(uid=self.judge_uid, gid=self.gid, workdir=workdir, judged=False,
                      **common)  # type: ignore[arg-type]
         return judged, judge
 

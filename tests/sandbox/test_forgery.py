@@ -151,9 +151,10 @@ def test_writing_fake_evidence_to_every_descriptor_does_not_pass(sandbox: Sandbo
                 except OSError:
                     pass
     """)
-    e = sandbox.run(job(program, "assert written > 0\nassert 1 == 2"))
-    assert e.status is Status.FAILED, e.reason
-    assert [t.outcome for t in e.tests] == ["passed", "failed"]
+    e = sandbox.run(job(program, "assert 1 == 2"))
+    # fd 3 is the program's connection to the judge: noise there breaks it while loading
+    assert e.status is Status.ERROR, e.reason
+    assert "protocol" in e.reason
 
 
 def test_writing_fake_evidence_then_exiting_does_not_pass(sandbox: Sandbox) -> None:
@@ -320,11 +321,9 @@ def test_reading_the_evidence_token_from_fd_3_cannot_forge_a_pass(
     assert e.status is status, e.reason  # it left while loading (pytest: while collecting)
 
 
-@pytest.mark.xfail(reason="KNOWN LIMITATION (README, threat model): in-process styles share the "
-                          "program's interpreter; code written to walk the stack to the "
-                          "harness's writer can sign a final 'passed'. stdio is immune.",
-                   strict=True)
 def test_finding_the_evidence_object_in_the_stack_cannot_forge_a_pass(sandbox: Sandbox) -> None:
+    # Once a known limitation (the tests shared the program's interpreter); now the writer
+    # lives in the judge, another process: the stack has nothing to find.
     program = code("""
         import os, sys
         frame = sys._getframe()
@@ -335,6 +334,7 @@ def test_finding_the_evidence_object_in_the_stack_cannot_forge_a_pass(sandbox: S
     """)
     e = sandbox.run(job(program, "assert 1 == 2"))
     assert e.status is Status.ERROR, e.reason
+    assert e.exception is not None and e.exception.type == "AttributeError"
 
 
 def test_monkeypatching_the_harness_cannot_forge_a_pass(sandbox: Sandbox) -> None:
