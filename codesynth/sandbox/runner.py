@@ -46,7 +46,9 @@ from codesynth.sandbox._zygote import Zygote
 
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
-           "typing", "random", "hashlib", "json", "codesynth.harness")
+           "typing", "random", "hashlib", "json", "socket", "operator", "decimal",
+           "fractions", "codesynth.harness", "codesynth.harness.judge",
+           "codesynth.harness.judged")
 _NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
 
 
