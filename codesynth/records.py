@@ -98,6 +98,7 @@ class Limits(_Record):
     max_processes: int = 64
     file_size_mb: int = 64  # any file the program writes, stdout/stderr included
     max_output: int = 65536  # bytes of each stream kept in the trace
+    strict: bool = False  # tests comparing with builtin values accept only builtin values
 
     def __post_init__(self) -> None:
         checks = {
@@ -218,6 +219,9 @@ class Execution(_Record):
     backend: str = ""
     isolation: str = ""
     runtime: str = ""
+    # Comparisons the program's own objects decided ({test, what}): legal, and what a
+    # reward hack looks like (see the README's verdict section; ``Limits.strict``).
+    suspicious: tuple[dict[str, str], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -227,7 +231,7 @@ class Execution(_Record):
         data = _plain(self)
         return {"passed": self.passed, **data}
 
-    _DECODED = ("status", "tests", "exception", "limits")
+    _DECODED = ("status", "tests", "exception", "limits", "suspicious")
 
     @classmethod
     def _decode(cls, name: str, value: Any) -> Any:
@@ -239,6 +243,9 @@ class Execution(_Record):
             return None if value is None else ExceptionInfo.from_dict(value)
         if name == "limits":
             return value if isinstance(value, Limits) else Limits.from_dict(value)
+        if name == "suspicious":
+            return tuple({"test": str(item.get("test", "")), "what": str(item.get("what", ""))}
+                         for item in value if isinstance(item, dict))
         return value
 
     @classmethod

@@ -36,6 +36,9 @@ def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) 
                        help="largest file, stdout/stderr included (default: 64)")
     group.add_argument("--max-output", type=int, default=65536,
                        help="bytes of stdout/stderr kept per stream (default: 65536)")
+    group.add_argument("--strict", action="store_true",
+                       help="a test that compares a program's object (not a builtin value) "
+                            "with a builtin value fails (reward hacks through __eq__)")
     group.add_argument("--unsafe-no-isolation", action="store_true",
                        help="run WITHOUT kernel isolation (only for code you trust)")
 
@@ -44,7 +47,7 @@ def limits_from(args: argparse.Namespace) -> Limits:
     try:
         return Limits(timeout=args.timeout, cpu_time=args.cpu_time, memory_mb=args.memory_mb,
                       max_processes=args.max_processes, file_size_mb=args.file_size_mb,
-                      max_output=args.max_output)
+                      max_output=args.max_output, strict=bool(getattr(args, "strict", False)))
     except ValueError as exc:
         raise UserError(str(exc)) from None
 

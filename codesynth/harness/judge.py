@@ -16,7 +16,8 @@ from typing import Any
 
 from codesynth.harness.evidence import Evidence
 from codesynth.harness.remote import ProgramGone, Session
-from codesynth.harness.wire import Channel, Gone, Malformed
+from codesynth.harness.rpc import Channel
+from codesynth.harness.wire import Gone, Malformed
 
 EVIDENCE_FD, SOCKET_FD, CONTENT_FD = 3, 4, 5
 _GRACE = 1.0  # seconds to wait for a judged process that closed its connection to exit
@@ -32,19 +33,20 @@ def read_content(fd: int) -> dict[str, Any]:
     return content
 
 
-def judged_status(pid: int) -> tuple[int | None, int | None]:
-    """(exit status, signal) of the judged process once it is gone; killed after a grace
-    period if it only closed its connection."""
+def judged_status(pid: int) -> tuple[int | None, int | None, float]:
+    """(exit status, signal, CPU seconds) of the judged process once it is gone; killed
+    after a grace period if it only closed its connection."""
     deadline = time.monotonic() + _GRACE
     while True:
         try:
-            done, status = os.waitpid(pid, os.WNOHANG)
+            done, status, usage = os.wait4(pid, os.WNOHANG)
         except ChildProcessError:
-            return None, None
+            return None, None, 0.0
         if done:
+            cpu = usage.ru_utime + usage.ru_stime
             if os.WIFEXITED(status):
-                return os.WEXITSTATUS(status), None
-            return None, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+                return os.WEXITSTATUS(status), None, cpu
+            return None, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, cpu
         if time.monotonic() > deadline:
             os.kill(pid, 9)
             deadline = float("inf")
@@ -66,7 +68,7 @@ def main(judged_pid: int) -> None:
         if hello.get("ready") is not True:
             raise Malformed("no hello")
     except (Gone, Malformed) as exc:
-        code, signal = judged_status(judged_pid)
+        code, signal, _ = judged_status(judged_pid)
         os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
                     f"signal {signal})\n".encode())
         os._exit(70)
@@ -75,5 +77,5 @@ def main(judged_pid: int) -> None:
     except ProgramGone:
         pass
     if session.gone is not None:
-        code, signal = judged_status(judged_pid)
-        evidence.emit("judged", exit=code, signal=signal, reason=session.gone[:500])
+        code, signal, cpu = judged_status(judged_pid)
+        evidence.emit("judged", exit=code, signal=signal, cpu=cpu, reason=session.gone[:500])

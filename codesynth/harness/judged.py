@@ -15,9 +15,14 @@ import sys
 import types
 from typing import Any
 
-from codesynth.harness.rpc import Endpoint, builtin_base, exception_record, rebuild_exception
-from codesynth.harness.wire import (
+from codesynth.harness.rpc import (
     Channel,
+    Endpoint,
+    builtin_base,
+    exception_record,
+    rebuild_exception,
+)
+from codesynth.harness.wire import (
     Decoder,
     Encoder,
     Malformed,
@@ -199,8 +204,10 @@ class Server:
         reply: dict[str, Any] = {"v": self.encode(result)}
         # Arguments the program may have mutated go back (the judge updates its own).
         back = []
-        for where, value, raw in [*((i, v, raw_args[i]) for i, v in enumerate(args)),
-                                  *((k, v, raw_kwargs[k]) for k, v in kwargs.items())]:
+        raws: list[Any] = raw_args  # type: ignore[assignment]
+        raw_named: dict[str, Any] = raw_kwargs or {}  # type: ignore[assignment]
+        for where, value, raw in [*((i, v, raws[i]) for i, v in enumerate(args)),
+                                  *((k, v, raw_named[k]) for k, v in kwargs.items())]:
             if type(value) in _MUTABLE:
                 try:
                     if value != self.decoder.value(raw):

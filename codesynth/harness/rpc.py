@@ -14,14 +14,74 @@ and nothing of the sender's class (its ``__str__``, ``__eq__``, metaclass) runs 
 from __future__ import annotations
 
 import builtins
+import json
+import socket
+import struct
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from codesynth.harness.wire import Channel, Encoder, Malformed, TooBig
+from codesynth.harness.wire import MAX_MESSAGE, Encoder, Gone, Malformed, TooBig
 
 _TEXT = 8000
+_LEN = struct.Struct(">I")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_loads = json.loads
+
+
+class Channel:
+    """Framed JSON messages over a connected stream socket, each read under a deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float | None = None) -> None:
+        self.sock = sock
+        self.deadline = deadline  # time.monotonic() value; None: wait as long as it takes
+        self._buffer = bytearray()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = _dumps(message).encode("ascii")
+        if len(data) > MAX_MESSAGE:
+            raise TooBig(f"message of {len(data)} bytes")
+        try:
+            self.sock.sendall(_LEN.pack(len(data)) + data)
+        except OSError as exc:
+            raise Gone(f"the other side is gone ({exc})") from None
+
+    def _fill(self, size: int) -> None:
+        while len(self._buffer) < size:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    raise Gone("no answer before the deadline")
+                self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(max(1 << 16, size - len(self._buffer)))
+            except TimeoutError:
+                raise Gone("no answer before the deadline") from None
+            except OSError as exc:
+                raise Gone(f"the other side is gone ({exc})") from None
+            if not chunk:
+                raise Gone("the other side closed the connection")
+            self._buffer += chunk
+
+    def receive(self) -> dict[str, Any]:
+        self._fill(_LEN.size)
+        (size,) = _LEN.unpack_from(self._buffer)
+        if size > MAX_MESSAGE:
+            raise Malformed(f"a message of {size} bytes (the limit is {MAX_MESSAGE})")
+        self._fill(_LEN.size + size)
+        data = bytes(self._buffer[_LEN.size:_LEN.size + size])
+        del self._buffer[:_LEN.size + size]
+        try:
+            message = _loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise Malformed(f"not JSON: {exc}"[:200]) from None
+        if type(message) is not dict:
+            raise Malformed("a message must be an object")
+        return message
 
 
 class Endpoint:

@@ -7,9 +7,9 @@ subclass of ``str`` is not plain data. Everything else crosses as a reference (`
 object of the sender, ``#r``: an object of the receiver it sent before, ``#cb``: a callable
 of the judge, ``#ref``: a standard-library object, found by name on both sides).
 
-Messages are framed (4-byte length, then JSON), capped in size, and read under a deadline.
 Whatever the other side sends, decoding raises ``Malformed`` or returns a value: it never
-runs code of the sender and never builds an object of a type the sender chose.
+runs code of the sender and never builds an object of a type the sender chose. Messages
+are framed, capped and read under a deadline (``rpc.Channel``).
 """
 
 from __future__ import annotations
@@ -18,18 +18,13 @@ import base64
 import collections
 import decimal
 import fractions
-import json
-import socket
-import struct
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 MAX_MESSAGE = 32 << 20  # bytes of one message
 MAX_DEPTH = 100  # nesting of one value
 MAX_ITEMS = 2_000_000  # elements in one message
-_LEN = struct.Struct(">I")
 _SCALARS = (type(None), bool, int, float, str)
 _BIG = 1 << 12000  # ints beyond ~3600 digits cross as hex (str() of them is capped)
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
@@ -246,58 +241,3 @@ def _float(value: Any) -> float:
     if type(value) not in (int, float):
         raise Malformed("expected a number")
     return float(value)
-
-
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-_loads = json.loads
-
-
-class Channel:
-    """Framed JSON messages over a connected stream socket, each read under a deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float | None = None) -> None:
-        self.sock = sock
-        self.deadline = deadline  # time.monotonic() value; None: wait as long as it takes
-        self._buffer = bytearray()
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = _dumps(message).encode("ascii")
-        if len(data) > MAX_MESSAGE:
-            raise TooBig(f"message of {len(data)} bytes")
-        try:
-            self.sock.sendall(_LEN.pack(len(data)) + data)
-        except OSError as exc:
-            raise Gone(f"the other side is gone ({exc})") from None
-
-    def _fill(self, size: int) -> None:
-        while len(self._buffer) < size:
-            if self.deadline is not None:
-                left = self.deadline - time.monotonic()
-                if left <= 0:
-                    raise Gone("no answer before the deadline")
-                self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(max(1 << 16, size - len(self._buffer)))
-            except TimeoutError:
-                raise Gone("no answer before the deadline") from None
-            except OSError as exc:
-                raise Gone(f"the other side is gone ({exc})") from None
-            if not chunk:
-                raise Gone("the other side closed the connection")
-            self._buffer += chunk
-
-    def receive(self) -> dict[str, Any]:
-        self._fill(_LEN.size)
-        (size,) = _LEN.unpack_from(self._buffer)
-        if size > MAX_MESSAGE:
-            raise Malformed(f"a message of {size} bytes (the limit is {MAX_MESSAGE})")
-        self._fill(_LEN.size + size)
-        data = bytes(self._buffer[_LEN.size:_LEN.size + size])
-        del self._buffer[:_LEN.size + size]
-        try:
-            message = _loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise Malformed(f"not JSON: {exc}"[:200]) from None
-        if type(message) is not dict:
-            raise Malformed("a message must be an object")
-        return message

@@ -97,14 +97,32 @@ def outputs(fds: dict[str, int], limit: int) -> tuple[str, int, str, int]:
     return out, out_size + judge_out_size, err, err_size + judge_err_size
 
 
-def judged_status(events: list[dict[str, object]], status: int) -> tuple[int | None, int | None]:
-    """(exit status, signal) of the program: as the judge saw its process end, else the
-    judge's own."""
+def judged_status(events: list[dict[str, object]], status: int
+                  ) -> tuple[int | None, int | None, float]:
+    """(exit status, signal, CPU seconds) of the program: as the judge saw its process end,
+    else the judge's own status (and 0.0)."""
     for event in events:
         if event.get("e") == "judged":
-            code, number = event.get("exit"), event.get("signal")
+            code, number, cpu = event.get("exit"), event.get("signal"), event.get("cpu")
             return (code if type(code) is int else None,
-                    number if type(number) is int else None)
+                    number if type(number) is int else None,
+                    float(cpu) if type(cpu) in (int, float) else 0.0)  # type: ignore[arg-type]
     if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status), None
-    return None, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        return os.WEXITSTATUS(status), None, 0.0
+    return None, os.WTERMSIG(status) if os.WIFSIGNALED(status) else None, 0.0
+
+
+def descriptors(content: bytes) -> tuple[dict[str, int], int, int]:
+    """A job's descriptors: memfds for the program's and the judge's stdout and stderr and
+    for the judge's ``content`` (this job, read after its fork), and the evidence pipe."""
+    import fcntl
+
+    fds = {name: os.memfd_create(name, os.MFD_CLOEXEC)
+           for name in ("out", "err", "judge_out", "judge_err", "content")}
+    os.write(fds["content"], content)
+    ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
+    try:
+        fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass  # a smaller pipe: the judge's writes wait for our reads
+    return fds, ev_read, ev_write

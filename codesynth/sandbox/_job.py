@@ -183,3 +183,29 @@ def harden(plan: Plan, fds: tuple[int, ...], _exit: Any = os._exit) -> None:
             os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         finally:
             _exit(HARNESS_FAULT)
+
+
+def judge_id(uid: int) -> int:
+    """The judge's uid (and gid) for a worker whose programs run as ``uid``: one no program
+    of any worker has."""
+    return uid + 0x40000000 if uid < 0x40000000 else uid - 0x20000000
+
+
+def job_plans(runner: Any, command: dict[str, Any]) -> tuple[Plan, Plan]:
+    """In the zygote: the Plans of a job's judged process and of its judge (``runner``: the
+    runner's state, inherited)."""
+    limits = command["limits"]
+    common = {"limits": limits, "isolate": runner.isolate, "userns": runner.userns,
+              "memory_cgroup": runner.cgroup is not None, "in_container": runner.container,
+              "redumpable": runner.redumpable, "keyring": runner.keyring,
+              "seccomp": runner.seccomp,
+              "memory_procs": runner.cgroup.memory_procs
+              if runner.cgroup is not None and hasattr(runner.cgroup, "memory_procs") else None}
+    workdir = command.get("scratch") or WORKDIR
+    judged = Plan(uid=runner.uid, gid=runner.gid, workdir=workdir, judged=True,
+                  **common)  # type: ignore[arg-type]
+    # The judge shares the program's group: it may read and write the files of the
+    # program's working directory (mode 0770), never the other way round.
+    judge = Plan(uid=runner.judge_uid, gid=runner.gid, workdir=workdir, judged=False,
+                 **common)  # type: ignore[arg-type]
+    return judged, judge

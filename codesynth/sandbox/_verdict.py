@@ -51,7 +51,8 @@ _SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
              "signal": _OPTIONAL_INT, "digest": (str,), "preview": (str,),
              "output_bytes": (int,)},
     "harness_error": {"message": (str,)},
-    "judged": {"exit": _OPTIONAL_INT, "signal": _OPTIONAL_INT, "reason": (str,)},
+    "judged": {"exit": _OPTIONAL_INT, "signal": _OPTIONAL_INT, "reason": (str,),
+               "cpu": _OPTIONAL_NUMBER},
     "suspicious": {"test": (str,), "what": (str,)},
 }
 _EXCEPTION = {"type": (str,), "message": (str,), "traceback": (str,), "line": _OPTIONAL_INT,

@@ -33,7 +33,9 @@ OWNER = "org.codesynth.owner"  # "<host>/<pid>/<process start time>"
 SLACK_MB = 1  # page tables and kernel objects, on top of the job's budget and the runner
 START_MB = 64  # the runner's share until it reports its own size
 RUNNER_ROOT = "/opt/codesynth"
-HARDENING = "docker(network none, read-only root, no capabilities, no-new-privileges)"
+HARDENING = ("docker(network none, read-only root, jobs without capabilities, "
+             "no-new-privileges)")
+RUNNER_CAPABILITIES = ("SYS_ADMIN", "SETUID", "SETGID", "KILL", "DAC_OVERRIDE", "FOWNER")
 
 
 def connect() -> Any:
@@ -139,18 +141,24 @@ class DockerSandbox(PooledSandbox):
         # noatime: reading a directory leaves no trace for the next job.
         scratch = (f"rw,exec,nosuid,nodev,noatime,size={self._tmpfs_mb}m,nr_inodes=65536,"
                    f"uid={uid},gid={uid}")
+        # The runner starts as root with only what it needs to make each job's processes:
+        # a PID and mount namespace per job (SYS_ADMIN), their own uids (SETUID, SETGID),
+        # killing them (KILL) and emptying their directories (DAC_OVERRIDE, FOWNER). The
+        # jobs drop every capability with their uid (no_new_privs: none comes back).
         host_config = self.client.api.create_host_config(
             auto_remove=True, network_mode="none", read_only=True, cap_drop=["ALL"],
+            cap_add=list(RUNNER_CAPABILITIES),
             security_opt=["no-new-privileges"], ipc_mode="private",
             pids_limit=max(1024, self.limits.max_processes + 16),
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(self.cpus * 1e9),
             tmpfs={"/sandbox": f"{scratch},mode=0770", "/tmp": f"{scratch},mode=1777",
                    "/dev/shm": f"{scratch},mode=1777"})
-        config = {"isolate": True, "mode": "container", "describe": HARDENING}
+        config = {"isolate": True, "mode": "container", "describe": HARDENING,
+                  "uid": uid, "gid": uid}
         return {
             "image": self.image,
             "command": ["python3", "-I", "-c", BOOT, RUNNER_ROOT, json.dumps(config)],
-            "stdin_open": True, "user": f"{uid}:{uid}", "hostname": "sandbox",
+            "stdin_open": True, "user": "0:0", "hostname": "sandbox",
             "working_dir": "/", "environment": {**RUNNER_ENV,
                                                 "PATH": "/usr/local/bin:/usr/bin:/bin"},
             "labels": {ROLE: "runner", OWNER: self._owner},

@@ -15,7 +15,6 @@ runner reads (capped) after the job is gone. Time is enforced here, on a pidfd.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -28,15 +27,15 @@ from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import (
-    PIPE_BYTES,
     Buffer,
+    descriptors,
     drain,
     judged_status,
     outputs,
     tail,
     wait,
 )
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_plans, judge_id
 from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
@@ -163,21 +162,7 @@ class Runner:
 
     def plans(self, command: dict[str, Any]) -> tuple[Plan, Plan]:
         """In the zygote: the Plans of a job's judged process and of its judge."""
-        limits = command["limits"]
-        common = {"limits": limits, "isolate": self.isolate, "userns": self.userns,
-                  "memory_cgroup": self.cgroup is not None, "in_container": self.container,
-                  "redumpable": self.redumpable, "keyring": self.keyring,
-                  "seccomp": self.seccomp,
-                  "memory_procs": self.cgroup.memory_procs
-                  if isinstance(self.cgroup, JobCgroup) else None}
-        workdir = command.get("scratch") or WORKDIR
-        judged = Plan(uid=self.uid, gid=self.gid, workdir=workdir, judged=True,
-                      **common)  # type: ignore[arg-type]
-        # The judge shares the program's group: it may read and write the files of the
-        # program's working directory (mode 0770), never the other way round.
-        judge = Plan(uid=self.judge_uid, gid=self.gid, workdir=workdir, judged=False,
-                     **common)  # type: ignore[arg-type]
-        return judged, judge
+        return job_plans(self, command)
 
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
@@ -187,16 +172,9 @@ class Runner:
             expected = [str(case["output"]) for case in job["tests"]]
             job = {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}
         key = new_key()
-        fds = {name: os.memfd_create(name, os.MFD_CLOEXEC)
-               for name in ("out", "err", "judge_out", "judge_err", "content")}
-        content = json.dumps({"job": job, "key": key.hex(), "timeout": limits["timeout"],
-                              "strict": bool(limits.get("strict"))}).encode()
-        os.write(fds["content"], content)
-        ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
-        try:
-            fcntl.fcntl(ev_write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:
-            pass  # a smaller pipe: the judge's writes wait for our reads
+        fds, ev_read, ev_write = descriptors(json.dumps({
+            "job": job, "key": key.hex(), "timeout": limits["timeout"],
+            "strict": bool(limits.get("strict"))}).encode())
         command: dict[str, Any] = {"limits": limits}
         scratch = None
         if not self.isolate:
@@ -268,7 +246,8 @@ class Runner:
         out, out_size, err, err_size = outputs(fds, max_output)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         events = parse(self.evidence.take(), key)
-        exit_code, signal_number = judged_status(events, status)
+        exit_code, signal_number, judged_cpu = judged_status(events, status)
+        cpu_time = max(cpu_time, judged_cpu)
         obs = Observation(
             events=events, exit_code=exit_code, signal=signal_number,
             wall_timed_out=timed_out, wall_limit=float(limits["timeout"]),
@@ -297,12 +276,6 @@ class Runner:
         if self.container:
             hello["runner_rss_mb"] = rss_mb()
         serve(self.run, hello, inp, out)
-
-
-def judge_id(uid: int) -> int:
-    """The judge's uid (and gid) for a worker whose programs run as ``uid``: one no program
-    of any worker has."""
-    return uid + 0x40000000 if uid < 0x40000000 else uid - 0x20000000
 
 
 def main() -> None:

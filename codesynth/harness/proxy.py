@@ -1,0 +1,185 @@
+"""Proxies: the judge's handles on the program's objects (see ``remote``).
+
+Every operation on a :class:`Remote` is one request to the judged process; nothing of the
+program's object runs here. Comparisons are noted with the session first (``suspicious``,
+``strict``).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codesynth.harness.remote import Session
+
+_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+            "contains": "in"}
+
+
+def _binary(name: str, reflected: bool = False) -> Callable[[Remote, Any], Any]:
+    if reflected:
+        def method(self: Remote, other: Any) -> Any:
+            return self._s.apply(name, [other, self])
+    else:
+        def method(self: Remote, other: Any) -> Any:
+            return self._s.apply(name, [self, other])
+    return method
+
+
+def _compare(name: str) -> Callable[[Remote, Any], Any]:
+    def method(self: Remote, other: Any) -> Any:
+        plain = type(other) is not Remote
+        other_name = type(other).__name__ if plain else f"program object {other._t}"
+        self._s.note(f"{self._t} {_SYMBOLS[name]} {other_name}: the program's {self._t} "
+                     f"decides the comparison", plain)
+        return self._s.apply(name, [self, other])
+    return method
+
+
+class Remote:
+    """A handle to an object of the program."""
+
+    __slots__ = ("_s", "_id", "_t", "__weakref__")
+
+    def __init__(self, session: Session, ident: int, type_name: str) -> None:
+        object.__setattr__(self, "_s", session)
+        object.__setattr__(self, "_id", ident)
+        object.__setattr__(self, "_t", type_name)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._s.get(self._id, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._s.set(self._id, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._s.delete(self._id, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._s.call(self._id, args, kwargs)
+
+    def _text(self, function: str) -> str:
+        text = self._s.apply(function, [self])
+        return text if type(text) is str else f"<{self._t} object of the program>"
+
+    def __repr__(self) -> str:
+        return self._text("repr")
+
+    def __str__(self) -> str:
+        return self._text("str")
+
+    def __format__(self, spec: str) -> str:
+        text = self._s.apply("format", [self, spec])
+        return text if type(text) is str else self._text("str")
+
+    def __len__(self) -> int:
+        return self._s.apply("len", [self])  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Any:
+        return self._s.apply("iter", [self])
+
+    def __next__(self) -> Any:
+        return self._s.apply("next", [self])
+
+    def __reversed__(self) -> Any:
+        return self._s.apply("reversed", [self])
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._s.apply("getitem", [self, key])
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._s.apply("setitem", [self, key, value])
+
+    def __delitem__(self, key: Any) -> None:
+        self._s.apply("delitem", [self, key])
+
+    def __contains__(self, item: Any) -> bool:
+        self._s.note(f"in {self._t}: the program's {self._t} decides membership",
+                     type(item) is not Remote)
+        return bool(self._s.apply("contains", [self, item]))
+
+    def __hash__(self) -> int:
+        value = self._s.apply("hash", [self])
+        return value if type(value) is int else 0
+
+    def __bool__(self) -> bool:
+        self._s.note(f"truth value of {self._t}: the program decides it", False)
+        return self._s.apply("bool", [self]) is True
+
+    def __index__(self) -> int:
+        return self._s.apply("index", [self])  # type: ignore[no-any-return]
+
+    def __int__(self) -> int:
+        return self._s.apply("int", [self])  # type: ignore[no-any-return]
+
+    def __float__(self) -> float:
+        return self._s.apply("float", [self])  # type: ignore[no-any-return]
+
+    def __complex__(self) -> complex:
+        return self._s.apply("complex", [self])  # type: ignore[no-any-return]
+
+    def __round__(self, digits: int | None = None) -> Any:
+        return self._s.apply("round", [self] if digits is None else [self, digits])
+
+    def __neg__(self) -> Any:
+        return self._s.apply("neg", [self])
+
+    def __pos__(self) -> Any:
+        return self._s.apply("pos", [self])
+
+    def __abs__(self) -> Any:
+        return self._s.apply("abs", [self])
+
+    def __invert__(self) -> Any:
+        return self._s.apply("invert", [self])
+
+    def __enter__(self) -> Any:
+        return self.__getattr__("__enter__")()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.__getattr__("__exit__")(*[None if isinstance(e, types.TracebackType)
+                                              else e for e in exc])
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return self._s.apply("isinstance", [instance, self]) is True
+
+    def __subclasscheck__(self, cls: Any) -> bool:
+        return self._s.apply("issubclass", [cls, self]) is True
+
+    def __dir__(self) -> list[str]:
+        names = self._s.apply("dir", [self])
+        return [n for n in names if type(n) is str] if type(names) is list else []
+
+    __eq__ = _compare("eq")  # type: ignore[assignment]
+    __ne__ = _compare("ne")  # type: ignore[assignment]
+    __lt__ = _compare("lt")
+    __le__ = _compare("le")
+    __gt__ = _compare("gt")
+    __ge__ = _compare("ge")
+
+
+for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "truediv"),
+                   ("floordiv", "floordiv"), ("mod", "mod"), ("pow", "pow"),
+                   ("matmul", "matmul"), ("lshift", "lshift"), ("rshift", "rshift"),
+                   ("and", "and_"), ("or", "or_"), ("xor", "xor"), ("divmod", "divmod")):
+    setattr(Remote, f"__{_name}__", _binary(_op))
+    setattr(Remote, f"__r{_name}__", _binary(_op, reflected=True))
+
+
+class RemoteModule(types.ModuleType):
+    """``solution`` in the judge: the program's top-level names as they were after it loaded
+    (plain data by value, everything else as handles); other names are asked for."""
+
+    def __init__(self, session: Session, names: dict[str, Any]) -> None:
+        super().__init__("solution")
+        self.__dict__.update(names)
+        self.__dict__["__file__"] = "solution.py"
+        self.__dict__["_cs_session"] = session
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        session: Session = self.__dict__["_cs_session"]
+        return session.get(None, name)
