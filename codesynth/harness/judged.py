@@ -196,10 +196,11 @@ class Server:
     def call(self, target: Any, message: dict[str, Any]) -> dict[str, Any]:
         raw_args, raw_kwargs = message.get("a"), message.get("k")
         args = self.decoder.value(raw_args)
-        kwargs = self.decoder.value(raw_kwargs) if raw_kwargs is not None else {}
-        if type(args) is not list or type(kwargs) is not dict \
-                or not all(type(k) is str for k in kwargs):
+        if raw_kwargs is None:
+            raw_kwargs = {}
+        if type(args) is not list or type(raw_kwargs) is not dict:
             raise Malformed("bad call")
+        kwargs = {str(k): self.decoder.value(v) for k, v in raw_kwargs.items()}
         result = target(*args, **kwargs)
         reply: dict[str, Any] = {"v": self.encode(result)}
         # Arguments the program may have mutated go back (the judge updates its own).

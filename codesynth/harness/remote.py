@@ -159,7 +159,8 @@ class Session:
 
     def call(self, ident: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         message = {"op": "call", "h": ident, "a": self.encode(list(args)),
-                   "k": self.encode(kwargs) if kwargs else None}
+                   "k": {name: self.encode(value) for name, value in kwargs.items()}
+                   if kwargs else None}
         value, reply = self.request(message)
         back = reply.get("back")
         if back is not None:

@@ -183,8 +183,9 @@ class Decoder:
                     if factory is None:
                         raise Malformed("bad defaultdict")
                     return collections.defaultdict(factory, pairs)
-                return {"dict": dict, "OrderedDict": collections.OrderedDict,
-                        "Counter": collections.Counter}[tag](pairs)
+                if tag == "Counter":
+                    return collections.Counter(dict(pairs))
+                return {"dict": dict, "OrderedDict": collections.OrderedDict}[tag](pairs)
             if tag in ("bytes", "bytearray"):
                 raw = base64.b64decode(_str(items).encode("ascii"), validate=True)
                 return raw if tag == "bytes" else bytearray(raw)
