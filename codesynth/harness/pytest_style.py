@@ -82,8 +82,9 @@ PRIVATE_DIR: str | None = None
 
 
 def _arguments(rootdir: str | None = None) -> list[str]:
-    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir",
-            rootdir or os.getcwd(),
+    root = rootdir or os.getcwd()
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:legacypath", "--rootdir", root,
+            "--confcutdir", root, *(["-c", os.path.join(root, "pytest.ini")] if rootdir else []),
             "-o", "python_files=test_*.py", "--no-header", "-rN"]
     try:  # plugin auto-discovery is off (it scans every installed distribution): opt in
         import _hypothesis_pytestplugin  # noqa: F401
@@ -143,6 +144,10 @@ def run_pytest(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     path = os.path.join(private, TEST_FILE)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(job["tests"])
+    # Its own configuration, and no conftest.py from above: /tmp is the program's too.
+    with open(os.path.join(private, "pytest.ini"), "w", encoding="utf-8") as handle:
+        handle.write("[pytest]\n")
+    os.chdir(private)
     collector = _Collector(evidence, session)
     evidence.phase("tests")
     args = [*_arguments(private), path]

@@ -127,7 +127,12 @@ class Session:
         try:
             reply = self.endpoint.request(message)
             if "x" in reply:
-                raise rebuild_exception(reply["x"], self.decoder.value)
+                exc = rebuild_exception(reply["x"], self.decoder.value)
+                if isinstance(exc, (StopIteration, StopAsyncIteration)) \
+                        and message.get("f") != "next":
+                    self.note(f"{type(exc).__name__} raised by the program out of a call: it "
+                              "ends the caller's iteration (map, filter, ...) early", False)
+                raise exc
             if "v" not in reply:
                 raise Malformed(f"the program answered: {str(reply.get('bad'))[:300]}")
             return self.decoder.value(reply["v"]), reply

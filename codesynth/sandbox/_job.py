@@ -67,7 +67,7 @@ class Plan:
             rlimits.append((resource.RLIMIT_AS, (memory, memory)))
         self.rlimits = tuple(rlimits)
         self.chdir = workdir
-        self.oom_adjust = judged
+        self.oom_adjust = b"1000" if judged else b"0"  # the zygote has the runner's -1000
         self.userns_maps: tuple[tuple[str, str], ...] = ()
         self.ids: tuple[int, int] | None = None
         if isolate and userns:
@@ -109,12 +109,15 @@ def _userns(maps: tuple[tuple[str, str], ...]) -> None:
             handle.write(content)
 
 
-def _container_oom() -> None:
-    # The OOM killer must pick the program's tree, never the judge or the runner. Our /proc
-    # entries are writable only while dumpable (harden makes us undumpable again).
+def _oom_score(score: bytes) -> None:
+    # The OOM killer picks the program's tree first, then the judge, never the runner. Our
+    # /proc entries are writable only while dumpable (harden makes us undumpable again).
     L.prctl(L.PR_SET_DUMPABLE, 1)
-    with open("/proc/self/oom_score_adj", "w") as handle:
-        handle.write("1000")
+    fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+    try:
+        os.write(fd, score)
+    finally:
+        os.close(fd)
 
 
 _STREAMS: list[io.TextIOWrapper] = []
@@ -153,8 +156,7 @@ def harden(plan: Plan, fds: tuple[int, ...], _exit: Any = os._exit) -> None:
             os.chdir(plan.chdir)
         for which, limit in plan.rlimits:
             resource.setrlimit(which, limit)
-        if plan.oom_adjust:
-            _container_oom()
+        _oom_score(plan.oom_adjust)
         _wire_fds(fds)
         if plan.keyring:
             try:  # else the runner's own (empty, anonymous) one, which no job can change

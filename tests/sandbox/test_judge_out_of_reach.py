@@ -441,3 +441,54 @@ def test_an_eq_hack_is_recorded_and_fails_in_strict_mode(sandbox: Sandbox, hack:
     strict = sandbox.run(job(program, tests), dataclasses.replace(FAST, strict=True))
     assert strict.status is Status.FAILED, strict.reason
     assert strict.tests[0].message is not None and "strict" in strict.tests[0].message
+
+
+# -- found by attacking the design (see the README's verdict section) ---------------------------
+
+def test_a_program_cannot_make_the_judge_build_an_always_equal_stdlib_object(
+        sandbox: Sandbox) -> None:
+    # unittest.mock.ANY's class is in the standard library: were it sent by name, the judge
+    # would build its own instance, equal to anything, and no comparison would be recorded.
+    program = "from unittest import mock\nanswer = type(mock.ANY)\n"
+    e = sandbox.run(job(program, FAILING))
+    assert e.status is Status.PASSED or e.suspicious  # a handle: the program's own object
+    assert e.suspicious, e
+    strict = sandbox.run(job(program, FAILING), _strict())
+    assert strict.status is Status.FAILED, strict.reason
+
+
+def _strict():  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from tests.conftest import FAST
+
+    return dataclasses.replace(FAST, strict=True)
+
+
+def test_a_conftest_planted_in_tmp_does_not_reach_the_judges_pytest(sandbox: Sandbox) -> None:
+    plant = code("""
+        import os
+        evil = "import pytest\\n" \\
+               "@pytest.hookimpl(hookwrapper=True)\\n" \\
+               "def pytest_runtest_makereport(item, call):\\n" \\
+               "    outcome = yield\\n" \\
+               "    outcome.get_result().outcome = 'passed'\\n"
+        for name in ("/tmp/conftest.py", "/tmp/pytest.ini", "/sandbox/conftest.py"):
+            with open(name, "w") as handle:
+                handle.write(evil if name.endswith(".py") else
+                             "[pytest]\\naddopts = -p no:python\\n")
+        def answer():
+            return "wrong"
+    """)
+    tests = f"from solution import answer\n\n\ndef test_it():\n    {FAILING}"
+    e = sandbox.run(job(plant, tests, "pytest"))
+    assert e.status is Status.FAILED, (e.reason, e.tests)
+
+
+def test_stop_iteration_out_of_a_call_is_recorded(sandbox: Sandbox) -> None:
+    # map() stops at the StopIteration and all() sees nothing false: legal Python (in one
+    # process too), and on the record.
+    program = "def f(x):\n    raise StopIteration\n"
+    tests = "assert all(map(lambda c: f(c[0]) == c[1], [(1, 2), (2, 3)]))\n"
+    e = sandbox.run(job(program, tests))
+    assert any("StopIteration" in s["what"] for s in e.suspicious), e
