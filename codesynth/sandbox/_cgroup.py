@@ -166,7 +166,8 @@ class JobCgroup:
             except OSError:
                 continue
         self._write(self._mem_limit, memory)
-        self._write(self._pids_max, max_processes + 1)  # + the runner
+        # + the runner, the zygote, the judge and the next job's two processes, made ahead
+        self._write(self._pids_max, max_processes + 5)
         self._applied = (memory_mb, max_processes)
 
     def snapshot(self) -> tuple[int, int]:

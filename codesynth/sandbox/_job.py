@@ -200,9 +200,7 @@ def job_plans(runner: Any, command: dict[str, Any]) -> tuple[Plan, Plan]:
     common = {"limits": limits, "isolate": runner.isolate, "userns": runner.userns,
               "memory_cgroup": runner.cgroup is not None, "in_container": runner.container,
               "redumpable": runner.redumpable, "keyring": runner.keyring,
-              "seccomp": runner.seccomp,
-              "memory_procs": runner.cgroup.memory_procs
-              if runner.cgroup is not None and hasattr(runner.cgroup, "memory_procs") else None}
+              "seccomp": runner.seccomp}
     workdir = command.get("scratch") or WORKDIR
     judged = Plan(uid=runner.uid, gid=runner.gid, workdir=workdir, judged=True,
                   **common)  # type: ignore[arg-type]

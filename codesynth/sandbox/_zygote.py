@@ -14,6 +14,7 @@ memfd the runner filled). When the judge ends, the kernel kills everything in it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -22,7 +23,7 @@ import socket
 from typing import Any
 
 from codesynth.sandbox import _linux as L
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, harden
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, harden
 
 # The descriptors of a job, in the order they are sent.
 FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content")
@@ -60,8 +61,10 @@ class Zygote:
 
 
 def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
-    """The zygote's loop. Never returns."""
+    """The zygote's loop. Never returns. The next job's processes are made ahead of time
+    (after the previous command was answered): a command only hands them their job."""
     try:
+        os.chdir("/")  # never a job's working directory (the runner renews it)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)  # the runner's protocol streams are not ours
@@ -74,53 +77,101 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
         except OSError:
             flags = L.CLONE_PARENT
         sock.send(json.dumps({"pidns": bool(flags & L.CLONE_NEWPID)}).encode())
+        ready = _prefork(flags, sock, make)
         while True:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, len(FDS))
             if not message:
                 break
             command = json.loads(message)
-            if "warm" in command:
+            if "warm" in command:  # what is ready predates the warm-up: made again
+                _discard(ready)
                 warm(command["warm"])
+                ready = _prefork(flags, sock, make)
                 sock.send(b"{}")
                 continue
             try:
                 if len(fds) != len(FDS):
                     raise OSError("wrong number of descriptors")
-                judged, judge = make(command)
-                random.seed(int.from_bytes(os.urandom(16), "little"))
-                pid = L.clone(flags)
-                if pid == 0:
-                    sock.close()
-                    _job(judged, judge, dict(zip(FDS, fds, strict=True)), command)
+                if ready is None:  # the last attempt failed (a full pids cgroup, say)
+                    ready = _prefork(flags, sock, make, strict=True)
+                assert ready is not None
+                pid, channel = ready
+                socket.send_fds(channel, [message], fds)
                 reply: dict[str, Any] = {"pid": pid}
             except Exception as exc:  # noqa: BLE001 - the runner reports it
+                _discard(ready)
                 reply = {"error": repr(exc)[:500]}
+            if ready is not None:
+                ready[1].close()
             for fd in fds:
                 os.close(fd)
             sock.send(json.dumps(reply).encode())
+            ready = _prefork(flags, sock, make)
     finally:
         os._exit(0)
 
 
-def _job(judged: Plan, judge: Plan, fds: dict[str, int], command: dict[str, Any]) -> None:
-    """The job's first process (init of its PID namespace). Never returns."""
+Ready = tuple[int, socket.socket]
+
+
+def _prefork(flags: int, sock: socket.socket, make: Any, strict: bool = False
+             ) -> Ready | None:
+    """The next job's first process, waiting for its job on a socket of its own."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    random.seed(int.from_bytes(os.urandom(16), "little"))
     try:
-        if judge.memory_procs is not None:  # first: every page from here on is the job's
-            os.write(judge.memory_procs, b"0")
+        pid = L.clone(flags)
+    except OSError:
+        ours.close()
+        theirs.close()
+        if strict:
+            raise
+        return None
+    if pid == 0:
+        sock.close()
+        ours.close()
+        _job(theirs, make)
+    theirs.close()
+    return pid, ours
+
+
+def _discard(ready: Ready | None) -> None:
+    if ready is not None:
+        ready[1].close()  # it reads end of file and leaves; the runner reaps it
+        with contextlib.suppress(OSError):
+            os.kill(ready[0], signal.SIGKILL)
+
+
+def _job(channel: socket.socket, make: Any) -> None:
+    """The job's first process (init of its PID namespace). Never returns.
+
+    Made ahead of time, it forks the judged process at once, and both wait: this one for
+    its job (the command and descriptors, from the zygote), the judged process for its part
+    of it (from this one). Then each drops its privileges and runs."""
+    try:
+        join = getattr(make, "memory_procs", None)
+        if join is not None:  # first: every page from here on is the job's
+            os.write(join, b"0")
         os.setsid()  # its own session: kill(0) and killpg from the job stay in the job
-        if os.getpid() == 1:
-            _own_proc()
         ours, theirs = socket.socketpair()
+        orders, taking = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = L.fork()
         if pid == 0:
+            channel.close()
             ours.close()
-            random.seed(int.from_bytes(os.urandom(16), "little"))
-            harden(judged, (fds["null"], fds["out"], fds["err"], theirs.fileno()))
-            from codesynth.harness.judged import serve
-
-            serve(3)
-            os._exit(0)
+            orders.close()
+            _judged(taking, theirs, make)
         theirs.close()
+        taking.close()
+        message, received, _, _ = socket.recv_fds(channel, 1 << 16, len(FDS))
+        if not message or len(received) != len(FDS):
+            os._exit(0)  # discarded, or the zygote is gone
+        channel.close()
+        command = json.loads(message)
+        fds = dict(zip(FDS, received, strict=True))
+        socket.send_fds(orders, [message], [fds["null"], fds["out"], fds["err"]])
+        orders.close()
+        _, judge = make(command)
         random.seed(int.from_bytes(os.urandom(16), "little"))
         harden(judge, (fds["null"], fds["judge_out"], fds["judge_err"], fds["evidence"],
                        ours.fileno(), fds["content"]))
@@ -143,7 +194,28 @@ def _job(judged: Plan, judge: Plan, fds: dict[str, int], command: dict[str, Any]
             getattr(__import__("sys"), stream).flush()
         except BaseException:  # noqa: BLE001
             pass
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os._exit(0)
+
+
+def _judged(orders: socket.socket, connection: socket.socket, make: Any) -> None:
+    """The judged process: waits for its descriptors, drops everything, serves the judge.
+    Never returns."""
+    try:
+        message, fds, _, _ = socket.recv_fds(orders, 1 << 16, 3)
+        if not message or len(fds) != 3:
+            os._exit(0)
+        orders.close()
+        judged, _ = make(json.loads(message))
+        if os.getppid() == 1:  # in the job's PID namespace: a /proc of its own (now, made
+            _own_proc()  # ahead of time, its mounts would be those of the last job)
+        random.seed(int.from_bytes(os.urandom(16), "little"))
+    except BaseException as exc:  # noqa: BLE001
+        os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
+        os._exit(HARNESS_FAULT)
+    harden(judged, (fds[0], fds[1], fds[2], connection.fileno()))
+    from codesynth.harness.judged import serve
+
+    serve(3)
     os._exit(0)
 
 
@@ -159,8 +231,10 @@ def _private_workdir(parent: str) -> None:
 
 
 def _own_proc() -> None:
-    """A mount namespace of the job's own with a /proc of its PID namespace: the program
-    sees its own processes and the judge, with the numbers ``getpid`` gives, nothing else."""
+    """A mount namespace of the program's own with a /proc of the job's PID namespace: the
+    program sees its own processes and the judge, with the numbers ``getpid`` gives, nothing
+    else. Made when the job is handed over, after the runner renewed the job's directories:
+    a copy of the mounts made earlier would hold the last job's."""
     try:
         L.unshare(L.CLONE_NEWNS)
         L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)

@@ -15,6 +15,7 @@ runner reads (capped) after the job is gone. Time is enforced here, on a pidfd.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -35,7 +36,7 @@ from codesynth.sandbox._collect import (
     tail,
     wait,
 )
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_plans, judge_id
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, job_plans, judge_id
 from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
@@ -159,10 +160,6 @@ class Runner:
             self.warm.add(style)
             assert self.zygote is not None
             self.zygote.warm(style)
-
-    def plans(self, command: dict[str, Any]) -> tuple[Plan, Plan]:
-        """In the zygote: the Plans of a job's judged process and of its judge."""
-        return job_plans(self, command)
 
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
@@ -304,7 +301,10 @@ def main() -> None:
     prebuild_interpreter_state()
     gc.freeze()
     # The zygote: made now, before the first request is read (see _zygote).
-    runner.zygote = Zygote(runner.plans, lambda style: warm_style(
+    make = functools.partial(job_plans, runner)
+    make.memory_procs = (  # type: ignore[attr-defined]
+        runner.cgroup.memory_procs if isinstance(runner.cgroup, JobCgroup) else None)
+    runner.zygote = Zygote(make, lambda style: warm_style(
         style, mkdtemp if not runner.isolate or runner.container else None))
     runner.serve(*protocol)
     # End of input: every job is swept and every reply flushed. Skipping the interpreter's
