@@ -169,14 +169,18 @@ def _job(channel: socket.socket, make: Any) -> None:
         channel.close()
         command = json.loads(message)
         fds = dict(zip(FDS, received, strict=True))
+        os.dup2(fds["judge_err"], 2)  # from now on, what goes wrong is in the job's trace
         socket.send_fds(orders, [message], [fds["null"], fds["out"], fds["err"]])
         orders.close()
         _, judge = make(command)
         random.seed(int.from_bytes(os.urandom(16), "little"))
+        parent = command.get("workdir")
+        if parent:  # while still privileged: it may mount
+            parent = _private_tmp(parent)
         harden(judge, (fds["null"], fds["judge_out"], fds["judge_err"], fds["evidence"],
                        ours.fileno(), fds["content"]))
-        if command.get("workdir"):
-            _private_workdir(command["workdir"])
+        if parent:  # as the judge: its own
+            _private_workdir(parent)
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         os._exit(HARNESS_FAULT)
@@ -219,15 +223,26 @@ def _judged(orders: socket.socket, connection: socket.socket, make: Any) -> None
     os._exit(0)
 
 
+def _private_tmp(parent: str) -> str:
+    """Where the judge keeps what only it may see (the pytest style writes the tests there):
+    in a mount namespace of the judge's own, a /tmp of its own. Without the privilege to
+    mount, ``parent``: then only the judge's uid and a mode of 0700 protect it."""
+    try:
+        L.unshare(L.CLONE_NEWNS)
+        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+        L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV,
+                "mode=1777,size=64m,nr_inodes=4096")
+    except OSError:
+        return parent
+    return "/tmp"
+
+
 def _private_workdir(parent: str) -> None:
-    """A directory only the judge can read (the pytest style writes the tests there)."""
     import tempfile
 
     from codesynth.harness import pytest_style
 
-    path = tempfile.mkdtemp(prefix="judge-", dir=parent)
-    os.chmod(path, 0o700)
-    pytest_style.PRIVATE_DIR = path
+    pytest_style.PRIVATE_DIR = tempfile.mkdtemp(prefix="judge-", dir=parent)  # mode 0700
 
 
 def _own_proc() -> None:

@@ -492,3 +492,29 @@ def test_stop_iteration_out_of_a_call_is_recorded(sandbox: Sandbox) -> None:
     tests = "assert all(map(lambda c: f(c[0]) == c[1], [(1, 2), (2, 3)]))\n"
     e = sandbox.run(job(program, tests))
     assert any("StopIteration" in s["what"] for s in e.suspicious), e
+
+
+def test_the_pytest_tests_are_nowhere_the_program_can_read(sandbox: Sandbox) -> None:
+    # A thread started while loading looks for the test file as the judge writes it.
+    program = code("""
+        import glob, os, threading, time
+        seen = []
+        def watch():
+            end = time.time() + 1.5
+            while time.time() < end and not seen:
+                for root in ("/tmp", "/sandbox", "/dev/shm", "/"):
+                    for path in glob.glob(root + "/**/test_solution.py", recursive=True):
+                        try:
+                            seen.append(open(path).read())
+                        except OSError:
+                            seen.append("unreadable " + path)
+                time.sleep(0.01)
+        threading.Thread(target=watch, daemon=True).start()
+        def answer():
+            time.sleep(0.5)
+            return seen
+    """)
+    tests = "from solution import answer\n\n\ndef test_it():\n    assert answer() == ['x']\n"
+    e = sandbox.run(job(program, tests, "pytest"))
+    assert e.status is Status.FAILED, e.reason
+    assert "assert [] == ['x']" in (e.tests[0].message or ""), e.tests[0].message
