@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = str(Path(__file__).resolve().parent.parent)
 pytestmark = pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare")
 
 CASES = [
@@ -33,12 +34,22 @@ CASES = [
     ("host_files", "import os\nassert not os.path.exists('/work/main/pyproject.toml')\n"
                    "def f(x): return x + 1", "passed"),
     ("memory", "a = bytearray(400 * 1024 * 1024)\ndef f(x): return x + 1", "memory"),
+    # Here the program shares its judge's owner (one uid is mapped): the judge is the init
+    # of the job's PID namespace (no signal without a handler reaches it), not dumpable.
+    ("signal_judge", "import os, signal\nfor s in (signal.SIGKILL, signal.SIGTERM, "
+                     "signal.SIGINT, signal.SIGSEGV):\n    try:\n        os.kill(1, s)\n"
+                     "    except OSError:\n        pass\ndef f(x): return x + 1", "passed"),
+    ("judge_memory", "import os\nfor p in ('/proc/1/mem', '/proc/1/environ', '/proc/1/fd/3'):"
+                     "\n    try:\n        open(p, 'rb').read(1)\n        raise SystemExit(p)\n"
+                     "    except OSError:\n        pass\ndef f(x): return x + 1", "passed"),
+    ("wrong_answer", "def f(x): return x", "failed"),
 ]
 
 
 def _as_unprivileged(tmp_path: Path, *args: str, restrict_userns: bool = False
                      ) -> subprocess.CompletedProcess[str]:
-    inner = " ".join([sys.executable, "-m", "codesynth", *args])
+    # PYTHONPATH: this checkout's codesynth, whatever the installed one is
+    inner = " ".join([f"PYTHONPATH={REPO}", sys.executable, "-m", "codesynth", *args])
     limit = "echo 1 > /proc/sys/user/max_user_namespaces && " if restrict_userns else ""
     script = (f"{limit}exec unshare --user --map-user=1000 --map-group=1000 "
               f"sh -c 'cd {tmp_path} && {inner}'")
