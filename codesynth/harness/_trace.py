@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 NOTE_HELPER = "__codesynth_explain__"
+ASSERTION_ERROR = "__codesynth_AssertionError__"  # the builtin, whatever the program defines
 _MAX_REPR = 200
 _MAX_TRACEBACK = 8000
 
@@ -139,7 +140,7 @@ def _explained(node: ast.Assert, index: int) -> list[ast.stmt]:
         prelude = [ast.Assign(targets=[name(left_name, True)], value=test, **where)]
         condition = name(left_name)
         right = ast.Constant(None, **where)
-    error = ast.Call(func=name("AssertionError"), args=[node.msg] if node.msg else [],
+    error = ast.Call(func=name(ASSERTION_ERROR), args=[node.msg] if node.msg else [],
                      keywords=[], **where)
     explained = ast.Call(func=name(NOTE_HELPER),
                          args=[error, name(left_name), ast.Constant(op, **where), right],

@@ -16,6 +16,7 @@ from types import CodeType
 from typing import Any
 
 from codesynth.harness._trace import (
+    ASSERTION_ERROR,
     NOTE_HELPER,
     compile_explained,
     exception_info,
@@ -52,6 +53,12 @@ def load_solution(code: str, evidence: Evidence, session: Session
         return None
     namespace = {"__builtins__": builtins, "__name__": "solution", **names}
     namespace[NOTE_HELPER] = explain
+    namespace[ASSERTION_ERROR] = AssertionError
+    shadowed = sorted(n for n in names if hasattr(builtins, n) and names[n] is not
+                      getattr(builtins, n))
+    if shadowed:  # legal, and the tests' own calls of these go to the program
+        session.note(f"the program defines {', '.join(shadowed)[:300]}, shadowing the "
+                     "builtins the tests see", False)
     return namespace
 
 

@@ -168,6 +168,21 @@ for _name, _op in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "
     setattr(Remote, f"__r{_name}__", _binary(_op, reflected=True))
 
 
+class _Forwarded:
+    """``__module__`` and ``__doc__`` are attributes of every class: on a handle, they are
+    the program object's (the class itself keeps its own)."""
+
+    def __init__(self, name: str, own: Any) -> None:
+        self.name, self.own = name, own
+
+    def __get__(self, obj: Remote | None, cls: Any = None) -> Any:
+        return self.own if obj is None else obj._s.get(obj._id, self.name)
+
+
+Remote.__doc__ = _Forwarded("__doc__", Remote.__doc__)  # type: ignore[assignment]
+Remote.__module__ = _Forwarded("__module__", __name__)  # type: ignore[assignment]
+
+
 class RemoteModule(types.ModuleType):
     """``solution`` in the judge: the program's top-level names as they were after it loaded
     (plain data by value, everything else as handles); other names are asked for."""

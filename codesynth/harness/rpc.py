@@ -162,6 +162,9 @@ def remote_class(module: Any, name: Any, base_name: Any) -> type[BaseException]:
         raise Malformed(f"bad exception base {base_name[:40]!r}")
     if module == "builtins" and name == base_name:
         return base
+    own = _standard(module, name)
+    if own is not None and issubclass(own, base):
+        return own
     key = (module, name, base_name)
     found = _CLASSES.get(key)
     if found is None:
@@ -173,6 +176,17 @@ def remote_class(module: Any, name: Any, base_name: Any) -> type[BaseException]:
                                      "__remote__": True})
         _CLASSES[key] = found
     return found
+
+
+def _standard(module: str, name: str) -> type[BaseException] | None:
+    """The standard library's own exception class of that name (``json.JSONDecodeError``),
+    when its module is already imported here: no import, no code of the sender runs."""
+    import sys
+
+    if module.split(".")[0] not in getattr(sys, "stdlib_module_names", ()):
+        return None
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
 def rebuild_exception(record: Any, decode_args: Callable[[Any], Any]) -> BaseException:

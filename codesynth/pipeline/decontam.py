@@ -108,17 +108,35 @@ def _alarm(signum, frame):
     raise _Slow()
 
 
+def _functions():
+    """The program's functions and their numbers of parameters. The tests run in the judge:
+    the program's functions are handles to the judged process (``harness.remote``)."""
+    found = []
+    for f in list(globals().values()):
+        try:
+            if type(f).__name__ == "Remote" and getattr(f, "_t", "") == "function":
+                if f.__module__ != "solution":
+                    continue
+                code = f.__code__
+                arity = code.co_argcount + code.co_kwonlyargcount + \
+                    bool(code.co_flags & 4) + bool(code.co_flags & 8)
+            elif _inspect.isfunction(f) and getattr(f, "__module__", "") == "solution":
+                arity = len(_inspect.signature(f).parameters)
+            else:
+                continue
+        except BaseException:
+            continue
+        found.append((f, arity))
+    return found
+
+
 def _scan():
     _signal.signal(_signal.SIGALRM, _alarm)
-    functions = [f for f in list(globals().values())
-                 if _inspect.isfunction(f) and getattr(f, "__module__", "") == "solution"]
+    functions = _functions()
     found = []
     for problem_id, kind, entry, arity, tests in _PROBLEMS:
-        for function in functions:
-            try:
-                if len(_inspect.signature(function).parameters) != arity:
-                    continue
-            except (TypeError, ValueError):
+        for function, parameters in functions:
+            if parameters != arity:
                 continue
             _signal.setitimer(_signal.ITIMER_REAL, {limit})
             try:

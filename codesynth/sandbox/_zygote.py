@@ -92,12 +92,16 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
             try:
                 if len(fds) != len(FDS):
                     raise OSError("wrong number of descriptors")
-                if ready is None:  # the last attempt failed (a full pids cgroup, say)
+                try:  # made ahead of time; or, if that failed or it is gone, now
+                    if ready is None:
+                        raise OSError("nothing made ahead")
+                    socket.send_fds(ready[1], [message], fds)
+                except OSError:
+                    _discard(ready)
                     ready = _prefork(flags, sock, make, strict=True)
-                assert ready is not None
-                pid, channel = ready
-                socket.send_fds(channel, [message], fds)
-                reply: dict[str, Any] = {"pid": pid}
+                    assert ready is not None
+                    socket.send_fds(ready[1], [message], fds)
+                reply: dict[str, Any] = {"pid": ready[0]}
             except Exception as exc:  # noqa: BLE001 - the runner reports it
                 _discard(ready)
                 reply = {"error": repr(exc)[:500]}

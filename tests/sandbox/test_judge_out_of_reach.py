@@ -518,3 +518,12 @@ def test_the_pytest_tests_are_nowhere_the_program_can_read(sandbox: Sandbox) -> 
     e = sandbox.run(job(program, tests, "pytest"))
     assert e.status is Status.FAILED, e.reason
     assert "assert [] == ['x']" in (e.tests[0].message or ""), e.tests[0].message
+
+
+def test_a_program_shadowing_builtins_is_recorded(sandbox: Sandbox) -> None:
+    program = "def len(x):\n    return 3\nclass AssertionError(Exception):\n    pass\n" \
+              "def answer():\n    return [1]\n"
+    e = sandbox.run(job(program, "assert len(answer()) == 3\nassert answer() == [2]\n"))
+    assert e.status is Status.FAILED, e.reason  # the assert statement's own AssertionError
+    assert e.tests[1].message is not None and e.tests[1].message.startswith("AssertionError")
+    assert any("shadowing" in s["what"] for s in e.suspicious), e.suspicious

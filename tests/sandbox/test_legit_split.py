@@ -288,3 +288,16 @@ def test_plain_values_pass_in_strict_mode(sandbox: Sandbox, strict: bool) -> Non
                         "assert f(1) == [1, {'k': (1,)}]"), limits)
     assert e.status is Status.PASSED, e.reason
     assert e.limits.strict is strict
+
+
+def test_standard_library_exceptions_keep_their_own_class(sandbox: Sandbox) -> None:
+    passes(sandbox, """
+        import json
+        def parse(text):
+            return json.loads(text)
+    """, """
+        import json
+        import pytest
+        with pytest.raises(json.JSONDecodeError):
+            parse("{")
+    """)
