@@ -37,13 +37,16 @@ def write_samples(directory: Path, repeat: int) -> tuple[Path, int]:
     return path, repeat * len(problems)
 
 
-def run_ours(samples: Path, sandbox: str, workers: int | None) -> tuple[float, dict]:
+def run_ours(samples: Path, sandbox: str, workers: int | None, root: str | None = None
+             ) -> tuple[float, dict]:
+    """``root``: another checkout of codesynth to run instead of this one (``--compare``)."""
     command = [sys.executable, "-m", "codesynth", "eval", "humaneval", str(samples), "--json",
                "-o", str(samples.with_suffix(".ours.jsonl")), "--sandbox", sandbox]
     if workers:
         command += ["--workers", str(workers)]
+    env = {**os.environ, "PYTHONPATH": root} if root else None
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root, env=env)
     elapsed = time.perf_counter() - start
     return elapsed, json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -115,12 +118,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="ours (default: cores)")
     parser.add_argument("--official-workers", type=int, default=4,
                         help="the official harness's n_workers (its default: 4)")
+    parser.add_argument("--compare", default=None, metavar="DIR",
+                        help="another checkout of codesynth (e.g. `git worktree add DIR main`), "
+                             "run in the same rounds")
     parser.add_argument("--docker-run-samples", type=int, default=40,
                         help="docker: samples timed with one `docker run` each (default: 40)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         samples, count = write_samples(Path(tmp), args.repeat)
-        ours, official, steady = [], [], []
+        ours, official, steady, other = [], [], [], []
         summary: dict = {}
         official_out = ""
         for round_ in range(args.rounds):
@@ -128,6 +134,13 @@ def main() -> None:
             ours.append(elapsed)
             steady.append(summary["ms_per_sample"])
             assert summary["pass_at_k"]["pass@1"] == 1.0, summary
+            if args.compare:
+                elapsed, other_summary = run_ours(samples, args.sandbox, args.workers,
+                                                  args.compare)
+                assert other_summary["pass_at_k"]["pass@1"] == 1.0, other_summary
+                other.append(elapsed)
+                print(f"round {round_ + 1}: {args.compare} "
+                      f"{1000 * elapsed / count:.2f} ms/sample", flush=True)
             elapsed, official_out = run_official(samples, args.official_workers)
             official.append(elapsed)
             assert "1.0" in official_out, official_out
@@ -144,6 +157,11 @@ def main() -> None:
     print(f"      {best_official:7.2f} ms/sample; {official_out}")
     print(f"  speed-up: {best_official / best_ours:.2f}x "
           f"(anchor: official ~{ANCHORS_MS['official harness']} ms/sample here)")
+    if other:
+        best_other = 1000 * min(other) / count
+        print(f"  {args.compare}: {best_other:7.2f} ms/sample end to end; "
+              f"{best_official / best_other:.2f}x the official harness; this checkout is "
+              f"{best_ours / best_other:.2f}x its time")
     if args.sandbox == "docker":
         workers = args.workers or len(os.sched_getaffinity(0))
         startup = docker_pool_startup(args.workers)
