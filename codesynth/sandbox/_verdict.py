@@ -196,7 +196,9 @@ def decide(obs: Observation, expected: list[str] | None = None,
     if obs.oom_killed:
         return result("memory", "memory limit exceeded (OOM-killed)")
     if obs.signal is not None:
-        if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
+        # SIGXCPU comes from the CPU rlimit (whose own accounting can run ahead of what
+        # rusage and cpuacct report on a loaded VM); SIGKILL is its hard limit, or not.
+        if obs.signal == _signal.SIGXCPU or obs.signal == _signal.SIGKILL and \
                 obs.cpu_time >= obs.cpu_limit - 0.05:
             return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded")
         return result("crashed", f"killed by {_signal_name(obs.signal)}")
@@ -249,3 +251,17 @@ def _test(event: dict[str, Any]) -> dict[str, Any]:
             "outcome": outcome if outcome in _OUTCOMES else "error",
             "line": _int(event.get("line")), "source": _text(event.get("source")),
             "message": _text(event.get("message")), "duration": _number(event.get("duration"))}
+
+
+def keep_expected(job: dict[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """A stdio job without its expected outputs (they never leave the runner), and them."""
+    if job["test_style"] != "stdio":
+        return job, None
+    expected = [str(case["output"]) for case in job["tests"]]
+    return {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}, expected
+
+
+def fault(exc: BaseException, tainted: str) -> dict[str, Any]:
+    """A job's sandbox_error from the runner's own failure; the runner is then replaced."""
+    return {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
+            "runner_tainted": tainted}

@@ -15,6 +15,7 @@ memfd the runner filled). When the judge ends, the kernel kills everything in it
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import random
@@ -47,9 +48,9 @@ class Zygote:
         reply = json.loads(self.sock.recv(4096) or b"{}")
         self.pid_namespaces = bool(reply.get("pidns"))
 
-    def spawn(self, command: dict[str, Any], fds: list[int]) -> int:
-        """Make a job's processes; the pid of its judge (our child)."""
-        socket.send_fds(self.sock, [json.dumps(command).encode()], fds)
+    def spawn(self, command: dict[str, Any], fds: dict[str, int]) -> int:
+        """Hand a job (its ``FDS``) to the processes made for it; the judge's pid (ours)."""
+        socket.send_fds(self.sock, [json.dumps(command).encode()], [fds[n] for n in FDS])
         reply = json.loads(self.sock.recv(4096) or b"{}")
         if "pid" not in reply:
             raise OSError(f"the zygote failed: {reply.get('error', 'no answer')}")
@@ -58,6 +59,20 @@ class Zygote:
     def warm(self, style: str) -> None:
         self.sock.send(json.dumps({"warm": style}).encode())
         self.sock.recv(4096)
+
+
+def start_zygote(runner: Any) -> Zygote:
+    """The runner's zygote, making each job's processes with the runner's state."""
+    from codesynth.sandbox._cgroup import JobCgroup
+    from codesynth.sandbox._job import job_plans
+    from codesynth.sandbox._runner_support import mkdtemp
+    from codesynth.sandbox._warm import warm_style
+
+    make = functools.partial(job_plans, runner)
+    make.memory_procs = (  # type: ignore[attr-defined]
+        runner.cgroup.memory_procs if isinstance(runner.cgroup, JobCgroup) else None)
+    scratch = mkdtemp if not runner.isolate or runner.container else None
+    return Zygote(make, lambda style: warm_style(style, scratch))
 
 
 def _serve(sock: socket.socket, make: Any, warm: Any) -> None:

@@ -1,21 +1,19 @@
-"""The runner: a long-lived process inside the isolation boundary that forks one child per job.
+"""The runner: a long-lived process inside the isolation boundary that runs one job at a time.
 
 Started by a backend with one JSON argument (its configuration). It enters its namespaces,
-builds the read-only filesystem view, then reads one JSON job per line on stdin and answers
-one JSON result per line on stdout. The same program runs in every backend, which is why they
-all behave alike.
+builds the read-only filesystem view, forks the zygote (``_zygote``) before it reads any
+request, then reads one JSON job per line on stdin and answers one JSON result per line on
+stdout. The same program runs in every backend, which is why they all behave alike.
 
-The runner is the init of its own PID namespace, with one job at a time: after each job,
-``kill(-1, SIGKILL)`` reaches exactly what the job started, and the runner reaps it all. Per
-job: the worker's cgroups, rlimits, an unprivileged uid, a new session keyring, the seccomp
-filter, a scrubbed environment, fresh scratch directories, and stdout/stderr/evidence the
-runner reads (capped) after the job is gone. Time is enforced here, on a pidfd.
+Per job, the zygote's process for it (our child, the init of the job's PID namespace)
+becomes the judge, and its child the judged process (``harness.judge``, ``harness.judged``).
+We fill the judge's job, wait for it under the deadline on a pidfd, kill its namespace,
+renew the job's directories, read the output (capped) and decide (``_verdict``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import signal
@@ -36,13 +34,12 @@ from codesynth.sandbox._collect import (
     tail,
     wait,
 )
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, job_plans, judge_id
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, judge_id
 from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
-from codesynth.sandbox._verdict import Observation, decide
-from codesynth.sandbox._warm import warm_style
-from codesynth.sandbox._zygote import Zygote
+from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
+from codesynth.sandbox._zygote import Zygote, start_zygote
 
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
@@ -58,11 +55,10 @@ class Runner:
         self.container = config.get("mode") == "container"
         self.uid = int(config.get("uid", 65534))
         self.gid = int(config.get("gid", 65534))
-        self.judge_uid = self.judge_gid = judge_id(self.uid)
+        self.judge_uid = judge_id(self.uid)
         self.zygote: Zygote | None = None
         self.userns = False
         self.cgroup: JobCgroup | ContainerCgroup | None = None
-        self.tmp_binds: list[str] = []
         self.keep: set[str] = set()
         self.warm: set[str] = set()
         self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
@@ -96,7 +92,7 @@ class Runner:
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(content)
             self.uid, self.gid = 1000, 1000
-            self.judge_uid = self.judge_gid = 1001
+            self.judge_uid = 1001
         child = os.fork()
         if child:  # the stub outside: waits for the runner, passes its status on
             os.closerange(0, 1 << 20)
@@ -107,8 +103,8 @@ class Runner:
         L.sethostname("sandbox")
         L.loopback_up()
         extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
-        self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
-        self.keep = _jobspace.mount(self.tmp_binds, self.uid, self.gid, self.userns)
+        tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
+        self.keep = _jobspace.mount(tmp_binds, self.uid, self.gid, self.userns)
         if joining is not None:
             joining.wait()  # before any fork: the jobs are born in the worker's cgroups
             JobCgroup.protect()
@@ -132,7 +128,7 @@ class Runner:
             self.cgroup = None
         if os.getuid() != 0:  # an image run without root: one uid for all (weaker)
             self.uid, self.gid = os.getuid(), os.getgid()
-            self.judge_uid, self.judge_gid = self.uid, self.gid
+            self.judge_uid = self.uid
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
         self._settle(None)
@@ -164,10 +160,7 @@ class Runner:
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
         self.warm_up(job["test_style"])
-        expected = None
-        if job["test_style"] == "stdio":  # the expected outputs stay out here, with us
-            expected = [str(case["output"]) for case in job["tests"]]
-            job = {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}
+        job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
             "job": job, "key": key.hex(), "timeout": limits["timeout"],
@@ -186,14 +179,12 @@ class Runner:
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()
         start = time.perf_counter()
         try:
-            pid = self.zygote.spawn(command, [self.null_fd, fds["out"], fds["err"],
-                                              fds["judge_out"], fds["judge_err"], ev_write,
-                                              fds["content"]])
+            pid = self.zygote.spawn(command, {**fds, "null": self.null_fd,
+                                              "evidence": ev_write})
         except (OSError, ValueError) as exc:
             for fd in (ev_read, ev_write, *fds.values()):
                 os.close(fd)
-            return {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
-                    "runner_tainted": "the zygote failed"}
+            return fault(exc, "the zygote failed")
         os.close(ev_write)
         os.close(fds.pop("content"))
         try:
@@ -205,8 +196,7 @@ class Runner:
             if self.space is not None:
                 self.space.sweep()
             self.evidence.take()
-            return {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
-                    "runner_tainted": "failed while collecting a job"}
+            return fault(exc, "failed while collecting a job")
         finally:
             for fd in (ev_read, *fds.values()):
                 with contextlib.suppress(OSError):
@@ -295,21 +285,13 @@ def main() -> None:
     import gc
 
     from codesynth.sandbox._job import prebuild_interpreter_state
-
     protocol = sys.stdin.buffer, sys.stdout.buffer
     runner.null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every job's stdin
     prebuild_interpreter_state()
     gc.freeze()
-    # The zygote: made now, before the first request is read (see _zygote).
-    make = functools.partial(job_plans, runner)
-    make.memory_procs = (  # type: ignore[attr-defined]
-        runner.cgroup.memory_procs if isinstance(runner.cgroup, JobCgroup) else None)
-    runner.zygote = Zygote(make, lambda style: warm_style(
-        style, mkdtemp if not runner.isolate or runner.container else None))
+    runner.zygote = start_zygote(runner)  # now, before the first request is read
     runner.serve(*protocol)
-    # End of input: every job is swept and every reply flushed. Skipping the interpreter's
-    # teardown of everything imported makes closing a sandbox ~10 ms shorter.
-    os._exit(0)
+    os._exit(0)  # end of input, every reply flushed: no teardown of all that is imported
 
 
 if __name__ == "__main__":
