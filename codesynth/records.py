@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
+
+from codesynth._ids import canonical_json, content_id  # noqa: F401 - re-exported
 
 TEST_STYLES = ("assert", "humaneval", "pytest", "stdio")
 LANGUAGES = ("python",)
@@ -28,17 +29,6 @@ class Status(enum.StrEnum):
     CRASHED = "crashed"  # killed by a signal
     OUTPUT_LIMIT = "output_limit"  # stdout/stderr grew past the file-size limit
     SANDBOX_ERROR = "sandbox_error"  # infrastructure fault: no verdict about the program
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def content_id(*parts: Any, length: int = 16) -> str:
-    """A stable id: the first ``length`` hex digits of sha256 over canonical JSON of ``parts``."""
-    import hashlib  # here: loading OpenSSL is ~5 ms of every command's start otherwise
-
-    return hashlib.sha256(canonical_json(list(parts)).encode()).hexdigest()[:length]
 
 
 class _Record:
@@ -219,9 +209,7 @@ class Execution(_Record):
     backend: str = ""
     isolation: str = ""
     runtime: str = ""
-    # Comparisons the program's own objects decided ({test, what}): legal, and what a
-    # reward hack looks like (see the README's verdict section; ``Limits.strict``).
-    suspicious: tuple[dict[str, str], ...] = ()
+    suspicious: tuple[dict[str, str], ...] = ()  # {test, what}: reward hacks (README)
 
     @property
     def passed(self) -> bool:
@@ -244,8 +232,7 @@ class Execution(_Record):
         if name == "limits":
             return value if isinstance(value, Limits) else Limits.from_dict(value)
         if name == "suspicious":
-            return tuple({"test": str(item.get("test", "")), "what": str(item.get("what", ""))}
-                         for item in value if isinstance(item, dict))
+            return tuple({k: str(i.get(k, "")) for k in ("test", "what")} for i in value)
         return value
 
     @classmethod
