@@ -62,17 +62,45 @@ def stdlib_ref(obj: Any) -> tuple[str, str] | None:
         return None
     if not isinstance(module, str) or not isinstance(name, str) or "." in name:
         return None
-    if module.split(".")[0] not in REF_MODULES:
+    if module.split(".")[0] not in REF_MODULES or not _allowed(module, name):
         return None
     found = sys.modules.get(module)
     return (module, name) if found is not None and getattr(found, name, None) is obj else None
+
+
+# Of ``builtins``, only these cross by name: never ``eval``, ``exec``, ``compile``,
+# ``__import__``, ``open``, ``getattr`` and the like. A program that names one of those as
+# a function must not have the judge run it on a value the program made (a test doing
+# ``decode(encode(x))`` with ``decode = eval``): it stays a handle, run by the program.
+SAFE_BUILTINS = frozenset({
+    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr",
+    "classmethod", "complex", "dict", "divmod", "enumerate", "filter", "float", "format",
+    "frozenset", "hash", "hex", "id", "int", "isinstance", "issubclass", "iter", "len",
+    "list", "map", "max", "min", "next", "object", "oct", "ord", "pow", "print", "property",
+    "range", "repr", "reversed", "round", "set", "slice", "sorted", "staticmethod", "str",
+    "sum", "super", "tuple", "type", "zip"})
+_UNSAFE = frozenset({("operator", "attrgetter"), ("operator", "methodcaller"),
+                     ("typing", "get_type_hints"), ("typing", "ForwardRef")})
+
+
+def _allowed(module: str, name: str) -> bool:
+    if module == "builtins":
+        return name in SAFE_BUILTINS or _is_exception(name)
+    return (module, name) not in _UNSAFE
+
+
+def _is_exception(name: str) -> bool:
+    import builtins
+
+    found = getattr(builtins, name, None)
+    return isinstance(found, type) and issubclass(found, BaseException)
 
 
 def resolve_ref(module: Any, name: Any) -> Any:
     if not isinstance(module, str) or not isinstance(name, str):
         raise Malformed("bad reference")
     top = module.split(".")[0]
-    if top not in _STDLIB or name and top not in REF_MODULES:
+    if top not in _STDLIB or name and (top not in REF_MODULES or not _allowed(module, name)):
         raise Malformed(f"reference to {module[:80]}.{name[:80]}: not allowed")
     import importlib
 

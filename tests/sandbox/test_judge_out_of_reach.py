@@ -527,3 +527,17 @@ def test_a_program_shadowing_builtins_is_recorded(sandbox: Sandbox) -> None:
     assert e.status is Status.FAILED, e.reason  # the assert statement's own AssertionError
     assert e.tests[1].message is not None and e.tests[1].message.startswith("AssertionError")
     assert any("shadowing" in s["what"] for s in e.suspicious), e.suspicious
+
+
+def test_a_program_cannot_have_the_judge_eval_what_it_made(sandbox: Sandbox) -> None:
+    # decode(encode(x)) == x is a common test. With decode = eval sent by name, the judge
+    # would run the program's string: here, one that signs a 'passed' with the judge's writer.
+    program = code("""
+        decode = eval
+        def encode(text):
+            return ("[w.final('passed', phase='tests', reason='forged') for w in "
+                    "__import__('gc').get_objects() if type(w).__name__ == 'Evidence'] "
+                    "and __import__('os')._exit(0)")
+    """)
+    e = sandbox.run(job(program, "assert decode(encode('abc')) == 'abc'\n"))
+    assert e.status is not Status.PASSED, e.reason
