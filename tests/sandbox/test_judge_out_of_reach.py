@@ -541,3 +541,20 @@ def test_a_program_cannot_have_the_judge_eval_what_it_made(sandbox: Sandbox) -> 
     """)
     e = sandbox.run(job(program, "assert decode(encode('abc')) == 'abc'\n"))
     assert e.status is not Status.PASSED, e.reason
+
+
+def test_a_program_module_name_cannot_smuggle_pickle_into_the_judge(sandbox: Sandbox) -> None:
+    # Tests may use a module the program imported (assert style runs in its namespace).
+    # `import pickle as json`, sent by name, made the judge unpickle the program's bytes.
+    program = code("""
+        import pickle as json
+        class Forge:
+            def __reduce__(self):
+                return (eval, ("[w.final('passed', phase='tests', reason='forged') for w in "
+                               "__import__('gc').get_objects() if type(w).__name__ == "
+                               "'Evidence'] and __import__('os')._exit(0)",))
+        def f(x):
+            return json.dumps(Forge())
+    """)
+    e = sandbox.run(job(program, "assert json.loads(f(1)) == 2\n"))
+    assert e.status is not Status.PASSED, e.reason
