@@ -124,9 +124,8 @@ class RunnerPool:
         try:
             self._keep_fed(feed, limits)
         except BaseException as exc:  # noqa: BLE001 - a bug here must end the run, not hang it
-            if self._closed:  # closed under the run (Ctrl-C): say that, not the broken pipe
-                exc = RuntimeError("the sandbox was closed while its jobs were running")
-            feed.crash(exc)
+            closed = RuntimeError("the sandbox was closed while its jobs were running")
+            feed.crash(closed if self._closed else exc)  # closed: Ctrl-C, not a broken pipe
 
     def _keep_fed(self, feed: Feed, limits: Limits) -> None:
         """One worker thread: borrow a free runner and keep its pipeline full.
