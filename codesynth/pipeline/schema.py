@@ -127,6 +127,8 @@ def llm_schema() -> dict[str, Spec]:
     kinds = {int: "int", float: "float", bool: "bool", str: "str"}
     table = {}
     for item in dataclasses.fields(LLMConfig):
+        if not item.init:  # bookkeeping (which keys were given), not a setting
+            continue
         hint = hints[item.name]
         args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         base = next((a for a in args if a is not type(None)), str)
