@@ -49,6 +49,17 @@ def read_objects(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, 
         raise UserError(f"{file}: cannot read ({exc})") from None
 
 
+
+def json_line(record: Any) -> str:
+    """One JSONL line (newline included) that any UTF-8 file can hold: non-ASCII text as is,
+    and a record holding a lone surrogate (a valid JSON escape, no UTF-8 form) escaped."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"
+
 class AtomicJSONLWriter:
     """Writes ``PATH.partial`` record by record; renames it to ``PATH`` only on success.
 
@@ -72,11 +83,7 @@ class AtomicJSONLWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         assert self._handle is not None
-        try:
-            line = json.dumps(record, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate (valid JSON escape): keep it escaped
-            line = json.dumps(record).encode("ascii")
-        self._handle.write(line + b"\n")
+        self._handle.write(json_line(record).encode("utf-8"))
         self.count += 1
         if self.count % 256 == 0:
             self._handle.flush()

@@ -24,6 +24,7 @@ from rich.text import Text
 from codesynth.cli._display import console
 from codesynth.cli._sandbox_args import sandbox_from
 from codesynth.errors import UserError
+from codesynth.jsonl import json_line
 
 PROGRESS_ENV = "CODESYNTH_PROGRESS_INTERVAL"
 LIVE_REFRESH = 0.5  # seconds between refreshes of the live row
@@ -62,7 +63,7 @@ def progress_interval() -> float:
 
 
 def write_line(handle: IO[str], item: dict[str, Any], sync: bool = True) -> None:
-    handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    handle.write(json_line(item))
     handle.flush()
     if sync:
         os.fsync(handle.fileno())

@@ -18,6 +18,7 @@ from typing import Any
 from codesynth.errors import CodesynthError, ModelUnavailable, UserError
 from codesynth.llm.cache import ResponseCache, request_key
 from codesynth.llm.config import LLMConfig
+from codesynth.records import scrub
 
 BACKOFF_BASE = 0.5  # seconds; doubled per attempt, with jitter
 BACKOFF_MAX = 30.0
@@ -277,7 +278,7 @@ def _parse(kind: str, result: Any) -> dict[str, Any]:
         raise LLMError(f"malformed reply ({type(exc).__name__}: {exc})") from None
     if text is not None and not isinstance(text, str):
         raise LLMError(f"malformed reply: its text is a {type(text).__name__}")
-    return {"text": text or "", "prompt_tokens": prompt_tokens,
+    return {"text": scrub(text or ""), "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens, "finish_reason": finish_reason}
 
 

@@ -150,9 +150,9 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
 
             return stages.run_async(with_llm()).to_dict()
         assert previous is not None
-        total = None if name == "bugs" else sum(1 for r in previous.read()
-                                                if r.get("kept", True))
-        tick = view.start(name, total)  # bugs: as many mutants as the operators find
+        inputs = None if name == "bugs" else sum(1 for r in previous.read()
+                                                 if r.get("kept", True))
+        tick = view.start(name, inputs)  # bugs: as many mutants as the operators find
         if name == "verify":
             return stages.verify(previous, out, sandbox(), limits, tick).to_dict()
         if name == "filter":

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, Self
 
-from codesynth.records import Execution, Job, Limits
+from codesynth.records import Execution, Job, Limits, scrub
 from codesynth.sandbox._feed import Feed
 from codesynth.sandbox._process import RunnerDied
 
@@ -89,7 +89,8 @@ class RunnerPool:
         """The record of a reply; a reply that makes no record is that job's sandbox_error
         (never an exception in a worker thread: that would stop the whole run)."""
         try:
-            return Execution.from_dict({**reply, "limits": limits, "backend": self.backend})
+            return Execution.from_dict({**scrub(reply), "limits": limits,
+                                        "backend": self.backend})
         except Exception as exc:  # noqa: BLE001 - any malformed field
             return Execution.infrastructure_fault(f"malformed reply from the runner: {exc!r}",
                                                   limits, self.backend)
