@@ -1,9 +1,11 @@
 """The forked job process: drop everything, run the harness.
 
-Runs in a child of the runner, inside the runner's namespaces, where it is alone with the
-runner: after it ends, the runner (the namespace's init) kills and reaps everything else in
-the namespace -- orphans, ``setsid`` daemons, fork bombs -- and empties the job's private
-directories (see ``runner``). Nothing here returns; the process always ends in ``os._exit``.
+Runs in a child of the runner. In the local backend it is born in a fresh PID namespace and
+enters fresh network, IPC and mount namespaces (``_jobns``), which end with it: orphans,
+``setsid`` daemons, fork bombs, sockets, IPC objects and files all go. In a container the
+runner (the namespace's init) kills and reaps everything else in the namespace and empties
+the job's private directories (see ``runner``). Nothing here returns; the process always
+ends in ``os._exit``.
 
 Every page the child writes is a copy-on-write fault (~2 µs here), so the runner decides
 everything before the fork (``plan``): the child runs one straight line of system calls on
@@ -24,6 +26,7 @@ from typing import Any
 from codesynth.harness import STYLES
 from codesynth.harness.evidence import Evidence
 from codesynth.sandbox import _linux as L
+from codesynth.sandbox._jobns import enter as enter_namespaces
 from codesynth.sandbox._seccomp import Filter
 
 EVIDENCE_FD = 3
@@ -45,19 +48,21 @@ class Plan:
     """Everything the child does, decided by the runner before the fork (see the module)."""
 
     __slots__ = ("chdir", "rlimits", "fds", "oom_adjust", "userns_maps", "ids", "undump",
-                 "path", "style", "job", "evidence", "memory_procs", "keyring", "seccomp")
+                 "path", "style", "job", "evidence", "memory_procs", "keyring", "seccomp",
+                 "joined")
 
     def __init__(self, *, job: dict[str, Any], limits: dict[str, Any], key: bytes,
                  fds: tuple[int, int, int, int], isolate: bool, uid: int, gid: int,
                  userns: bool, memory_cgroup: bool, in_container: bool,
                  redumpable: bool, memory_procs: int | None = None, keyring: bool = False,
-                 seccomp: Filter | None = None) -> None:
+                 seccomp: Filter | None = None,
+                 joined: tuple[tuple[int, int], ...] = ()) -> None:
         """``fds``: the job's stdin, stdout, stderr and evidence channel. ``memory_cgroup``:
         under the worker's cgroups (see _cgroup); ``memory_procs``: the memory cgroup's
         ``cgroup.procs``, which the job joins first. ``in_container``: the docker backend,
         where the runner shares our uid. ``redumpable``: changing uid may make us dumpable
         again. ``keyring``: join a new session keyring. ``seccomp``: the filter, installed
-        last."""
+        last. ``joined``: the job's own namespaces to enter (descriptor, type), first."""
         cpu = max(1, math.ceil(float(limits["cpu_time"] or limits["timeout"])))
         fsize = int(limits["file_size_mb"]) * 1024 * 1024
         nproc = int(limits["max_processes"]) + (1 if in_container else 0)
@@ -70,7 +75,7 @@ class Plan:
             memory = int(limits["memory_mb"]) * 1024 * 1024
             rlimits.append((resource.RLIMIT_AS, (memory, memory)))
         self.rlimits = tuple(rlimits)
-        self.chdir = job["_scratch"] if not isolate else None
+        self.chdir = job["_scratch"] if not isolate else WORKDIR if joined else None
         self.fds = fds
         self.oom_adjust = in_container
         self.userns_maps: tuple[tuple[str, str], ...] = ()
@@ -89,6 +94,7 @@ class Plan:
         self.memory_procs = memory_procs
         self.keyring = keyring
         self.seccomp = seccomp
+        self.joined = joined
 
 
 def _wire_fds(sources: tuple[int, ...]) -> None:
@@ -166,6 +172,8 @@ def job_main(plan: Plan, _exit: Any = os._exit) -> None:
     try:
         if plan.memory_procs is not None:  # first: every page from here on is the job's
             os.write(plan.memory_procs, b"0")
+        if plan.joined:  # the job's own namespaces (entering the mount one resets the cwd)
+            enter_namespaces(plan.joined)
         # Its own session and process group: kill(0, ...) / killpg from the program reach
         # only the job (process groups span PID namespaces).
         os.setsid()

@@ -142,6 +142,10 @@ class DockerSandbox(PooledSandbox):
         host_config = self.client.api.create_host_config(
             auto_remove=True, network_mode="none", read_only=True, cap_drop=["ALL"],
             security_opt=["no-new-privileges"], ipc_mode="private",
+            # Every job shares the container's network namespace: no TCP TIME_WAIT entry may
+            # outlive its job (an honest server could not bind its port again for 60 s, and
+            # the ports of such entries would carry data to the next job).
+            sysctls={"net.ipv4.tcp_max_tw_buckets": "0"},
             pids_limit=max(1024, self.limits.max_processes + 16),
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(self.cpus * 1e9),
             tmpfs={"/sandbox": f"{scratch},mode=0700", "/tmp": f"{scratch},mode=1777",

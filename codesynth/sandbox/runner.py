@@ -5,11 +5,15 @@ builds the read-only filesystem view, then reads one JSON job per line on stdin 
 one JSON result per line on stdout. The same program runs in every backend, which is why they
 all behave alike.
 
-The runner is the init of its own PID namespace, with one job at a time: after each job,
-``kill(-1, SIGKILL)`` reaches exactly what the job started, and the runner reaps it all. Per
-job: the worker's cgroups, rlimits, an unprivileged uid, a new session keyring, the seccomp
-filter, a scrubbed environment, fresh scratch directories, and stdout/stderr/evidence the
-runner reads (capped) after the job is gone. Time is enforced here, on a pidfd.
+Local backend: every job runs in fresh PID, network, IPC and mount namespaces made ahead
+by a small factory (``_jobns``); killing their holder after the job ends everything the job
+started, and nothing the job made outlives those namespaces. In a container the runner is
+the init of the container's PID namespace, with one job at a time: after each job,
+``kill(-1, SIGKILL)`` reaches exactly what the job started, and the runner reaps it all and
+sweeps the scratch directories and IPC objects (``_jobspace``). Per job: the worker's
+cgroups, rlimits, an unprivileged uid, a new session keyring, the seccomp filter, a scrubbed
+environment, fresh scratch directories, and stdout/stderr/evidence the runner reads (capped)
+after the job is gone. Time is enforced here, on a pidfd.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from typing import Any
 
 from codesynth.harness import prepare
 from codesynth.harness.evidence import new_key, parse
-from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import PIPE_BYTES, Buffer, drain, tail, wait
+from codesynth.sandbox._enter import enter_container, enter_local
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_main
+from codesynth.sandbox._jobns import OVERHEAD_PROCESSES, Holder, JobNamespaces
 from codesynth.sandbox._jobspace import JobSpace, rmtree
-from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
+from codesynth.sandbox._runner_support import cap_reply, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide
 from codesynth.sandbox._warm import warm_style
@@ -40,7 +45,6 @@ from codesynth.sandbox._warm import warm_style
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
 PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bisect", "string",
            "typing", "random", "hashlib", "json", "codesynth.harness")
-_NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
 
 
 class Runner:
@@ -57,7 +61,8 @@ class Runner:
         self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
         self.null_fd = -1  # every job's stdin (see main)
         self.redumpable = True
-        self.space: JobSpace | None = None
+        self.space: JobSpace | None = None  # in a container: the sweep after each job
+        self.namespaces: JobNamespaces | None = None  # local: fresh namespaces per job
         self.seccomp: Filter | None = None
         self.keyring = False  # each job joins a new session keyring
         self.evidence = Buffer()
@@ -65,70 +70,13 @@ class Runner:
 
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""
-        from codesynth.sandbox import _rootfs
-
-        if config.get("cgroups"):
-            try:
-                self.cgroup = JobCgroup(config["cgroups"])
-            except OSError:
-                self.cgroup = None
-        flags = (L.CLONE_NEWNS | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS
-                 | L.CLONE_NEWPID)
-        outer_uid, outer_gid = os.getuid(), os.getgid()
-        if outer_uid != 0:
-            flags |= L.CLONE_NEWUSER
-            self.userns = True
-        L.unshare(flags)
-        if self.userns:
-            for name, content in (("setgroups", "deny"), ("uid_map", f"0 {outer_uid} 1"),
-                                  ("gid_map", f"0 {outer_gid} 1")):
-                with open(f"/proc/self/{name}", "w") as handle:
-                    handle.write(content)
-            self.uid, self.gid = 1000, 1000
-        child = os.fork()
-        if child:  # the stub outside: waits for the runner, passes its status on
-            os.closerange(0, 1 << 20)
-            _, status = os.waitpid(child, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
-        joining = Joining(self.cgroup) if isinstance(self.cgroup, JobCgroup) else None
-        L.sethostname("sandbox")
-        L.loopback_up()
-        extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
-        self.tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
-        self.keep = _jobspace.mount(self.tmp_binds, self.uid, self.gid, self.userns)
-        if joining is not None:
-            joining.wait()  # before any fork: the jobs are born in the worker's cgroups
-            JobCgroup.protect()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
-        L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
-        self._settle("" if self.userns else f",uid={self.uid},gid={self.gid}")
-        self.seccomp, self.keyring, hardening = harden()
-        names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
-        limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
-        self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid} + {hardening}"
+        enter_local(self, config)
 
     def enter_container(self, config: dict[str, Any]) -> None:
-        """Inside a hardened container (the docker backend). The engine made the namespaces,
-        the read-only root, the job's tmpfs directories and the limits of the whole tree; we
-        must be PID 1 of its PID namespace, so that sweeping after a job reaches everything."""
-        if os.getpid() != 1:
-            raise OSError("the runner must be PID 1 of its container")
-        try:
-            self.cgroup = ContainerCgroup()
-        except OSError:
-            self.cgroup = None
-        self.uid, self.gid = os.getuid(), os.getgid()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
-        self._settle(None)
-        self.seccomp, self.keyring, hardening = harden()
-        self.evidence = Buffer(touch=True)  # charged now, inside the container's limit
-        limits = "cgroup(container)" if self.cgroup else "rlimits only"
-        self.isolation = (f"{config.get('describe', 'container')} + {limits} + uid "
-                          f"{self.uid} + {hardening}")
+        """Inside a hardened container (the docker backend)."""
+        enter_container(self, config)
 
-    def _settle(self, owner: str | None) -> None:
+    def settle(self, space: JobSpace | None) -> None:
         """What every job inherits instead of doing it itself: no new privileges (no setuid
         binary can raise them again), no supplementary groups, the working directory."""
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
@@ -138,7 +86,7 @@ class Runner:
         with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
             # Changing uid resets "dumpable" to this value: 0 keeps our own 0.
             self.redumpable = handle.read().strip() != "0"
-        self.space = JobSpace(self.keep, owner)
+        self.space = space
 
     def warm_up(self, style: str) -> None:
         """Import (and exercise) what a style needs, once, before forking jobs of it."""
@@ -156,6 +104,7 @@ class Runner:
         if job["test_style"] == "stdio":  # the expected outputs stay out here, with us
             expected = [str(case["output"]) for case in job["tests"]]
             job = {**job, "tests": [{"input": case["input"]} for case in job["tests"]]}
+        holder = self.namespaces.take() if self.namespaces is not None else None
         key = new_key()
         fds = {name: os.memfd_create(name, os.MFD_CLOEXEC) for name in ("out", "err")}
         ev_read, ev_write = os.pipe2(os.O_CLOEXEC)
@@ -168,7 +117,8 @@ class Runner:
             scratch = mkdtemp("codesynth-job-")
             job = {**job, "_scratch": scratch}
         if isinstance(self.cgroup, JobCgroup):
-            self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
+            self.cgroup.apply(int(limits["memory_mb"]),
+                              int(limits["max_processes"]) + OVERHEAD_PROCESSES)
             self.cgroup.reset_peak()
         before = self.cgroup.snapshot() if self.cgroup else (0, 0)
         memory_procs = self.cgroup.memory_procs if isinstance(self.cgroup, JobCgroup) else None
@@ -177,22 +127,30 @@ class Runner:
                     isolate=self.isolate, uid=self.uid, gid=self.gid, userns=self.userns,
                     memory_cgroup=self.cgroup is not None, in_container=self.container,
                     redumpable=self.redumpable, memory_procs=memory_procs,
-                    keyring=self.keyring, seccomp=self.seccomp)
+                    keyring=self.keyring, seccomp=self.seccomp,
+                    joined=holder.joined if holder is not None else ())
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()
         random.seed(int.from_bytes(os.urandom(16), "little"))  # each job its own state (the
         # child skips CPython's after-fork reseeding); 128 fresh bits: twice as fast as seed()
         start = time.perf_counter()
+        if holder is not None and self.namespaces is not None:
+            self.namespaces.enter_pid(holder)  # the job is born in the holder's PID namespace
         pid = L.fork()
         if pid == 0:
             job_main(plan)
         os.close(ev_write)
         try:
+            if holder is not None and self.namespaces is not None:
+                self.namespaces.back()
+                self.namespaces.request()  # the next job's, made while this one runs
             return self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
-                                 before)
+                                 before, holder)
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            if self.space is not None:
+            if holder is not None:
+                holder.end()
+            elif self.space is not None:
                 self.space.sweep()
             self.evidence.take()
             return {"status": "sandbox_error", "reason": f"runner: {exc!r}"[:2000],
@@ -206,14 +164,16 @@ class Runner:
 
     def _collect(self, pid: int, start: float, key: bytes, ev_read: int, fds: dict[str, int],
                  limits: dict[str, Any], expected: list[str] | None, shared_mb: float,
-                 before: tuple[int, int]) -> dict[str, Any]:
+                 before: tuple[int, int], holder: Holder | None) -> dict[str, Any]:
         """Everything after the fork: wait (under the deadline), sweep, read, decide."""
         timed_out = wait(pid, float(limits["timeout"]), ev_read, self.evidence,
                          kill_group=not self.isolate)
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
         tainted = None
-        if self.space is not None:
+        if holder is not None:  # the whole PID namespace, and the others with it
+            tainted = holder.end()
+        elif self.space is not None:
             tainted = self.space.sweep()
         else:
             with contextlib.suppress(OSError):
@@ -247,7 +207,7 @@ class Runner:
         extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
         if tainted:
             extra["runner_tainted"] = tainted
-        return {
+        return cap_reply({
             **extra,
             **verdict,
             "stdout": out, "stderr": err, "stdout_bytes": out_size, "stderr_bytes": err_size,
@@ -255,7 +215,7 @@ class Runner:
             "exit_code": obs.exit_code, "signal": obs.signal, "duration": round(duration, 6),
             "cpu_time": round(cpu_time, 6), "memory_peak_mb": peak,
             "isolation": self.isolation, "runtime": self.runtime,
-        }
+        })
 
     def serve(self, inp: Any, out: Any) -> None:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
