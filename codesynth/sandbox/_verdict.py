@@ -12,6 +12,7 @@ import signal as _signal
 from dataclasses import dataclass
 from typing import Any
 
+from codesynth.harness.evidence import OVER
 from codesynth.sandbox._job import HARNESS_FAULT
 
 _FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit"}
@@ -153,6 +154,11 @@ def decide(obs: Observation, expected: list[str] | None = None,
 
     ``expected``: for stdio jobs, the expected outputs the runner kept out of the job.
     """
+    over = next((e for e in obs.events if e.get("e") == OVER), None)
+    if over is not None:  # a trace cut at the runner's budget: no verdict from it
+        return {"status": "sandbox_error", "tests": [], "exception": None,
+                "reason": "the job's evidence exceeds what the runner decodes: "
+                          f"{_text(over.get('message'), 200)}"}
     problem = _malformed(obs.events)
     if expected is not None and problem is None:
         obs.events = _stdio_events(obs.events, expected, fsize)
