@@ -73,13 +73,14 @@ class JobNamespaces:
         config = json.dumps({"mounts": mounts, "tmp_binds": tmp_binds})
         try:
             self.factory = os.posix_spawn(
-                sys.executable, [sys.executable, "-I", "-S", FACTORY, config],
+                sys.executable, [sys.executable, "-I", "-S", FACTORY],
                 {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                 file_actions=[(os.POSIX_SPAWN_DUP2, req_r, 0),
                               (os.POSIX_SPAWN_DUP2, rep_w, 1)])
         finally:
             os.close(req_r)
             os.close(rep_w)
+        os.write(self._requests, config.encode() + b"\n")
         self._pending = 0
         self._buffer = b""
         self.request()

@@ -157,7 +157,8 @@ def decide(obs: Observation, expected: list[str] | None = None,
     over = next((e for e in obs.events if e.get("e") == OVER), None)
     if over is not None:  # a trace cut at the runner's budget: no verdict from it
         return {"status": "sandbox_error", "tests": [], "exception": None,
-                "reason": "the job's evidence exceeds what the runner decodes: "
+                "reason": "malformed evidence from the job (beyond what the runner "
+                          "decodes): "
                           f"{_text(over.get('message'), 200)}"}
     problem = _malformed(obs.events)
     if expected is not None and problem is None:

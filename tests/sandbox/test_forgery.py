@@ -210,6 +210,10 @@ def test_killing_the_parent_does_not_pass_and_the_sandbox_survives(
         sandbox: Sandbox, kill: str, status: Status) -> None:
     program = ("import os, signal\ntry:\n" + textwrap.indent(kill, "    ")
                + "\nexcept OSError:\n    pass\n")
+    if sandbox.name == "local" and "getppid" in kill:
+        # The job's parent (the runner) is outside its PID namespace: getppid() is 0 there,
+        # and kill(0) signals the job's own process group.
+        status = Status.CRASHED
     e = sandbox.run(job(program, "assert 1 == 2"))
     assert e.status is status, e.reason
     assert_sandbox_answers(sandbox)

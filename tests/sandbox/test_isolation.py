@@ -283,9 +283,11 @@ def test_runs_as_an_unprivileged_user(sandbox: Sandbox) -> None:
     passes(sandbox, program, tests)
 
 
-def test_proc_shows_only_the_jobs_own_processes_and_the_runner(sandbox: Sandbox) -> None:
-    # The job runs in the runner's PID namespace, alone with the runner (its init, pid 1):
-    # no host process is visible, and /proc agrees with os.getpid().
+def test_proc_shows_only_the_jobs_own_processes(sandbox: Sandbox) -> None:
+    # Local: the job is born in a PID namespace of its own, with an init (pid 1) made for
+    # it; the runner is outside. In a container the job runs in the runner's PID namespace,
+    # alone with the runner (its init, pid 1). No host process is visible, and /proc agrees
+    # with os.getpid().
     program = code(f"""
         import os, subprocess
         child = subprocess.Popen(["sleep", "30"])
@@ -297,7 +299,7 @@ def test_proc_shows_only_the_jobs_own_processes_and_the_runner(sandbox: Sandbox)
     """)
     tests = code("""
         assert me != 1
-        assert visible == sorted({1, me, child.pid})
+        assert visible == sorted({1, me, child.pid}), visible
         assert not host_test_process_visible
         assert os.readlink("/proc/self") == str(os.getpid())
     """)

@@ -92,7 +92,7 @@ def test_signed_evidence_that_decodes_into_much_more_is_refused(solo: Sandbox  #
         e = solo.run(job(SIGNER + attack + "\nos._exit(0)\n", "assert True"),
                      limits(memory_mb=64, timeout=20))
         assert e.status is Status.SANDBOX_ERROR, (name, e.status, e.reason)
-        assert "exceeds what the runner decodes" in e.reason, (name, e.reason)
+        assert "beyond what the runner decodes" in e.reason, (name, e.reason)
     assert runner_of(solo) is before, "the runner was replaced"
     if peak is not None:
         grown = (_runner_hwm_mb(solo) or 0) - peak
