@@ -25,8 +25,8 @@ from codesynth.cli._display import console
 from codesynth.cli._sandbox_args import sandbox_from
 from codesynth.errors import UserError
 from codesynth.jsonl import json_line
+from codesynth.pipeline.view import progress_interval
 
-PROGRESS_ENV = "CODESYNTH_PROGRESS_INTERVAL"
 LIVE_REFRESH = 0.5  # seconds between refreshes of the live row
 
 
@@ -48,18 +48,6 @@ def resume(path: Path) -> set[str]:
                 raise UserError(f"{path}:{number}: not a codesynth record; refusing to "
                                 "append to it") from None
     return ids
-
-
-def progress_interval() -> float:
-    """Seconds between plain progress lines (stderr not a terminal)."""
-    raw = os.environ.get(PROGRESS_ENV, "").strip()
-    try:
-        value = float(raw) if raw else 10.0
-    except ValueError:
-        raise UserError(f"{PROGRESS_ENV}={raw!r}: expected a number of seconds") from None
-    if not value > 0:
-        raise UserError(f"{PROGRESS_ENV}={raw!r}: must be a positive number of seconds")
-    return value
 
 
 def write_line(handle: IO[str], item: dict[str, Any], sync: bool = True) -> None:
@@ -170,9 +158,9 @@ async def generate(args: argparse.Namespace, generator: Any, params: dict[str, A
     stopped = None
     started = time.monotonic()
     try:
-        await llm.resolve_model()  # a dead or unreachable server: ModelUnavailable
         with output.open("a", encoding="utf-8") as out, \
                 Display(args.method, args.n, ctx, llm, tally, interval) as display:
+            await llm.resolve_model()  # a dead or unreachable server: ModelUnavailable
             async for item in generator.generate(ctx):
                 tally.kept += 1
                 if item["id"] not in done:
@@ -180,6 +168,8 @@ async def generate(args: argparse.Namespace, generator: Any, params: dict[str, A
                     done.add(item["id"])
                     tally.new += 1
                 display.update()
+        if ctx.stopped:  # a budget: the requests in flight were finished and used
+            raise BudgetExhausted(ctx.stopped)
     except BudgetExhausted:
         stopped = budget_message(config, llm.usage)
         console.print(Text(stopped, style="yellow"), highlight=False)
