@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -43,7 +44,7 @@ def read_objects(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, 
                 yield number, value
     except UnicodeDecodeError as exc:
         raise InputError(str(file), None, f"not UTF-8 text ({exc.reason})") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt gzip stream
         if isinstance(exc, InputError):
             raise
         raise UserError(f"{file}: cannot read ({exc})") from None

@@ -40,11 +40,11 @@ def resume(path: Path) -> set[str]:
         with path.open("r+b") as handle:
             handle.truncate(len(data))
     ids = set()
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    for number, line in enumerate(data.split(b"\n"), 1):
         if line.strip():
             try:
-                ids.add(json.loads(line)["id"])
-            except (json.JSONDecodeError, KeyError, TypeError):
+                ids.add(json.loads(line.decode("utf-8"))["id"])
+            except (ValueError, KeyError, TypeError):  # not UTF-8, not JSON, no id
                 raise UserError(f"{path}:{number}: not a codesynth record; refusing to "
                                 "append to it") from None
     return ids

@@ -1,0 +1,133 @@
+"""Checks on what a value names or holds, beyond its type: URLs, API keys, the places a run
+writes to, seed files and benchmark files. Each returns what is wrong (a message without the
+key's label) or None; none of them writes anything.
+
+:func:`show` is the one way a value is quoted in a message: a short repr (~200 characters),
+whatever its size or nesting (a YAML alias bomb is never walked in full).
+"""
+
+from __future__ import annotations
+
+import os
+import reprlib
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codesynth.errors import UserError
+
+SHOWN = 200  # characters of a value quoted in a message
+_repr = reprlib.Repr()
+_repr.maxstring, _repr.maxother, _repr.maxlevel = SHOWN, SHOWN, 3
+_repr.maxlist = _repr.maxdict = _repr.maxtuple = _repr.maxset = 8
+_repr.maxlong = 60
+
+# How the built-in generators read their seeds (plugins: not checked before the run).
+TASK_SEEDS = ("seed-tasks", "self-instruct", "evol-instruct")
+SNIPPET_SEEDS = ("oss-instruct", "self-align")
+
+
+def show(value: Any) -> str:
+    """``repr(value)``, cut to about :data:`SHOWN` characters, at a bounded cost."""
+    text = _repr.repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
+
+
+def url_problem(value: str) -> str | None:
+    """An http(s) URL with a host and, if given, a port from 1 to 65535."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return f"expected an http:// or https:// URL, got {show(value)} (it holds whitespace " \
+               "or control characters)"
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a valid URL ({exc}): {show(value)}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// or https:// URL with a host, got {show(value)}"
+    if port == 0:
+        return f"port 0 is not a port one can connect to: {show(value)}"
+    return None
+
+
+def api_key_problem(value: str) -> str | None:
+    """What an HTTP header can carry: printable ASCII, no whitespace."""
+    if all(33 <= ord(c) <= 126 for c in value):
+        return None
+    return "must be printable ASCII without spaces or line breaks (an HTTP header value); " \
+           "check for a stray newline or a pasted non-ASCII character"
+
+
+def place_problem(path: Path, directory: bool) -> str | None:
+    """Whether ``path`` can be a directory (``directory``) or a file codesynth writes: it is
+    one already (writable), or it can be created under its nearest existing ancestor."""
+    if "\0" in str(path):
+        return "contains a NUL byte"
+    try:
+        if path.exists():
+            if directory and not path.is_dir():
+                return f"{path} exists and is not a directory"
+            if not directory and path.is_dir():
+                return f"{path} is a directory, expected a file path"
+            if not directory and not path.is_file():
+                return f"{path} is not a regular file"
+            mode = os.W_OK | (os.X_OK if directory else 0)
+            return None if os.access(path, mode) else f"{path} is not writable"
+        ancestor = path.absolute().parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            return f"cannot create {path}: {ancestor} is not a directory"
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            return f"cannot create {path}: {ancestor} is not writable"
+    except OSError as exc:
+        return f"{path}: {exc.strerror or exc}"
+    return None
+
+
+def seeds_problem(method: str, path: Path) -> str | None:
+    """The seeds of a built-in generator, read now as the generator will read them."""
+    from codesynth.jsonl import read_objects
+
+    try:
+        if method in TASK_SEEDS:
+            from codesynth.generators.base import load_seed_tasks
+
+            load_seed_tasks(path)
+        elif method in SNIPPET_SEEDS:
+            root = path / "snippets" if (path / "snippets").is_dir() else path
+            if root.is_file() and root.suffix == ".jsonl":
+                for _ in read_objects(root):
+                    pass
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
+def benchmark_problems(name: str, path: Path) -> Iterator[str]:
+    """A benchmark: ``humaneval`` (installed), or a readable HumanEval- or MBPP-format
+    JSONL file (optionally gzipped) whose every row has the fields, typed."""
+    from codesynth.jsonl import read_objects
+    from codesynth.pipeline.decontam import row_problem
+
+    if name == "humaneval":
+        from codesynth.humaneval import default_problems_path
+
+        try:
+            default_problems_path()
+        except UserError as exc:
+            yield str(exc)
+        return
+    if not path.is_file():
+        yield (f"{show(name)} is neither a known benchmark (humaneval) nor an existing "
+               "HumanEval- or MBPP-format JSONL file")
+        return
+    try:
+        for line, row in read_objects(path):
+            problem = row_problem(row)
+            if problem:
+                yield f"{path}:{line}: {problem}"
+                return
+    except UserError as exc:
+        yield str(exc)
