@@ -34,6 +34,12 @@ def show(value: Any) -> str:
     return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
 
 
+def cut(text: object) -> str:
+    """``str(text)`` cut to about :data:`SHOWN` characters."""
+    value = str(text)
+    return value if len(value) <= SHOWN else value[:SHOWN - 3] + "..."
+
+
 def url_problem(value: str) -> str | None:
     """An http(s) URL with a host and, if given, a port from 1 to 65535."""
     if any(c.isspace() or not c.isprintable() for c in value):
@@ -64,25 +70,26 @@ def place_problem(path: Path, directory: bool) -> str | None:
     one already (writable), or it can be created under its nearest existing ancestor."""
     if "\0" in str(path):
         return "contains a NUL byte"
+    shown = cut(path)
     try:
         if path.exists():
             if directory and not path.is_dir():
-                return f"{path} exists and is not a directory"
+                return f"{shown} exists and is not a directory"
             if not directory and path.is_dir():
-                return f"{path} is a directory, expected a file path"
+                return f"{shown} is a directory, expected a file path"
             if not directory and not path.is_file():
-                return f"{path} is not a regular file"
+                return f"{shown} is not a regular file"
             mode = os.W_OK | (os.X_OK if directory else 0)
-            return None if os.access(path, mode) else f"{path} is not writable"
+            return None if os.access(path, mode) else f"{shown} is not writable"
         ancestor = path.absolute().parent
         while not ancestor.exists() and ancestor != ancestor.parent:
             ancestor = ancestor.parent
         if not ancestor.is_dir():
-            return f"cannot create {path}: {ancestor} is not a directory"
+            return f"cannot create {shown}: {cut(ancestor)} is not a directory"
         if not os.access(ancestor, os.W_OK | os.X_OK):
-            return f"cannot create {path}: {ancestor} is not writable"
+            return f"cannot create {shown}: {cut(ancestor)} is not writable"
     except OSError as exc:
-        return f"{path}: {exc.strerror or exc}"
+        return f"{shown}: {exc.strerror or exc}"
     return None
 
 
