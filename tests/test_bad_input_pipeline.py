@@ -181,3 +181,18 @@ def test_a_small_alias_is_fine_and_a_long_value_is_quoted_short(run: Run,
     assert squash("[run] name: expected a non-empty string, got [['x', 'x',") in squash(err)
     assert squash("[run] seed: expected an integer >= 0") in squash(err)
     assert len(err) < 1500  # ~200 characters of each value, not 10,000
+
+
+@pytest.mark.parametrize("output", ["/proc/1/zz", "{tmp}/afile/sub", "{tmp}/afile"])
+def test_a_bad_output_flag_is_exit_2_before_any_request(run: Run, tmp_path: Path,
+                                                        output: str) -> None:
+    _a_file(tmp_path)
+    output = output.replace("{tmp}", str(tmp_path))
+    with ScriptedServer() as server:
+        path, _ = write(tmp_path, server.base_url)
+        code, _, err = run("run", path, "--output", output)
+        assert server.count == 0
+    assert code == 2 and "Traceback" not in err, err
+    assert squash(f"--output: {output}") in squash(err) or \
+        squash(f"--output: cannot create {output}") in squash(err), err
+    assert not (tmp_path / "run").exists()

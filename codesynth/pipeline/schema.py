@@ -7,6 +7,7 @@ sandbox, each prefixed with ``label(key path)``: the loader's file, line and key
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import difflib
 import inspect
@@ -51,7 +52,7 @@ class Spec:
             if bad:
                 return (f"{', '.join(map(show, bad[:8]))} not valid (valid: "
                         f"{', '.join(self.choices)})")
-            twice = [v for v in dict.fromkeys(value) if value.count(v) > 1]
+            twice = [v for v, count in collections.Counter(value).items() if count > 1]
             if twice:
                 return f"{', '.join(map(show, twice[:8]))} listed more than once"
             if any("\0" in v for v in value):
