@@ -222,8 +222,8 @@ def load(path: str | Path, output: str | Path | None = None) -> Pipeline:
     where = label(path, locate)
     found = schema.problems(data, path.parent, where)
     run = data["run"] if isinstance(data.get("run"), dict) else {}
-    name = run.get("name") if isinstance(run.get("name"), str) else path.stem
-    chosen = output if output is not None else run.get("output", f"runs/{name}")
+    title = run.get("name") if isinstance(run.get("name"), str) else path.stem
+    chosen = output if output is not None else run.get("output", f"runs/{title}")
     if isinstance(chosen, str | Path) and (output is not None or "\0" not in str(chosen)):
         problem = inputs.place_problem(Path(chosen), directory=True)
         if problem:
