@@ -32,10 +32,10 @@ from codesynth.harness import prepare
 from codesynth.harness.evidence import new_key, parse
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
-from codesynth.sandbox._collect import PIPE_BYTES, Buffer, drain, tail, wait
+from codesynth.sandbox._collect import PIPE_BYTES, Buffer, drain, drain_to_end, tail, wait
 from codesynth.sandbox._enter import enter_container, enter_local
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, Plan, job_main
-from codesynth.sandbox._jobns import OVERHEAD_PROCESSES, Holder, JobNamespaces
+from codesynth.sandbox._jobns import HOLDER_WAIT, OVERHEAD_PROCESSES, Holder, JobNamespaces
 from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import cap_reply, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
@@ -142,6 +142,7 @@ class Runner:
         try:
             if holder is not None and self.namespaces is not None:
                 self.namespaces.back()
+                holder.forked()
                 self.namespaces.request()  # the next job's, made while this one runs
             return self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
                                  before, holder)
@@ -171,14 +172,19 @@ class Runner:
         _, status, usage = os.wait4(pid, 0)
         duration = time.perf_counter() - start
         tainted = None
-        if holder is not None:  # the whole PID namespace, and the others with it
-            tainted = holder.end()
+        left = False
+        if holder is not None:  # the whole PID namespace (see settle, after the verdict)
+            left = not holder.alone()
+            holder.kill()
+            if not drain_to_end(ev_read, self.evidence, HOLDER_WAIT):
+                tainted = "the job's processes outlived its PID namespace's end"
         elif self.space is not None:
             tainted = self.space.sweep()
         else:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-        drain(ev_read, self.evidence)
+        if holder is None:
+            drain(ev_read, self.evidence)
         cpu_time = usage.ru_utime + usage.ru_stime
         oom = False
         # Without a cgroup of its own: the job process's peak, less the pages it shares with us.
@@ -204,6 +210,8 @@ class Runner:
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
+        if holder is not None and self.namespaces is not None:
+            tainted = self.namespaces.settle(holder, left) or tainted
         extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
         if tainted:
             extra["runner_tainted"] = tainted
