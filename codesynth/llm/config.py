@@ -75,11 +75,8 @@ class LLMConfig:
             raise UserError(f"llm mode: must be chat or completion, got {_show(self.mode)}")
         if self.base_url is not None and (problem := url_problem(self.base_url)):
             raise UserError(f"llm base_url: {problem}")
-        if self.api_key is not None and not (self.api_key.isascii()
-                                             and self.api_key.isprintable()
-                                             and " " not in self.api_key):
-            raise UserError("llm api_key: must be printable ASCII without spaces (it is sent "
-                            "in an HTTP header)")
+        if self.api_key is not None and (problem := api_key_problem(self.api_key)):
+            raise UserError(f"llm api_key: {problem}")
         if self.cache is not None and Path(self.cache).is_dir():
             raise UserError(f"llm cache: {self.cache} is a directory; name a file")
 
@@ -103,16 +100,29 @@ class LLMConfig:
                 "max_tokens": self.max_tokens}
 
 
-def url_problem(url: str) -> str | None:
-    """What is wrong with an endpoint URL, or None."""
+def url_problem(value: str) -> str | None:
+    """An http(s) URL with a host and, if given, a port from 1 to 65535."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return f"expected an http:// or https:// URL, got {_show(value)} (it holds whitespace " \
+               "or control characters)"
     try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 - raises for a port out of range or not a number
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port
     except ValueError as exc:
-        return f"not a valid URL ({exc}): {_show(url)}"
+        return f"not a valid URL ({exc}): {_show(value)}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"expected an http:// or https:// URL, got {_show(url)}"
+        return f"expected an http:// or https:// URL with a host, got {_show(value)}"
+    if port == 0:
+        return f"port 0 is not a port one can connect to: {_show(value)}"
     return None
+
+
+def api_key_problem(value: str) -> str | None:
+    """What an HTTP header can carry: printable ASCII, no whitespace."""
+    if all(33 <= ord(c) <= 126 for c in value):
+        return None
+    return "must be printable ASCII without spaces or line breaks (an HTTP header value); " \
+           "check for a stray newline or a pasted non-ASCII character"
 
 
 def _show(value: Any) -> str:

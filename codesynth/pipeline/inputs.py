@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import reprlib
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,31 +37,6 @@ def cut(text: object) -> str:
     """``str(text)`` cut to about :data:`SHOWN` characters."""
     value = str(text)
     return value if len(value) <= SHOWN else value[:SHOWN - 3] + "..."
-
-
-def url_problem(value: str) -> str | None:
-    """An http(s) URL with a host and, if given, a port from 1 to 65535."""
-    if any(c.isspace() or not c.isprintable() for c in value):
-        return f"expected an http:// or https:// URL, got {show(value)} (it holds whitespace " \
-               "or control characters)"
-    try:
-        parts = urllib.parse.urlsplit(value)
-        port = parts.port
-    except ValueError as exc:
-        return f"not a valid URL ({exc}): {show(value)}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"expected an http:// or https:// URL with a host, got {show(value)}"
-    if port == 0:
-        return f"port 0 is not a port one can connect to: {show(value)}"
-    return None
-
-
-def api_key_problem(value: str) -> str | None:
-    """What an HTTP header can carry: printable ASCII, no whitespace."""
-    if all(33 <= ord(c) <= 126 for c in value):
-        return None
-    return "must be printable ASCII without spaces or line breaks (an HTTP header value); " \
-           "check for a stray newline or a pasted non-ASCII character"
 
 
 def place_problem(path: Path, directory: bool) -> str | None:

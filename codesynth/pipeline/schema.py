@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from codesynth.errors import UserError
+from codesynth.llm.config import api_key_problem, url_problem
 from codesynth.pipeline import inputs
 from codesynth.pipeline.inputs import show
 
@@ -133,13 +134,21 @@ SCHEMA: dict[str, dict[str, Spec]] = {
 }
 REQUIRED = {"generate": ("method", "n")}
 # [llm]: the types come from LLMConfig's fields; the ranges, choices and tests from here.
-LLM_RANGES = {"mode": Spec("str", choices=("chat", "completion")), "temperature": Float(0, high=2),
-              "top_p": Float(above=0, high=1), "max_tokens": Int(1, MAX_TOKENS),
-              "concurrency": Int(1, 1024), "timeout": Float(above=0, high=DAY),
-              "max_retries": Int(0, 100), "budget_requests": Int(1, 10**12),
-              "budget_tokens": Int(1, 10**15),
-              "base_url": Spec("str", test=inputs.url_problem),
-              "api_key": Spec("str", test=inputs.api_key_problem),
+def _llm_numbers() -> dict[str, Spec]:
+    """The numeric [llm] keys, bounded as LLMConfig bounds them (one table for the flags,
+    the --config file and pipelines); a pipeline's budgets must also allow a request."""
+    from codesynth.llm.config import LIMITS
+
+    specs = {name: (Float(low, high=high) if float in kinds else Int(low, high))
+             for name, (kinds, low, high) in LIMITS.items() if name != "seed"}
+    specs["budget_requests"] = Int(1, LIMITS["budget_requests"][2])
+    specs["budget_tokens"] = Int(1, LIMITS["budget_tokens"][2])
+    return specs
+
+
+LLM_RANGES = {"mode": Spec("str", choices=("chat", "completion")), **_llm_numbers(),
+              "base_url": Spec("str", test=url_problem),
+              "api_key": Spec("str", test=api_key_problem),
               "cache": Spec("str", test=lambda v: inputs.place_problem(Path(v), False))}
 LLM_NOT_HERE = {"seed": "set the seed in [run] seed (it seeds the model and every generator)"}
 SECTIONS = tuple(SCHEMA) + ("llm",)
