@@ -37,7 +37,7 @@ __all__ = ["MAX_REQUESTS", "PER_FILE", "Context", "Generator", "Param", "check_p
 
 # Parameters several generators share.
 MAX_REQUESTS = Param("max_requests", int, None, "requests to try before giving up "
-                     "(default: 20 × n)", minimum=1)
+                     "(default: 20 × n)", minimum=1, maximum=10**9)
 PER_FILE = Param("per_file", int, 3, "snippets cut from each seed file", minimum=1)
 
 
