@@ -3,7 +3,8 @@ namespaces and filesystem view, or a hardened container's (the docker backend).
 
 Local backend: the runner unshares its own mount and UTS namespaces (plus a user namespace
 when not root), and PID, network and IPC namespaces it only sweeps and never lets a job
-into: every job runs in fresh PID, network, IPC and mount namespaces of its own (``_jobns``).
+into: every job runs in fresh PID, IPC and mount namespaces of its own (``_jobns``), and in a
+network namespace no earlier job left a trace in (``_jobnet``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from codesynth.sandbox.runner import Runner
 
 _RUNNER_NAMESPACES = ("mount", "uts")
-_JOB_NAMESPACES = ("pid", "net", "ipc", "mount")
+_JOB_NAMESPACES = ("pid", "ipc", "mount")
 
 
 def enter_local(runner: Runner, config: dict[str, Any]) -> None:
@@ -76,7 +77,8 @@ def enter_local(runner: Runner, config: dict[str, Any]) -> None:
         names.insert(0, "user")
     limits = "cgroup(memory,pids,cpuacct)" if runner.cgroup else "rlimits only"
     runner.isolation = (f"namespaces({','.join(names)} per runner; "
-                        f"{','.join(_JOB_NAMESPACES)} per job) + {limits} + uid {runner.uid} "
+                        f"{','.join(_JOB_NAMESPACES)} per job; net until a job leaves a trace) "
+                        f"+ {limits} + uid {runner.uid} "
                         f"+ {hardening}")
 
 
