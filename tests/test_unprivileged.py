@@ -26,8 +26,10 @@ CASES = [
      "crashed"),
     ("kill_all", "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n"
                  "    pass\ndef f(x): return x + 1", "passed"),
+    # The job's parent is outside its PID namespace: getppid() is 0, and kill(0) reaches
+    # only the job's own process group. The runner is out of reach either way.
     ("kill_parent", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
-                    "def f(x): return x + 1", "passed"),
+                    "def f(x): return x + 1", "crashed"),
     ("network", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)\n"
                 "def f(x): return x + 1", "error"),
     ("host_files", "import os\nassert not os.path.exists('/work/main/pyproject.toml')\n"
