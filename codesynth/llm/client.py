@@ -105,7 +105,8 @@ class LLM:
         if self.dead:
             raise ModelUnavailable(self.dead)
         try:
-            models = await asyncio.wait_for(self._client.models.list(), self.config.timeout)
+            async with asyncio.timeout(self.config.timeout):  # not wait_for: on 3.11 it
+                models = await self._client.models.list()    # can swallow a Ctrl-C
             first = models.data[0].id if models.data else None
         except (openai.APIConnectionError, TimeoutError) as exc:
             raise self._unavailable(await self._why_unreachable(exc)) from None
@@ -203,7 +204,8 @@ class LLM:
                 # The SDK's timeout bounds each wait for bytes; this bounds the whole reply
                 # (a server that dribbles a byte a second would never time out otherwise).
                 try:
-                    result = await asyncio.wait_for(call, self.config.timeout)
+                    async with asyncio.timeout(self.config.timeout):
+                        result = await call
                 finally:
                     self._reserved_tokens -= max_tokens
                 reply = _parse(kind, result, max_tokens)
