@@ -196,8 +196,12 @@ def decide(obs: Observation, expected: list[str] | None = None,
     if obs.oom_killed:
         return result("memory", "memory limit exceeded (OOM-killed)")
     if obs.signal is not None:
+        # The kernel sends SIGXCPU on its tick-sampled CPU clock; the precise time read when
+        # the job is reaped leaves out what the hypervisor stole, and lags it on a loaded VM
+        # (0.88 s measured at a 1 s limit): SIGXCPU is believed from 75 % of the limit on.
         if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
-                obs.cpu_time >= obs.cpu_limit - 0.05:
+                obs.cpu_time >= obs.cpu_limit - 0.05 or \
+                obs.signal == _signal.SIGXCPU and obs.cpu_time >= 0.75 * obs.cpu_limit:
             return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded")
         return result("crashed", f"killed by {_signal_name(obs.signal)}")
     if obs.exit_code == HARNESS_FAULT and not obs.events:
