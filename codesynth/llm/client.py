@@ -217,16 +217,20 @@ class LLM:
                 self.usage.failures += 1
                 raise
             except openai.APIResponseValidationError as exc:
+                _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"malformed reply: {exc.message}") from None
             except ValueError as exc:  # a body that is not JSON (a proxy's error page...)
+                _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"malformed reply: {type(exc).__name__}: {exc}") from None
             except (openai.APITimeoutError, TimeoutError) as exc:
+                _raise_if_cancelled()
                 if await self._server_died():
                     continue  # the embedded server was restarted: the same request again
                 attempt = await self._retry_or_fail(exc, attempt)
             except openai.APIConnectionError as exc:
+                _raise_if_cancelled()
                 if await self._server_died():
                     continue
                 if attempt >= self.config.max_retries:
@@ -234,11 +238,13 @@ class LLM:
                     await self._unreachable_or_broken(exc)
                 attempt = await self._retry_or_fail(exc, attempt)
             except (openai.RateLimitError, openai.InternalServerError) as exc:
+                _raise_if_cancelled()
                 attempt = await self._retry_or_fail(exc, attempt)
             except openai.APIStatusError as exc:  # 4xx other than 429: not worth retrying
                 self.usage.failures += 1
                 raise LLMError(f"HTTP {exc.status_code}: {exc.message}") from None
             except openai.APIError as exc:  # anything else the SDK could not make sense of
+                _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"{type(exc).__name__}: {exc}") from None
 
@@ -305,6 +311,14 @@ class LLM:
         await self._client.close()
         if self.cache is not None:
             self.cache.close()
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation (Ctrl-C) that the HTTP stack turned into an error: retrying
+    it as a connection error would swallow the interrupt, and the run would go on."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _parse(kind: str, result: Any, max_tokens: int = 0) -> dict[str, Any]:
