@@ -290,19 +290,22 @@ class LLM:
         this request's failure when it answers (a reply cut, reset or unreadable)."""
         from codesynth.llm.embedded import probe_url
 
-        if await asyncio.to_thread(probe_url, self.base_url) is None:
+        reason = await asyncio.to_thread(probe_url, self.base_url)
+        if reason is None:
             cause = exc.__cause__ or exc.__context__ or exc
             raise LLMError(f"the server answers, but this reply was cut or unreadable "
                            f"({type(cause).__name__}: {str(cause)[:200]})") from None
-        raise self._unavailable(await self._why_unreachable(exc)) from None
+        raise self._unavailable(await self._why_unreachable(exc, reason)) from None
 
-    async def _why_unreachable(self, exc: Exception) -> str:
+    async def _why_unreachable(self, exc: Exception, reason: str | None = None) -> str:
+        """The fault's message; ``reason`` is what probing the URL said, when already done."""
         from codesynth.llm.embedded import probe_url, serving
 
         model = serving(self.base_url)
         if model is not None and not model.alive():
             return model.cause()
-        reason = await asyncio.to_thread(probe_url, self.base_url) or str(exc)
+        if reason is None:
+            reason = await asyncio.to_thread(probe_url, self.base_url) or str(exc)
         return (f"cannot reach the model server at {self.base_url}: {reason}\n"
                 "way out: start the server (or fix --base-url, OPENAI_BASE_URL or [llm] "
                 "base_url), then re-run the same command to resume")

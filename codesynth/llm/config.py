@@ -134,10 +134,10 @@ def _from_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:  # before ValueError: it is one
+        raise UserError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UserError(f"{path}: cannot read the config file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
     table = data.get("llm", data)
     if not isinstance(table, dict):
         raise UserError(f"{path}: [llm] must be a table")
