@@ -50,7 +50,7 @@ def test_a_server_that_dies_stops_the_run_and_a_rerun_finishes_it(tmp_path: Path
                                 env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True)
         deadline = time.monotonic() + 120
-        while server.count < deaths_after and time.monotonic() < deadline:
+        while server.answered < deaths_after and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
         server.close()  # the server dies: connections refused from now on
