@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -43,11 +44,22 @@ def read_objects(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, 
                 yield number, value
     except UnicodeDecodeError as exc:
         raise InputError(str(file), None, f"not UTF-8 text ({exc.reason})") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt gzip stream
         if isinstance(exc, InputError):
             raise
         raise UserError(f"{file}: cannot read ({exc})") from None
 
+
+
+def json_line(record: Any) -> str:
+    """One JSONL line (newline included) that any UTF-8 file can hold: non-ASCII text as is,
+    and a record holding a lone surrogate (a valid JSON escape, no UTF-8 form) escaped."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"
 
 class AtomicJSONLWriter:
     """Writes ``PATH.partial`` record by record; renames it to ``PATH`` only on success.
@@ -72,11 +84,7 @@ class AtomicJSONLWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         assert self._handle is not None
-        try:
-            line = json.dumps(record, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate (valid JSON escape): keep it escaped
-            line = json.dumps(record).encode("ascii")
-        self._handle.write(line + b"\n")
+        self._handle.write(json_line(record).encode("utf-8"))
         self.count += 1
         if self.count % 256 == 0:
             self._handle.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -29,6 +30,29 @@ class Status(enum.StrEnum):
     CRASHED = "crashed"  # killed by a signal
     OUTPUT_LIMIT = "output_limit"  # stdout/stderr grew past the file-size limit
     SANDBOX_ERROR = "sandbox_error"  # infrastructure fault: no verdict about the program
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings replaced by U+FFFD. A JSON escape
+    such as ``"\\ud800"`` decodes to one; it has no UTF-8 form, so it would stop whatever
+    writes the text later (a file, Arrow). Applied where text comes from outside: the
+    model's replies and the sandbox's traces."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
 
 
 class _Record:

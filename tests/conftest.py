@@ -68,3 +68,21 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
         return code, out, err
 
     return invoke
+
+
+def runners_of(pid: int) -> set[int]:
+    """The sandbox runners a process started (their outer processes)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"codesynth.sandbox.runner" in command:
+            found.add(int(entry))
+    return found

@@ -168,6 +168,7 @@ class ScriptedServer:
         self.errors: list[BaseException] = []  # exceptions raised by the reply function
         self.in_flight = 0
         self.in_flight_max = 0
+        self.answered = 0  # completion requests answered with a 200
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -346,6 +347,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_fault(Fault(404, f"no route for GET {self.path}"))
 
     def do_POST(self) -> None:
+        if self._dying():
+            return
         try:
             raw = self._read_body()
         except ValueError as exc:
@@ -377,6 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
         owner._enter()
         try:
             owner._sleep(owner.latency)
+            if self._dying():  # closed while this request waited: it gets no answer
+                return
             problem = _validate(request)
             answer = problem if problem is not None else owner._answer(request)
             if isinstance(answer, Fault):
@@ -385,10 +390,21 @@ class _Handler(BaseHTTPRequestHandler):
             n = int(body.get("n") or 1)
             texts = [answer] * n if isinstance(answer, str) else answer
             self._send_json(200, _completion(request, owner, texts, n))
+            with owner._lock:
+                owner.answered += 1
         finally:
             owner._leave()
 
     # ---- plumbing
+
+    def _dying(self) -> bool:
+        """A closing server answers nothing more, as a dead process would: the connection is
+        dropped (keep-alive requests must not slip through while ``close()`` runs)."""
+        if not self.server.owner._closing.is_set():
+            return False
+        self.close_connection = True
+        _shutdown_socket(self.connection)
+        return True
 
     def _path(self) -> str:
         path = self.path.split("?", 1)[0].rstrip("/")

@@ -11,24 +11,7 @@ from typing import Any
 import pytest
 
 from codesynth.cli import _prestart, main
-
-
-def _runners_of_this_process() -> set[int]:
-    """Runner processes (their outer stubs) started by this test process."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == os.getpid() and b"codesynth.sandbox.runner" in command:
-            found.add(int(entry))
-    return found
+from tests.conftest import runners_of
 
 
 @pytest.fixture()
@@ -70,7 +53,7 @@ def test_a_command_that_fails_first_leaves_no_runner(tmp_path: Path, argv: list[
     bad.write_text("{not json\n")
     names = {"missing": str(tmp_path / "missing.jsonl"), "bad": str(bad),
              "out": str(tmp_path / "out.jsonl")}
-    before = _runners_of_this_process()
+    before = runners_of(os.getpid())
     try:
         code = main([part.format(**names) for part in argv])
     except SystemExit as exc:  # argparse
@@ -79,7 +62,7 @@ def test_a_command_that_fails_first_leaves_no_runner(tmp_path: Path, argv: list[
     pending = _prestart._started.get("thread")  # a sandbox still starting would be a leak
     if pending is not None:
         pending.join()
-    assert _runners_of_this_process() <= before
+    assert runners_of(os.getpid()) <= before
     assert not (tmp_path / "out.jsonl").exists()
 
 

@@ -133,11 +133,20 @@ def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> Non
         time.sleep(0.05)
 
 
+def _as_from_a_shell() -> None:
+    """SIGINT as a shell leaves it to a command it starts (delivered, default action):
+    whatever an earlier test left in this process's signal mask or dispositions, which a
+    child inherits, must not decide this test."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_flushes_the_rejections_and_says_what_the_output_holds(tmp_path: Path) -> None:
     out, log = tmp_path / "out.jsonl", tmp_path / "out.jsonl.rejected.jsonl"
     with ScriptedServer(lambda r: NOTHING, latency=0.1) as server:
         proc = subprocess.Popen(_command(out, tmp_path / "c.sqlite", server.base_url), env=ENV,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_as_from_a_shell)
         _wait_for(lambda: len(lines(log)) >= 2, proc)  # written as they happen
         seen = len(lines(log))
         proc.send_signal(signal.SIGINT)

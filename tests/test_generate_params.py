@@ -143,7 +143,8 @@ def test_help_lists_every_method_and_its_parameters(run: Run,
         for p in generators.get(name).params:
             assert squash(p.describe()) in squash(section)
     assert squash("keep (one|all, default 'one'): one: the first response") in squash(out)
-    assert squash("max_requests (int, default computed, >= 1): requests to try before giving "
+    assert squash("max_requests (int, default computed, >= 1 and <= 1e+09): requests to try "
+                  "before giving "
                   "up (default: 20 × n)") in squash(out)
     assert squash("rounds (int, default 3, >= 1): rounds of evolution") in squash(out)
     assert "    (no parameters)" in methods.split("\n  seed-tasks\n")[1]

@@ -42,7 +42,7 @@ def test_a_server_that_dies_stops_the_run_and_a_rerun_finishes_it(tmp_path: Path
         assert cli(whole).returncode == 0
         uninterrupted = server.count
     run_dir = tmp_path / "run-broken"
-    server = ScriptedServer(reply, latency=0.05).start()
+    server = ScriptedServer(reply, latency=0.25).start()  # slow: the run outlasts the poll
     try:
         broken = pipeline(tmp_path, server.base_url, name="broken")
         fast_failing(broken)
@@ -50,7 +50,7 @@ def test_a_server_that_dies_stops_the_run_and_a_rerun_finishes_it(tmp_path: Path
                                 env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True)
         deadline = time.monotonic() + 120
-        while server.count < deaths_after and time.monotonic() < deadline:
+        while server.answered < deaths_after and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
         server.close()  # the server dies: connections refused from now on

@@ -56,7 +56,8 @@ formats = ["jsonl"]
 MISTAKES = [
     ("samples =", 'samples = "four"', '[solve] samples: expected an integer >= 1'),
     ("threshold =", 'threshold = "high"', "[dedup] threshold: expected a number > 0 <= 1"),
-    ("timeout =", 'timeout = "5s"', "[sandbox] timeout: expected a number > 0, got '5s'"),
+    ("timeout =", 'timeout = "5s"',
+     "[sandbox] timeout: expected a number > 0 <= 86400, got '5s'"),
     ("backend =", 'backend = "dockr"',
      "[sandbox] backend: unknown sandbox backend 'dockr' (known: docker, local"),
     ("benchmarks =", 'benchmarks = ["mbpp"]', "[decontaminate] benchmarks: 'mbpp' is neither"),
@@ -72,7 +73,7 @@ MISTAKES = [
      "[[generate]] #2 params.tasks_per_request: expected an integer"),
     ("formats =", 'formats = ["jsonl"]\nhub_repo = "me/data"',
      "[export] hub_repo: is set but HF_TOKEN is not in the environment"),
-    ("n = 2", "n = 0", "[[generate]] #1 n: expected an integer >= 1, got 0"),
+    ("n = 2", "n = 0", "[[generate]] #1 n: expected an integer >= 1 <= 10000000, got 0"),
     ("keep =", 'keep = "one"\nmin_test = 2', "[filter] min_test: unknown key; did you mean "
                                              "'min_tests'?"),
     ("max_tokens =", "max_tokens = 64\nseed = 3", "[llm] seed: set the seed in [run] seed"),
@@ -200,11 +201,14 @@ def test_the_example_pipeline_is_valid_and_finds_its_seeds(tmp_path: Path,
     assert [Path(s.seeds) for s in pipeline.generate] == [REPO / "seeds/easy", REPO / "seeds"]
 
 
+@pytest.mark.parametrize("interval", ["soon", "1e308", "1e-300", "0", "nan", "inf", "86401"])
 def test_a_bad_progress_interval_is_reported_before_any_request(
-        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CODESYNTH_PROGRESS_INTERVAL", "soon")
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interval: str) -> None:
+    monkeypatch.setenv("CODESYNTH_PROGRESS_INTERVAL", interval)
     with ScriptedServer() as server:
         path, _ = write(tmp_path, server.base_url)
         code, _, err = run("run", path)
         assert server.count == 0
-    assert code == 2 and "CODESYNTH_PROGRESS_INTERVAL:expectedanumberofseconds" in squash(err)
+    assert code == 2 and "Traceback" not in err
+    assert squash(f"CODESYNTH_PROGRESS_INTERVAL='{interval}': expected a number of seconds "
+                  "from 0.1 to 86400") in squash(err)

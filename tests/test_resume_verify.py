@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codesynth.jsonl import AtomicJSONLWriter, ResumableJSONLWriter
-from tests.conftest import Run, squash
+from tests.conftest import Run, runners_of, squash
 
 FAST = ["--workers", "2", "--timeout", "10", "--memory-mb", "256"]
 
@@ -86,24 +86,6 @@ def complete_lines(path: Path) -> int:
         return path.read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
-
-
-def runners_of(pid: int) -> set[int]:
-    """The sandbox runners a process started (their outer processes)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and b"codesynth.sandbox.runner" in command:
-            found.add(int(entry))
-    return found
 
 
 def alive(pid: int) -> bool:

@@ -27,6 +27,7 @@ CASES = [
      "crashed"),
     ("kill_all", "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n"
                  "    pass\ndef f(x): return x + 1", "passed"),
+    # The program's parent is the judge, the init of the job's PID namespace: out of reach.
     ("kill_parent", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
                     "def f(x): return x + 1", "passed"),
     ("network", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)\n"

@@ -58,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
         console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
-        console.print("[bold red]interrupted[/]: partial output kept as *.partial")
+        console.print("[bold red]interrupted[/]: what was written is kept; run the same "
+                      "command again to resume (or pass --restart where it exists)")
         return 130
 
 

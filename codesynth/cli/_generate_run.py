@@ -24,8 +24,9 @@ from rich.text import Text
 from codesynth.cli._display import console
 from codesynth.cli._sandbox_args import sandbox_from
 from codesynth.errors import UserError
+from codesynth.jsonl import json_line
+from codesynth.pipeline.view import progress_interval
 
-PROGRESS_ENV = "CODESYNTH_PROGRESS_INTERVAL"
 LIVE_REFRESH = 0.5  # seconds between refreshes of the live row
 
 
@@ -39,30 +40,18 @@ def resume(path: Path) -> set[str]:
         with path.open("r+b") as handle:
             handle.truncate(len(data))
     ids = set()
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    for number, line in enumerate(data.split(b"\n"), 1):
         if line.strip():
             try:
-                ids.add(json.loads(line)["id"])
-            except (json.JSONDecodeError, KeyError, TypeError):
+                ids.add(json.loads(line.decode("utf-8"))["id"])
+            except (ValueError, KeyError, TypeError):  # not UTF-8, not JSON, no id
                 raise UserError(f"{path}:{number}: not a codesynth record; refusing to "
                                 "append to it") from None
     return ids
 
 
-def progress_interval() -> float:
-    """Seconds between plain progress lines (stderr not a terminal)."""
-    raw = os.environ.get(PROGRESS_ENV, "").strip()
-    try:
-        value = float(raw) if raw else 10.0
-    except ValueError:
-        raise UserError(f"{PROGRESS_ENV}={raw!r}: expected a number of seconds") from None
-    if not value > 0:
-        raise UserError(f"{PROGRESS_ENV}={raw!r}: must be a positive number of seconds")
-    return value
-
-
 def write_line(handle: IO[str], item: dict[str, Any], sync: bool = True) -> None:
-    handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    handle.write(json_line(item))
     handle.flush()
     if sync:
         os.fsync(handle.fileno())
@@ -169,9 +158,9 @@ async def generate(args: argparse.Namespace, generator: Any, params: dict[str, A
     stopped = None
     started = time.monotonic()
     try:
-        await llm.resolve_model()  # a dead or unreachable server: ModelUnavailable
         with output.open("a", encoding="utf-8") as out, \
                 Display(args.method, args.n, ctx, llm, tally, interval) as display:
+            await llm.resolve_model()  # a dead or unreachable server: ModelUnavailable
             async for item in generator.generate(ctx):
                 tally.kept += 1
                 if item["id"] not in done:
@@ -179,6 +168,8 @@ async def generate(args: argparse.Namespace, generator: Any, params: dict[str, A
                     done.add(item["id"])
                     tally.new += 1
                 display.update()
+        if ctx.stopped:  # a budget: the requests in flight were finished and used
+            raise BudgetExhausted(ctx.stopped)
     except BudgetExhausted:
         stopped = budget_message(config, llm.usage)
         console.print(Text(stopped, style="yellow"), highlight=False)

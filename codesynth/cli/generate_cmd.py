@@ -114,19 +114,71 @@ def _params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def run(args: argparse.Namespace) -> int:
-    from codesynth.cli._generate_run import generate, progress_interval, resume
-    from codesynth.generators.params import check_params
+# Flags checked against the pipeline's [llm] ranges (schema.py): one place for them all.
+_FLAGS = {"concurrency": "--concurrency", "temperature": "--temperature",
+          "max_tokens": "--max-tokens", "budget_requests": "--budget-requests",
+          "budget_tokens": "--budget-tokens"}
+_SOURCES = {"base_url": "--base-url, OPENAI_BASE_URL or [llm] base_url",
+            "api_key": "OPENAI_API_KEY or [llm] api_key", "cache": "--cache or [llm] cache"}
 
-    if args.n < 1:
-        raise UserError("--n must be at least 1")
+
+def _check_args(args: argparse.Namespace) -> None:
+    """The numbers given as flags, in the ranges a pipeline file allows (a budget of 0 is
+    allowed here: it stops before the first request)."""
+    import dataclasses
+
+    from codesynth.pipeline import schema
+
+    specs = {"n": schema.SCHEMA["generate"]["n"], "seed": schema.SCHEMA["run"]["seed"],
+             **{key: schema.LLM_RANGES[key] for key in _FLAGS}}
+    for key in ("budget_requests", "budget_tokens"):
+        specs[key] = dataclasses.replace(specs[key], low=0)
+    for key, spec in specs.items():
+        value = getattr(args, key, None)
+        problem = spec.check(value) if value is not None else None
+        if problem:
+            raise UserError(f"{_FLAGS.get(key, '--' + key)}: {problem}")
+
+
+def _check_config(config: Any) -> None:
+    """Where the model is and what is sent to it, whichever source set them."""
+    from codesynth.pipeline import schema
+
+    for key, source in _SOURCES.items():
+        value = getattr(config, key, None)
+        problem = schema.LLM_RANGES[key].check(value) if value is not None else None
+        if problem:
+            raise UserError(f"{source}: {problem}")
+
+
+def _check_output(output: Path) -> None:
+    from codesynth.pipeline.inputs import place_problem
+
+    for path in (output, output.with_name(output.name + ".rejected.jsonl")):
+        problem = place_problem(path, directory=False)
+        if problem:
+            raise UserError(f"-o {output}: {problem}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from codesynth.cli._generate_run import generate, resume
+    from codesynth.generators.params import check_params
+    from codesynth.pipeline.inputs import seeds_problem
+    from codesynth.pipeline.view import progress_interval
+
+    _check_args(args)
     generator = generators.get(args.method)()
     params = check_params(args.method, _params(args.param), f"generate {args.method}:")
     seeds = Path(args.seeds)
     if not seeds.exists():
         raise UserError(f"{seeds}: seeds not found")
+    problem = seeds_problem(args.method, seeds)
+    if problem:
+        raise UserError(f"--seeds: {problem}")
     config = llm_config(args)
+    _check_config(config)
     output = Path(args.output)
+    _check_output(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     done = resume(output)
     limits = limits_from(args)

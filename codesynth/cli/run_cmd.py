@@ -31,16 +31,12 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from codesynth.pipeline import config
     from codesynth.pipeline.run import run as run_pipeline
     from codesynth.pipeline.view import progress_interval
 
     progress_interval()  # a bad CODESYNTH_PROGRESS_INTERVAL: said before any work
-    pipeline = config.load(args.pipeline)
-    if args.output:
-        pipeline.output = Path(args.output)
+    pipeline = config.load(args.pipeline, output=args.output or None)
     try:
         summary = run_pipeline(pipeline, args, console)
     except KeyboardInterrupt:

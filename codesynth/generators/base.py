@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from codesynth.errors import InputError, UserError
 from codesynth.generators.params import Param, check_params
-from codesynth.llm import LLM, LLMError
+from codesynth.llm import LLM, BudgetExhausted, LLMError
 from codesynth.records import Limits, Origin, content_id
 from codesynth.sandbox.protocol import Sandbox
 
@@ -37,7 +37,7 @@ __all__ = ["MAX_REQUESTS", "PER_FILE", "Context", "Generator", "Param", "check_p
 
 # Parameters several generators share.
 MAX_REQUESTS = Param("max_requests", int, None, "requests to try before giving up "
-                     "(default: 20 × n)", minimum=1)
+                     "(default: 20 × n)", minimum=1, maximum=10**9)
 PER_FILE = Param("per_file", int, 3, "snippets cut from each seed file", minimum=1)
 
 
@@ -59,7 +59,10 @@ class Context:
     # Called with each rejection as it happens (e.g. to log it); else they pile up in
     # ``rejections``.
     on_reject: Callable[[dict[str, Any]], None] | None = None
+    # Why no more requests are sent (a spent budget); the requests in flight still finish.
+    stopped: str | None = None
     _sandbox: Sandbox | None = None
+    _occurrences: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def param(self, spec: Param) -> Any:
         """The value of a declared parameter: ``params[spec.name]`` normalized by ``spec``
@@ -69,8 +72,16 @@ class Context:
         return spec.normalize(self.params[spec.name], f"params.{spec.name}")
 
     def reject(self, reason: str, **detail: Any) -> None:
+        """Record a rejection. Its id is its content and how many identical ones came
+        before it, so that the log holds one line per rejection (two identical rejections
+        are two lines) and a resumed run, which makes them again, adds none twice."""
+        if self.stopped:  # what a stopped run does not ask is no verdict on anything
+            return
         self.rejected[reason] += 1
-        rejection = {"id": content_id(reason, detail), "reason": reason, **detail}
+        same = content_id(reason, detail)
+        self._occurrences[same] += 1
+        rejection = {"id": content_id(same, self._occurrences[same]), "reason": reason,
+                     **detail}
         if self.on_reject is not None:
             self.on_reject(rejection)
         else:
@@ -95,13 +106,17 @@ class Context:
                   **params: Any) -> str | None:
         """One request; a request that fails for good is a rejection, not a crash. Only
         per-request failures (``LLMError``) are: a dead or unreachable server
-        (``ModelUnavailable``), a spent budget or a cancellation propagate."""
+        (``ModelUnavailable``) or a cancellation propagate. A spent budget sets ``stopped``
+        and answers None, so that the requests already in flight finish and are used."""
         messages = ([{"role": "system", "content": system}] if system else [])
         messages.append({"role": "user", "content": prompt})
         try:
             reply = await self.llm.ask(messages, sample=sample, **params)
         except LLMError as exc:
             self.reject("request_failed", error=str(exc)[:300])
+            return None
+        except BudgetExhausted as exc:  # the others in flight finish; nothing new is sent
+            self.stopped = self.stopped or str(exc)
             return None
         return reply.text
 
@@ -147,7 +162,13 @@ def load_seed_tasks(path: Path) -> list[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise UserError(f"{path}: cannot read seed tasks ({exc.strerror})") from None
+        raise UserError(f"{path}: cannot read seed tasks ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        at = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise InputError(str(path), at, f"not UTF-8 text ({exc.reason}); seed tasks are "
+                         "JSONL") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise UserError(f"{path}: cannot read seed tasks ({exc})") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import random
 import re
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from tree_sitter import Node, Parser
 from tree_sitter_language_pack import get_parser
+
+from codesynth.jsonl import read_objects
 
 if TYPE_CHECKING:
     from tree_sitter_language_pack import SupportedLanguage
@@ -210,16 +211,12 @@ def _sources(root: Path, max_bytes: int) -> Iterator[tuple[str, str, str]]:
     """``(path, language, source)`` of each known-language file under ``root``, or of each
     record of a ``.jsonl`` file ``root`` (fields ``path``, ``code``, optional ``language``)."""
     if root.is_file() and root.suffix == ".jsonl":
-        with root.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                path = str(record.get("path") or f"{root.name}:{number}")
-                language = record.get("language") or language_of(path)
-                code = record.get("code")
-                if language and isinstance(code, str) and len(code) <= max_bytes:
-                    yield path, str(language), code
+        for number, record in read_objects(root):  # a bad line: InputError (file, line)
+            path = str(record.get("path") or f"{root.name}:{number}")
+            language = record.get("language") or language_of(path)
+            code = record.get("code")
+            if language and isinstance(code, str) and len(code) <= max_bytes:
+                yield path, str(language), code
         return
     for relative, file in _files(root):
         language = language_of(file)

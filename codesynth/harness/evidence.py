@@ -56,8 +56,8 @@ def new_key() -> bytes:
     return os.urandom(32)
 
 
-def _signer(key: bytes) -> Callable[[bytes], bytes]:
-    def sign(payload: bytes) -> bytes:
+def _signer(key: bytes) -> Callable[[bytes | memoryview], bytes]:
+    def sign(payload: bytes | memoryview) -> bytes:
         return _blake2b(payload, key=key, digest_size=_MAC_BYTES).hexdigest().encode()
 
     return sign
@@ -93,23 +93,86 @@ class Evidence:
         self.emit, self.phase, self.test, self.final = emit, phase, test, final
 
 
+# What the runner decodes of one job's evidence, at most: its memory must stay bounded (tens
+# of MB) whatever a job writes, signed or not (a job that reaches the writer can sign).
+# The harness writes flat events (one nested ``exception`` object), no arrays, and texts it
+# has already cut: these budgets are far above what it writes.
+MAX_EVENT_BYTES = 1 << 20  # one event's JSON
+MAX_EVENTS = 20_000
+MAX_DECODED_BYTES = 8 << 20  # all events' JSON together
+MAX_TEXT = 20_000  # characters kept of any text
+_MAX_OBJECTS = 2  # per event: the event and its exception
+_MAX_FIELDS = 32  # per object
+OVER = "_over_budget"  # the kind of the event that ends a trace cut at a budget
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _bounded(value: Any) -> bool:
+    """Cut ``value``'s texts to MAX_TEXT in place; False if it holds an array."""
+    for name, item in value.items():
+        if isinstance(item, str):
+            if len(item) > MAX_TEXT:
+                value[name] = item[:MAX_TEXT]
+        elif isinstance(item, dict):
+            if not _bounded(item):
+                return False
+        elif isinstance(item, list):
+            return False
+    return True
+
+
 def parse(data: bytes, key: bytes) -> list[dict[str, Any]]:
-    """The events in ``data`` whose MAC verifies under ``key``; anything else is ignored."""
+    """The events in ``data`` whose MAC verifies under ``key``; anything else is ignored.
+
+    Decoded one at a time, under the budgets above. The first signed event beyond one (too
+    large, too many, arrays, too many objects or fields, too deep) ends the trace with an
+    ``OVER`` event that says why: the job's verdict is then a sandbox_error."""
     sign = _signer(key)
-    signed = []
-    for line in data.split(b"\n"):
-        mac, _, payload = line.partition(b" ")
-        if payload and _compare(mac, sign(payload)):
-            signed.append(payload)
-    if not signed:
-        return []
-    try:  # one decoder call for all of them: they are what the harness encoded
-        decoded = json.loads(b"[" + b",".join(signed) + b"]")
-    except ValueError:
-        decoded = []
-        for payload in signed:
-            try:
-                decoded.append(json.loads(payload))
-            except ValueError:
-                continue
-    return [event for event in decoded if isinstance(event, dict)]
+    view = memoryview(data)
+    events: list[dict[str, Any]] = []
+    decoded = 0
+    objects = 0
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal objects
+        objects += 1
+        if objects > _MAX_OBJECTS or len(pairs) > _MAX_FIELDS:
+            raise _Refused("an event with too many objects or fields")
+        return dict(pairs)
+
+    def over(why: str) -> list[dict[str, Any]]:
+        return [*events, {"e": OVER, "message": why}]
+
+    position, size = 0, len(data)
+    while position < size:
+        end = data.find(b"\n", position)
+        end = size if end < 0 else end
+        gap = data.find(b" ", position, end)
+        line, position = (position, gap, end), end + 1
+        if gap < 0 or gap + 1 >= end:
+            continue
+        payload = view[line[1] + 1:line[2]]
+        if not _compare(view[line[0]:line[1]], sign(payload)):
+            continue
+        if len(payload) > MAX_EVENT_BYTES:
+            return over(f"a signed event of {len(payload)} bytes")
+        decoded += len(payload)
+        if len(events) >= MAX_EVENTS or decoded > MAX_DECODED_BYTES:
+            return over(f"more than {MAX_EVENTS} events or {MAX_DECODED_BYTES} bytes of them")
+        objects = 0
+        try:
+            event = json.loads(bytes(payload), object_pairs_hook=hook)
+        except _Refused as exc:
+            return over(str(exc))
+        except RecursionError:
+            return over("an event nested too deep")
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            if not _bounded(event):
+                return over("an event holding an array")
+            events.append(event)
+    return events

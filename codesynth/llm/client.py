@@ -18,9 +18,11 @@ from typing import Any
 from codesynth.errors import CodesynthError, ModelUnavailable, UserError
 from codesynth.llm.cache import ResponseCache, request_key
 from codesynth.llm.config import LLMConfig
+from codesynth.records import scrub
 
 BACKOFF_BASE = 0.5  # seconds; doubled per attempt, with jitter
 BACKOFF_MAX = 30.0
+MAX_REPLY_CHARS = 1 << 20  # a reply longer than this and than 64 characters a token is junk
 
 
 class LLMError(CodesynthError):
@@ -84,27 +86,44 @@ class LLM:
         self._slots = asyncio.Semaphore(config.concurrency)
         self._budget_lock = asyncio.Lock()
         self._revive_lock = asyncio.Lock()
+        self._model_lock = asyncio.Lock()
+        self._reserved_tokens = 0  # max_tokens of the requests in flight
 
     async def resolve_model(self) -> str:
-        """The configured model, or the server's first one. An unreachable server is a
-        :class:`ModelUnavailable` fault; a refused key a :class:`UserError`."""
+        """The configured model, or the server's first one (asked once). An unreachable
+        server, or one whose model list is unusable, is a :class:`ModelUnavailable` fault;
+        a refused key a :class:`UserError`."""
         if self.model is None:
-            import openai
-
-            try:
-                models = await self._client.models.list()
-            except openai.APIConnectionError as exc:
-                raise self._unavailable(await self._why_unreachable(exc)) from None
-            except openai.AuthenticationError as exc:
-                raise UserError(f"{self.base_url} refused the API key (HTTP 401): set "
-                                f"OPENAI_API_KEY or [llm] api_key ({exc.message})") from None
-            except openai.APIStatusError as exc:
-                raise self._unavailable(f"{self.base_url} answered HTTP {exc.status_code} "
-                                        f"when asked for its models: {exc.message}") from None
-            if not models.data:
-                raise LLMError(f"{self.base_url} serves no model")
-            self.model = models.data[0].id
+            async with self._model_lock:
+                if self.model is None:
+                    self.model = await self._first_model()
         return self.model
+
+    async def _first_model(self) -> str:
+        import openai
+
+        if self.dead:
+            raise ModelUnavailable(self.dead)
+        try:
+            async with asyncio.timeout(self.config.timeout):  # not wait_for: on 3.11 it
+                models = await self._client.models.list()    # can swallow a Ctrl-C
+            first = models.data[0].id if models.data else None
+        except (openai.APIConnectionError, TimeoutError) as exc:
+            raise self._unavailable(await self._why_unreachable(exc)) from None
+        except openai.AuthenticationError as exc:
+            raise UserError(f"{self.base_url} refused the API key (HTTP 401): set "
+                            f"OPENAI_API_KEY or [llm] api_key ({exc.message})") from None
+        except openai.APIStatusError as exc:
+            raise self._unavailable(f"{self.base_url} answered HTTP {exc.status_code} when "
+                                    f"asked for its models: {exc.message}") from None
+        except (openai.APIError, ValueError, AttributeError, LookupError, TypeError) as exc:
+            raise self._unavailable(f"{self.base_url}/models answered something that is not a "
+                                    f"list of models ({type(exc).__name__}); name the model "
+                                    "with --model or [llm] model") from None
+        if not isinstance(first, str) or not first:
+            raise self._unavailable(f"{self.base_url}/models lists no usable model; name the "
+                                    "model with --model or [llm] model")
+        return first
 
     async def chat(self, messages: list[dict[str, str]], sample: int = 0,
                    **params: Any) -> Reply:
@@ -137,7 +156,6 @@ class LLM:
         async with self._slots:
             if self.dead:
                 raise ModelUnavailable(self.dead)
-            await self._reserve()
             self.in_flight += 1
             try:
                 response = await self._send(kind, model, content, sampling)
@@ -148,8 +166,11 @@ class LLM:
         return Reply(response["text"], key, response["prompt_tokens"],
                      response["completion_tokens"], response["finish_reason"])
 
-    async def _reserve(self) -> None:
-        """Count the request as sent, or stop: budgets count requests sent, answered or not."""
+    async def _reserve(self, max_tokens: int) -> None:
+        """Count one attempt as sent, or stop. Budgets are hard caps on what is sent: every
+        attempt counts (retries too, answered or not), and no request goes out once the
+        tokens used plus the ``max_tokens`` of the requests in flight reach the token
+        budget."""
         budget = self.config
         async with self._budget_lock:
             sent = self.usage.requests
@@ -157,25 +178,37 @@ class LLM:
                 raise BudgetExhausted(f"request budget of {budget.budget_requests} spent "
                                       f"({sent} request(s) sent, {self.usage.failures} "
                                       "failed)")
-            if budget.budget_tokens is not None and self.usage.tokens >= budget.budget_tokens:
-                raise BudgetExhausted(f"token budget of {budget.budget_tokens} spent "
-                                      f"({self.usage.tokens} used by {sent} request(s))")
+            committed = self.usage.tokens + self._reserved_tokens + max_tokens
+            if budget.budget_tokens is not None and committed > budget.budget_tokens:
+                raise BudgetExhausted(
+                    f"token budget of {budget.budget_tokens} reached ({self.usage.tokens} "
+                    f"used by {sent} request(s); the next may use up to {max_tokens})")
             self.usage.requests += 1
+            self._reserved_tokens += max_tokens
 
     async def _send(self, kind: str, model: str, content: dict[str, Any],
                     sampling: dict[str, Any]) -> dict[str, Any]:
         import openai
 
         attempt = 0
+        max_tokens = int(sampling.get("max_tokens") or 0)
         while True:
+            await self._reserve(max_tokens)
             try:
                 if kind == "chat":
-                    result: Any = await self._client.chat.completions.create(
+                    call: Any = self._client.chat.completions.create(
                         model=model, messages=content["messages"], **sampling)
                 else:
-                    result = await self._client.completions.create(
+                    call = self._client.completions.create(
                         model=model, prompt=content["prompt"], **sampling)
-                reply = _parse(kind, result)
+                # The SDK's timeout bounds each wait for bytes; this bounds the whole reply
+                # (a server that dribbles a byte a second would never time out otherwise).
+                try:
+                    async with asyncio.timeout(self.config.timeout):
+                        result = await call
+                finally:
+                    self._reserved_tokens -= max_tokens
+                reply = _parse(kind, result, max_tokens)
                 self.usage.replies += 1
                 self.usage.prompt_tokens += reply["prompt_tokens"]
                 self.usage.completion_tokens += reply["completion_tokens"]
@@ -184,28 +217,34 @@ class LLM:
                 self.usage.failures += 1
                 raise
             except openai.APIResponseValidationError as exc:
+                _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"malformed reply: {exc.message}") from None
             except ValueError as exc:  # a body that is not JSON (a proxy's error page...)
+                _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"malformed reply: {type(exc).__name__}: {exc}") from None
-            except openai.APITimeoutError as exc:
+            except (openai.APITimeoutError, TimeoutError) as exc:
+                _raise_if_cancelled()
                 if await self._server_died():
                     continue  # the embedded server was restarted: the same request again
                 attempt = await self._retry_or_fail(exc, attempt)
             except openai.APIConnectionError as exc:
+                _raise_if_cancelled()
                 if await self._server_died():
                     continue
                 if attempt >= self.config.max_retries:
                     self.usage.failures += 1
-                    raise self._unavailable(await self._why_unreachable(exc)) from None
+                    await self._unreachable_or_broken(exc)
                 attempt = await self._retry_or_fail(exc, attempt)
             except (openai.RateLimitError, openai.InternalServerError) as exc:
+                _raise_if_cancelled()
                 attempt = await self._retry_or_fail(exc, attempt)
             except openai.APIStatusError as exc:  # 4xx other than 429: not worth retrying
                 self.usage.failures += 1
                 raise LLMError(f"HTTP {exc.status_code}: {exc.message}") from None
             except openai.APIError as exc:  # anything else the SDK could not make sense of
+                _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"{type(exc).__name__}: {exc}") from None
 
@@ -246,13 +285,27 @@ class LLM:
                 raise self._unavailable(str(exc)) from None
         return True
 
-    async def _why_unreachable(self, exc: Exception) -> str:
+    async def _unreachable_or_broken(self, exc: Exception) -> None:
+        """Retries spent on connection errors: a fault when the server cannot be reached,
+        this request's failure when it answers (a reply cut, reset or unreadable)."""
+        from codesynth.llm.embedded import probe_url
+
+        reason = await asyncio.to_thread(probe_url, self.base_url)
+        if reason is None:
+            cause = exc.__cause__ or exc.__context__ or exc
+            raise LLMError(f"the server answers, but this reply was cut or unreadable "
+                           f"({type(cause).__name__}: {str(cause)[:200]})") from None
+        raise self._unavailable(await self._why_unreachable(exc, reason)) from None
+
+    async def _why_unreachable(self, exc: Exception, reason: str | None = None) -> str:
+        """The fault's message; ``reason`` is what probing the URL said, when already done."""
         from codesynth.llm.embedded import probe_url, serving
 
         model = serving(self.base_url)
         if model is not None and not model.alive():
             return model.cause()
-        reason = await asyncio.to_thread(probe_url, self.base_url) or str(exc)
+        if reason is None:
+            reason = await asyncio.to_thread(probe_url, self.base_url) or str(exc)
         return (f"cannot reach the model server at {self.base_url}: {reason}\n"
                 "way out: start the server (or fix --base-url, OPENAI_BASE_URL or [llm] "
                 "base_url), then re-run the same command to resume")
@@ -263,22 +316,43 @@ class LLM:
             self.cache.close()
 
 
-def _parse(kind: str, result: Any) -> dict[str, Any]:
-    """The reply's text, token counts and finish reason; a reply without them is an
-    :class:`LLMError` (that request's failure), never a crash."""
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation (Ctrl-C) that the HTTP stack turned into an error: retrying
+    it as a connection error would swallow the interrupt, and the run would go on."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def _parse(kind: str, result: Any, max_tokens: int = 0) -> dict[str, Any]:
+    """The reply's text, token counts and finish reason. A reply without them (no choices,
+    a null or non-string text, token counts that are not whole numbers >= 0, text far longer
+    than ``max_tokens`` could make) is an :class:`LLMError`, that request's failure: never a
+    crash, never an empty answer taken as the model's."""
     try:
         choice = result.choices[0]
         text = choice.message.content if kind == "chat" else choice.text
         usage = result.usage
-        prompt_tokens = int(usage.prompt_tokens or 0) if usage else 0
-        completion_tokens = int(usage.completion_tokens or 0) if usage else 0
+        counts = [usage.prompt_tokens, usage.completion_tokens] if usage else [0, 0]
         finish_reason = choice.finish_reason
-    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+    except (AttributeError, LookupError, TypeError, ValueError) as exc:
         raise LLMError(f"malformed reply ({type(exc).__name__}: {exc})") from None
-    if text is not None and not isinstance(text, str):
-        raise LLMError(f"malformed reply: its text is a {type(text).__name__}")
-    return {"text": text or "", "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens, "finish_reason": finish_reason}
+    if not isinstance(text, str):
+        raise LLMError(f"malformed reply: its text is {type(text).__name__}, not a string")
+    tokens = []
+    for count in counts:
+        count = 0 if count is None else count
+        if isinstance(count, float) and count.is_integer():
+            count = int(count)
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < 1 << 40:
+            raise LLMError(f"malformed reply: a token count of {str(count)[:40]}")
+        tokens.append(count)
+    limit = max(MAX_REPLY_CHARS, 64 * max_tokens)
+    if len(text) > limit:
+        raise LLMError(f"malformed reply: {len(text):,} characters, more than {max_tokens} "
+                       f"tokens can make (limit {limit:,})")
+    return {"text": scrub(text), "prompt_tokens": tokens[0], "completion_tokens": tokens[1],
+            "finish_reason": finish_reason if isinstance(finish_reason, str) else None}
 
 
 def _backoff(exc: Exception, attempt: int) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from codesynth.errors import UserError
-from codesynth.pipeline import schema
+from codesynth.pipeline import inputs, schema
 from codesynth.records import canonical_json
 
 # Settings that change how the work is done, not what it gives: a resumed run may change them
@@ -76,17 +76,62 @@ def _read(path: Path) -> tuple[dict[str, Any], Locate]:
     yaml_file = path.suffix in (".yaml", ".yml")
     try:
         if yaml_file:
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-            locate = yaml_locator(yaml.compose(text, Loader=yaml.SafeLoader))
+            data, root = _yaml(text)
+            locate = yaml_locator(root)
         else:
             data, locate = tomllib.loads(text), toml_locator(text)
     except Exception as exc:  # noqa: BLE001 - both parsers: report, never crash
-        raise UserError(f"{path}: not a valid pipeline file: {exc}") from None
+        raise UserError(f"{path}: not a valid pipeline file: {str(exc)[:1000]}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: the pipeline must be a table of sections")
     return data, locate
+
+
+MAX_NODES = 100_000  # values in a YAML document, aliases expanded
+
+
+def _yaml(text: str) -> tuple[Any, Any]:
+    """The document and its root node, refused before it is built if its aliases expand to
+    more than :data:`MAX_NODES` values (a "billion laughs" file) or refer to themselves."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return {}, None
+        size = expanded_size(root, MAX_NODES)
+        if size is None:
+            raise ValueError(f"its aliases expand to more than {MAX_NODES:,} values, or refer "
+                             "to themselves (an alias bomb?)")
+        return loader.construct_document(root) or {}, root
+    finally:
+        loader.dispose()
+
+
+def expanded_size(root: Any, limit: int) -> int | None:
+    """How many nodes the document holds with every alias expanded; None past ``limit`` or
+    for a recursive alias. Each node is sized once (aliases share nodes), without recursion."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        children = [n for pair in node.value for n in (pair if isinstance(pair, tuple)
+                                                       else (pair,))] \
+            if isinstance(node.value, list) else []
+        if leaving:
+            entered.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > limit:
+                return None
+        elif id(node) in entered:
+            return None
+        elif id(node) not in sizes:
+            entered.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def yaml_locator(root: Any) -> Locate:
@@ -130,8 +175,9 @@ def toml_locator(text: str) -> Locate:
         tables = [h for h in headers if h[1] == section]
         start = tables[index][0] if index < len(tables) else None
         if start is None:
+            key_line = re.compile(rf"\s*[\"']?{re.escape(section)}[\"']?\s*=")
             return None if rest else next(
-                (i + 1 for i, line in enumerate(lines) if re.match(rf"\s*{section}\s*=", line)),
+                (i + 1 for i, line in enumerate(lines) if key_line.match(line)),
                 None)
         end = next((i for i, name, _ in headers
                     if i > start and not name.startswith(section + ".")), len(lines))
@@ -157,23 +203,34 @@ def label(path: Path, locate: Locate) -> schema.Label:
             name = f"[[generate]] #{int(rest.pop(0)) + 1}"
         else:
             name = "[[generate]]" if section == "generate" else f"[{section}]"
-        keys = ".".join(map(str, rest))
+        keys = ".".join(inputs.show(part)[1:-1] if isinstance(part, str) else str(part)
+                        for part in rest)
         return f"{path}:{line}: {name}" + (f" {keys}" if keys else "") if line else \
             f"{path}: {name}" + (f" {keys}" if keys else "")
 
     return where
 
 
-def load(path: str | Path) -> Pipeline:
+def load(path: str | Path, output: str | Path | None = None) -> Pipeline:
+    """The pipeline at ``path``, every mistake in it reported at once (:class:`UserError`);
+    ``output`` (``--output``) replaces ``[run] output``."""
     path = Path(path)
     data, locate = _read(path)
     for name in schema.SECTIONS:  # YAML: an empty section (``bugs:``) takes the defaults
         if name in data and data[name] is None:
             data[name] = {}
-    found = schema.problems(data, path.parent, label(path, locate))
+    where = label(path, locate)
+    found = schema.problems(data, path.parent, where)
+    run = data["run"] if isinstance(data.get("run"), dict) else {}
+    title = run.get("name") if isinstance(run.get("name"), str) else path.stem
+    chosen = output if output is not None else run.get("output", f"runs/{title}")
+    if isinstance(chosen, str | Path) and (output is not None or "\0" not in str(chosen)):
+        problem = inputs.place_problem(Path(chosen), directory=True)
+        if problem:
+            found.append(f"--output: {problem}" if output is not None
+                         else f"{where(('run', 'output'))}: {problem}")
     if found:
         raise UserError("\n".join(found) if len(found) > 1 else found[0])
-    run = data.get("run", {})
     steps = [Generate(step["method"], step["n"],
                       str(schema.resolve(path.parent, step.get("seeds", "seeds"))),
                       dict(step.get("params", {}))) for step in data["generate"]]
@@ -185,11 +242,8 @@ def load(path: str | Path) -> Pipeline:
             name if name == "humaneval" else str(schema.resolve(path.parent, name))
             for name in benchmarks]
     bugs = dict(data["bugs"]) if "bugs" in data else None
-    output = Path(run.get("output", f"runs/{run.get('name', path.stem)}"))
-    if output.exists() and not output.is_dir():
-        raise UserError(f"{path}: [run] output: {output} exists and is not a directory")
     raw = json.loads(json.dumps(data, default=str))
-    return Pipeline(path=path, name=str(run.get("name", path.stem)), output=output,
+    return Pipeline(path=path, name=str(run.get("name", path.stem)), output=Path(chosen),
                     seed=int(run.get("seed", 0)), allow_empty=bool(run.get("allow_empty")),
                     llm=dict(data.get("llm", {})), generate=steps, bugs=bugs, raw=raw,
                     **sections)

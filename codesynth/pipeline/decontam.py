@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from codesynth.errors import InputError
 from codesynth.jsonl import read_objects
 from codesynth.records import Job
 
@@ -45,17 +47,47 @@ def _arity(code: str, name: str) -> int | None:
     return None
 
 
+HUMANEVAL_FIELDS = {"task_id": str, "prompt": str, "test": str, "entry_point": str}
+MBPP_FIELDS = {"task_id": (int, str), "text": str, "code": str, "test_list": list}
+NOT_A_ROW = ("not a HumanEval row (task_id, prompt, test, entry_point) nor an MBPP row "
+             "(task_id, text, code, test_list)")
+
+
+def row_problem(row: dict[str, Any]) -> str | None:
+    """What is wrong with a benchmark row (HumanEval if it has a prompt, else MBPP)."""
+    fields: dict[str, Any] = HUMANEVAL_FIELDS if "prompt" in row else MBPP_FIELDS
+    if not set(fields) <= set(row):
+        return NOT_A_ROW
+    if "prompt" in row and "canonical_solution" in row:
+        fields = {**fields, "canonical_solution": str}
+    for name, kind in fields.items():
+        value = row[name]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            expected = "a string" if kind is str else "a list of strings" if kind is list \
+                else "an integer or a string"
+            return f"field '{name}': expected {expected}, got {type(value).__name__}"
+    if "prompt" in row and (not row["entry_point"].isidentifier()
+                            or keyword.iskeyword(row["entry_point"])):
+        return f"field 'entry_point': expected a function name, got {row['entry_point'][:80]!r}"
+    if "text" in fields and not all(isinstance(t, str) for t in row["test_list"]):
+        return "field 'test_list': expected a list of strings"
+    return None
+
+
 def load_benchmarks(names: list[str]) -> list[Problem]:
     from codesynth.humaneval import default_problems_path
 
     problems: list[Problem] = []
     for name in names:
         path = default_problems_path() if name == "humaneval" else name
-        for _, row in read_objects(path):
+        for line, row in read_objects(path):
+            problem = row_problem(row)
+            if problem:  # checked when the pipeline was loaded: the file changed since
+                raise InputError(str(path), line, problem)
             if "prompt" in row:
                 arity = _arity(row["prompt"] + row.get("canonical_solution", ""),
                                row["entry_point"])
-                problems.append(Problem(str(row["task_id"]), "humaneval", row["prompt"],
+                problems.append(Problem(row["task_id"], "humaneval", row["prompt"],
                                         row.get("canonical_solution", ""), row["test"],
                                         row["entry_point"], arity or 0))
             else:

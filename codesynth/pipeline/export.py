@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from codesynth.jsonl import json_line
+
 SHAPES = ("sft", "chat", "verified")
 PROVENANCE = "generator (method, model, template hash, parents, round, seed, params), " \
     "solving request and verification summary"
@@ -87,7 +89,7 @@ def export(records: Iterable[dict[str, Any]], directory: Path, options: dict[str
         files = []
         if "jsonl" in formats:
             path = staging / f"{shape}.jsonl"
-            path.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+            path.write_text("".join(json_line(i) for i in items), encoding="utf-8")
             files.append(path.name)
         if ("hf" in formats or "parquet" in formats) and items:
             dataset = sets[shape] = _dataset(items)

@@ -150,8 +150,9 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
 
             return stages.run_async(with_llm()).to_dict()
         assert previous is not None
-        total = sum(1 for r in previous.read() if r.get("kept", True))
-        tick = view.start(name, total)
+        inputs = None if name == "bugs" else sum(1 for r in previous.read()
+                                                 if r.get("kept", True))
+        tick = view.start(name, inputs)  # bugs: as many mutants as the operators find
         if name == "verify":
             return stages.verify(previous, out, sandbox(), limits, tick).to_dict()
         if name == "filter":
@@ -235,7 +236,8 @@ def _bugs(pipeline: Pipeline, state: RunState, files: dict[str, Any], summary: d
             writer.write(record)
     tick(stages.Counts(inputs=sum(report.tried.values()), kept=sum(report.kept.values())))
     counts = {"in": sum(report.tried.values()), "out": sum(report.kept.values()),
-              "rejected": {"survived": sum(report.survived.values())},
+              "rejected": {k: v for k, v in {"survived": sum(report.survived.values())}.items()
+                           if v},
               "by_kind": report.to_dict()["by_kind"]}
     card = state.data.get("card")
     if card is not None:  # the card lists the bugs stage and its file

@@ -7,6 +7,7 @@ sandbox, each prefixed with ``label(key path)``: the loader's file, line and key
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import difflib
 import inspect
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from codesynth.errors import UserError
+from codesynth.llm.config import api_key_problem, url_problem
+from codesynth.pipeline import inputs
+from codesynth.pipeline.inputs import show
 
 Key = tuple[str | int, ...]
 Problem = tuple[Key, str]
@@ -27,7 +31,8 @@ Problem = tuple[Key, str]
 
 @dataclass(frozen=True)
 class Spec:
-    """A key's value: ``kind`` (int, float, bool, str, list of str, table), bounds, choices."""
+    """A key's value: ``kind`` (int, float, bool, str, list of str, table), bounds, choices,
+    and ``test``: what else is wrong with a value of the right type (a URL, a path...)."""
 
     kind: str
     low: float | None = None  # inclusive
@@ -35,6 +40,7 @@ class Spec:
     high: float | None = None  # inclusive
     choices: tuple[str, ...] = ()
     null: bool = False  # YAML's null (TOML has none): the default
+    test: Callable[[Any], str | None] | None = None
 
     def check(self, value: Any) -> str | None:
         if value is None:
@@ -42,27 +48,34 @@ class Spec:
         if self.kind == "list":
             if not isinstance(value, list) or not value \
                     or not all(isinstance(v, str) for v in value):
-                return f"expected {self.describe()}, got {value!r}"
+                return f"expected {self.describe()}, got {show(value)}"
             bad = [v for v in value if self.choices and v not in self.choices]
             if bad:
-                return (f"{', '.join(map(repr, bad))} not valid (valid: "
+                return (f"{', '.join(map(show, bad[:8]))} not valid (valid: "
                         f"{', '.join(self.choices)})")
+            twice = [v for v, count in collections.Counter(value).items() if count > 1]
+            if twice:
+                return f"{', '.join(map(show, twice[:8]))} listed more than once"
+            if any("\0" in v for v in value):
+                return "a value contains a NUL byte"
             return None
         ok = {"int": isinstance(value, int) and not isinstance(value, bool),
               "float": isinstance(value, int | float) and not isinstance(value, bool),
               "bool": isinstance(value, bool), "str": isinstance(value, str),
               "table": isinstance(value, dict)}[self.kind]
         if not ok or (self.kind == "str" and not value.strip()):
-            return f"expected {self.describe()}, got {value!r}"
+            return f"expected {self.describe()}, got {show(value)}"
         if self.kind == "float" and not math.isfinite(value):
-            return f"expected {self.describe()}, got {value!r}"
+            return f"expected {self.describe()}, got {show(value)}"
+        if self.kind == "str" and "\0" in value:
+            return f"contains a NUL byte: {show(value)}"
         if self.choices and value not in self.choices:
-            return f"{value!r} is not one of {', '.join(self.choices)}"
+            return f"{show(value)} is not one of {', '.join(self.choices)}"
         if (self.low is not None and value < self.low) \
                 or (self.above is not None and value <= self.above) \
                 or (self.high is not None and value > self.high):
-            return f"expected {self.describe()}, got {value!r}"
-        return None
+            return f"expected {self.describe()}, got {show(value)}"
+        return self.test(value) if self.test is not None else None
 
     def describe(self) -> str:
         noun = {"int": "an integer", "float": "a number", "bool": "true or false",
@@ -72,10 +85,14 @@ class Spec:
             noun = f"one of {', '.join(self.choices)}"
         elif self.choices:
             noun = f"a non-empty list of {', '.join(self.choices)}"
-        bounds = [f">= {self.low:g}" if self.low is not None else "",
-                  f"> {self.above:g}" if self.above is not None else "",
-                  f"<= {self.high:g}" if self.high is not None else ""]
+        bounds = [f">= {_number(self.low)}" if self.low is not None else "",
+                  f"> {_number(self.above)}" if self.above is not None else "",
+                  f"<= {_number(self.high)}" if self.high is not None else ""]
         return " ".join([noun, *(b for b in bounds if b)])
+
+
+def _number(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 def Int(low: float | None = None, high: float | None = None) -> Spec:  # noqa: N802
@@ -90,32 +107,49 @@ def Float(low: float | None = None, above: float | None = None,  # noqa: N802
 BOOL, STR, TABLE = Spec("bool"), Spec("str"), Spec("table")
 FORMATS = ("jsonl", "hf", "parquet")
 SHAPES = ("sft", "chat", "verified")
+DAY = 86400.0  # seconds: the longest timeout
+SEED_MAX = 2**63 - 1  # a seed is a signed 64-bit integer (the model servers' own)
+MAX_TOKENS = 1_000_000
 
+# Every number has both bounds: a huge value is a mistake, said now, not an overflow later.
 SCHEMA: dict[str, dict[str, Spec]] = {
-    "run": {"name": STR, "output": STR, "seed": Int(0), "allow_empty": BOOL},
-    "sandbox": {"backend": STR, "workers": Int(1), "timeout": Float(above=0),
-                "cpu_time": Float(above=0), "memory_mb": Int(16), "max_processes": Int(1),
-                "file_size_mb": Int(1), "max_output": Int(0), "image": STR,
-                "strict": BOOL},
-    "generate": {"method": STR, "n": Int(1), "seeds": STR, "params": TABLE},
-    "solve": {"samples": Int(1, 100), "max_tokens": Int(1), "temperature": Float(0, high=2)},
-    "filter": {"keep": Spec("str", choices=("one", "all")), "min_tests": Int(0),
-               "max_code_lines": Int(1)},
+    "run": {"name": STR, "output": STR, "seed": Int(0, SEED_MAX), "allow_empty": BOOL},
+    "sandbox": {"backend": STR, "workers": Int(1, 256), "timeout": Float(above=0, high=DAY),
+                "cpu_time": Float(above=0, high=DAY), "memory_mb": Int(16, 1_048_576),
+                "max_processes": Int(1, 65_536), "file_size_mb": Int(1, 1_048_576),
+                "max_output": Int(0, 1 << 30), "image": STR, "strict": BOOL},
+    "generate": {"method": STR, "n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
+    "solve": {"samples": Int(1, 100), "max_tokens": Int(1, MAX_TOKENS),
+              "temperature": Float(0, high=2)},
+    "filter": {"keep": Spec("str", choices=("one", "all")), "min_tests": Int(0, 1000),
+               "max_code_lines": Int(1, 1_000_000)},
     "dedup": {"exact": BOOL, "near": BOOL, "threshold": Float(above=0, high=1),
               "num_perm": Int(16, 1024),
               "fields": Spec("list", choices=("instruction", "code", "tests"))},
-    "decontaminate": {"benchmarks": Spec("list"), "ngram": Int(1), "execution": BOOL,
-                      "check_timeout": Float(above=0)},
+    "decontaminate": {"benchmarks": Spec("list"), "ngram": Int(1, 1000), "execution": BOOL,
+                      "check_timeout": Float(above=0, high=DAY)},
     "export": {"formats": Spec("list", choices=FORMATS), "shapes": Spec("list", choices=SHAPES),
                "hub_repo": STR, "private": BOOL, "push": BOOL},
     "bugs": {"strategy": Spec("str", choices=("ast",)), "per_sample": Int(1, 18)},
 }
 REQUIRED = {"generate": ("method", "n")}
-# [llm]: the types come from LLMConfig's fields; the ranges and choices from here.
-LLM_RANGES = {"mode": Spec("str", choices=("chat", "completion")), "temperature": Float(0, high=2),
-              "top_p": Float(above=0, high=1), "max_tokens": Int(1), "concurrency": Int(1),
-              "timeout": Float(above=0), "max_retries": Int(0), "budget_requests": Int(1),
-              "budget_tokens": Int(1)}
+# [llm]: the types come from LLMConfig's fields; the ranges, choices and tests from here.
+def _llm_numbers() -> dict[str, Spec]:
+    """The numeric [llm] keys, bounded as LLMConfig bounds them (one table for the flags,
+    the --config file and pipelines); a pipeline's budgets must also allow a request."""
+    from codesynth.llm.config import LIMITS
+
+    specs = {name: (Float(low, high=high) if float in kinds else Int(low, high))
+             for name, (kinds, low, high) in LIMITS.items() if name != "seed"}
+    specs["budget_requests"] = Int(1, LIMITS["budget_requests"][2])
+    specs["budget_tokens"] = Int(1, LIMITS["budget_tokens"][2])
+    return specs
+
+
+LLM_RANGES = {"mode": Spec("str", choices=("chat", "completion")), **_llm_numbers(),
+              "base_url": Spec("str", test=url_problem),
+              "api_key": Spec("str", test=api_key_problem),
+              "cache": Spec("str", test=lambda v: inputs.place_problem(Path(v), False))}
 LLM_NOT_HERE = {"seed": "set the seed in [run] seed (it seeds the model and every generator)"}
 SECTIONS = tuple(SCHEMA) + ("llm",)
 
@@ -128,6 +162,8 @@ def llm_schema() -> dict[str, Spec]:
     kinds = {int: "int", float: "float", bool: "bool", str: "str"}
     table = {}
     for item in dataclasses.fields(LLMConfig):
+        if not item.init:  # bookkeeping (which keys were given), not a setting
+            continue
         hint = hints[item.name]
         args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         base = next((a for a in args if a is not type(None)), str)
@@ -137,7 +173,7 @@ def llm_schema() -> dict[str, Spec]:
 
 
 def _unknown(what: str, key: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
+    close = difflib.get_close_matches(key[:100], list(known), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown {what}{hint} (known: {', '.join(sorted(known))})"
 
@@ -165,7 +201,10 @@ def _table(where: Key, table: Any, schema: Mapping[str, Spec]) -> Iterator[Probl
 def resolve(base: Path, value: str) -> Path:
     """A path from the pipeline file: relative to the file's folder when it exists there,
     else as written (relative to the working directory)."""
-    path = Path(value).expanduser()
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # ~user of no such user: as written (it does not exist)
+        path = Path(value)
     if not path.is_absolute() and (base / path).exists():
         return base / path
     return path
@@ -207,12 +246,14 @@ def _generator(where: Key, step: dict[str, Any], base: Path, label: Label) -> It
 
     method = step["method"]
     if method not in generators.names():
-        yield (*where, "method"), (f"unknown generator {method!r} "
+        yield (*where, "method"), (f"unknown generator {show(method)} "
                                    f"(known: {', '.join(generators.names())})")
         return
     seeds = resolve(base, step.get("seeds", "seeds"))
     if not seeds.exists():
-        yield (*where, "seeds"), f"{seeds} does not exist"
+        yield (*where, "seeds"), f"{show(str(seeds))} does not exist"
+    elif (problem := inputs.seeds_problem(method, seeds)) is not None:
+        yield (*where, "seeds"), problem
     for key, value in step.get("params", {}).items():  # one by one: each at its own line
         try:
             check_params(method, {key: value}, label((*where, "params", key), len(where)))
@@ -225,7 +266,7 @@ def _sandbox(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]
 
     backend = table.get("backend", "local")
     if backend not in sandboxes.names():
-        yield (*where, "backend"), (f"unknown sandbox backend {backend!r} "
+        yield (*where, "backend"), (f"unknown sandbox backend {show(backend)} "
                                     f"(known: {', '.join(sandboxes.names())})")
         return
     accepted = inspect.signature(sandboxes.get(backend)).parameters
@@ -235,33 +276,15 @@ def _sandbox(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]
 
 
 def _benchmarks(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
-    from codesynth.jsonl import read_objects
-
     for name in table.get("benchmarks", ()):
-        if name == "humaneval":
-            continue
-        path = resolve(base, name)
-        if not path.is_file():
-            yield (*where, "benchmarks"), (
-                f"{name!r} is neither a known benchmark (humaneval) nor an existing "
-                "HumanEval- or MBPP-format JSONL file")
-            continue
-        try:
-            for line, row in read_objects(path):
-                if not ({"task_id", "prompt", "test", "entry_point"} <= set(row)
-                        or {"task_id", "text", "code", "test_list"} <= set(row)):
-                    yield (*where, "benchmarks"), (
-                        f"{path}:{line}: not a HumanEval row (task_id, prompt, test, "
-                        "entry_point) nor an MBPP row (task_id, text, code, test_list)")
-                    break
-        except UserError as exc:
-            yield (*where, "benchmarks"), str(exc)
+        for problem in inputs.benchmark_problems(name, resolve(base, name)):
+            yield (*where, "benchmarks"), problem
 
 
 def _export(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
     repo, push = table.get("hub_repo"), table.get("push")
     if repo is not None and repo.count("/") != 1:
-        yield (*where, "hub_repo"), f"expected owner/name, got {repo!r}"
+        yield (*where, "hub_repo"), f"expected owner/name, got {show(repo)}"
     if push and repo is None:
         yield (*where, "push"), "push = true needs hub_repo (owner/name)"
     if repo is not None and push is not False and not hub_token():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from codesynth.errors import UserError
+from codesynth.jsonl import json_line
 
 
 class StageFile:
@@ -49,7 +50,7 @@ class StageFile:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.write(json_line(record))
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self.done.add(record["id"])
@@ -72,7 +73,7 @@ class StageFile:
         self.close()
         temporary = self.path.with_suffix(".reorder")
         with temporary.open("w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered)
+            handle.writelines(json_line(r) for r in ordered)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)

@@ -5,6 +5,7 @@ thinks; when stderr is not a terminal, a plain line per stage every ``interval``
 from __future__ import annotations
 
 import collections
+import math
 import os
 import threading
 import time
@@ -27,17 +28,22 @@ from rich.text import Text
 from codesynth.errors import UserError
 from codesynth.pipeline import stages
 
+PROGRESS_ENV = "CODESYNTH_PROGRESS_INTERVAL"
+PROGRESS_RANGE = (0.1, 86400.0)  # seconds: no flood of lines, and a thread can sleep it
+
 
 def progress_interval() -> float:
-    """Seconds between plain progress lines: ``CODESYNTH_PROGRESS_INTERVAL`` (default 10)."""
-    text = os.environ.get("CODESYNTH_PROGRESS_INTERVAL", "10")
+    """Seconds between plain progress lines (stderr not a terminal), for ``run`` and
+    ``generate``: ``CODESYNTH_PROGRESS_INTERVAL`` (default 10), from 0.1 to 86400."""
+    raw = os.environ.get(PROGRESS_ENV, "").strip()
     try:
-        value = float(text)
+        value = float(raw) if raw else 10.0
     except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise UserError(f"CODESYNTH_PROGRESS_INTERVAL: expected a number of seconds > 0, "
-                        f"got {text!r}")
+        value = math.nan
+    low, high = PROGRESS_RANGE
+    if not low <= value <= high:
+        raise UserError(f"{PROGRESS_ENV}={raw[:40]!r}: expected a number of seconds from "
+                        f"{low:g} to {high:g}")
     return value
 
 

@@ -31,8 +31,9 @@ class ContainerRunner:
                  on_limits: Any = None) -> None:
         self.api = api
         self._on_limits = on_limits
-        self._buffer = b""
-        self._lines = b""
+        self._buffer = bytearray()
+        self._lines = bytearray()
+        self._newline = -1  # where the first newline of _lines is, if known
         self._stderr = b""
         self._eof = False
         self.applied_memory: int | None = None  # bytes; kept by the backend (container.py)
@@ -84,26 +85,34 @@ class ContainerRunner:
         if not chunk:
             self._eof = True
             raise RunnerDied(f"container runner exited unexpectedly{self._stderr_tail()}")
+        # Linear in the size of a reply: frames are cut from the front once per chunk, and
+        # each stdout payload is searched for a newline on its own.
         self._buffer += chunk
-        while len(self._buffer) >= _HEADER.size:
-            kind, size = _HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < _HEADER.size + size:
+        at = 0
+        while len(self._buffer) - at >= _HEADER.size:
+            kind, size = _HEADER.unpack_from(self._buffer, at)
+            if len(self._buffer) - at < _HEADER.size + size:
                 break
-            payload = self._buffer[_HEADER.size:_HEADER.size + size]
-            self._buffer = self._buffer[_HEADER.size + size:]
+            payload = bytes(self._buffer[at + _HEADER.size:at + _HEADER.size + size])
+            at += _HEADER.size + size
             if kind == _STDOUT:
+                if self._newline < 0 and (found := payload.find(b"\n")) >= 0:
+                    self._newline = len(self._lines) + found
                 self._lines += payload
             elif kind == _STDERR:
                 self._stderr = (self._stderr + payload)[-_STDERR_KEEP:]
+        del self._buffer[:at]
 
     def receive(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
-        while b"\n" not in self._lines:
+        while self._newline < 0:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RunnerDied(f"container runner gave no answer within {timeout:g} s")
             self._read_frames(left)
-        line, _, self._lines = self._lines.partition(b"\n")
+        line = bytes(self._lines[:self._newline])
+        del self._lines[:self._newline + 1]
+        self._newline = self._lines.find(b"\n")
         reply = decode_reply(line)
         try:
             self.runner_rss_mb = float(reply.pop("runner_rss_mb", self.runner_rss_mb))

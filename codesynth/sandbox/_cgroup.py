@@ -5,7 +5,10 @@ The host creates one cgroup per controller and worker (``create``) and removes t
 the descriptors (:class:`JobCgroup`) and joins the cgroups itself: every job it forks is born
 inside them (a per-job migration would cost ~1 ms of CPU on cgroup v1). The memory cgroup
 is the exception: each job moves itself there (~40 us), so the runner's memory is never
-charged to it and the limit is the job's budget (plus what an earlier job left charged).
+charged to it and the limit is the job's budget. What an earlier job left charged there (page
+cache of the files it read, kernel objects) is reclaimed before the next job
+(``memory.force_empty``) whenever it is more than a little: it must not raise the next job's
+limit, nor count against it.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ class JobCgroup:
         procs = [opened(c, "cgroup.procs", os.O_WRONLY) for c in CONTROLLERS]
         self._procs = [fd for fd in procs if fd is not None]
         self._usage = opened("memory", "memory.usage_in_bytes", os.O_RDONLY)
+        self._empty = opened("memory", "memory.force_empty", os.O_WRONLY)
         self._mem_limit = opened("memory", "memory.limit_in_bytes", os.O_WRONLY)
         self._memsw_limit = opened("memory", "memory.memsw.limit_in_bytes", os.O_WRONLY)
         self._peak = opened("memory", "memory.max_usage_in_bytes", os.O_RDWR)
@@ -148,11 +152,26 @@ class JobCgroup:
     def _read(fd: int | None) -> str:
         return os.pread(fd, 4096, 0).decode() if fd is not None else ""
 
-    def apply(self, memory_mb: int, max_processes: int) -> None:
-        """Limit the next job to ``memory_mb`` and ``max_processes`` on top of the runner."""
+    def _reclaim(self) -> int:
+        """What is charged with no job in the cgroup, reclaimed first when it is more than
+        ``RESIDUE`` (the page cache an earlier job brought in is the usual case)."""
         usage = int(self._read(self._usage) or 0)
+        if usage > self.RESIDUE and self._empty is not None:
+            try:
+                os.write(self._empty, b"0")
+            except OSError:
+                pass  # reclaimed what it could; the rest is what it is
+            usage = int(self._read(self._usage) or 0)
+        return usage
+
+    RESIDUE = 2 << 20  # bytes left charged after a job, below which nothing is reclaimed
+
+    def apply(self, memory_mb: int, max_processes: int) -> None:
+        """Limit the next job to ``memory_mb`` of its own (whatever earlier jobs did) and its
+        cgroup to ``max_processes`` tasks (the caller counts its own)."""
+        usage = self._reclaim()
         if self._applied and self._applied[0] == memory_mb and \
-                abs(usage - self.baseline) < 8 * 1024 * 1024 and \
+                abs(usage - self.baseline) < (1 << 20) and \
                 self._applied[1] == max_processes:
             return
         self.baseline = usage

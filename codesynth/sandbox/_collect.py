@@ -76,6 +76,18 @@ def drain(fd: int, into: Buffer) -> bool:
             return True
 
 
+def drain_to_end(fd: int, into: Buffer, timeout: float) -> bool:
+    """Read until every writer is gone (end of file), for at most ``timeout`` seconds: once
+    the job's PID namespace is being killed, the evidence is complete at end of file, without
+    waiting for the namespace's init to exit. False if the writers outlived the timeout."""
+    deadline = time.monotonic() + timeout
+    while drain(fd, into):
+        left = deadline - time.monotonic()
+        if left <= 0 or not _poll([fd], [], [], left)[0]:
+            return False
+    return True
+
+
 def tail(fd: int, limit: int) -> tuple[str, int]:
     size = os.fstat(fd).st_size
     count = min(size, limit)

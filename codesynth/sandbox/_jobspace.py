@@ -32,7 +32,7 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 State = tuple[int, int, int, int]
 
 
-def _options(directory: str, mode: int, owner: str) -> str:
+def options(directory: str, mode: int, owner: str) -> str:
     # tmpfs: memory written there is charged to the job's cgroup; ``nr_inodes`` bounds how
     # long emptying can take.
     return f"mode={mode:04o},size=50%,nr_inodes=65536" + (owner if directory == "/sandbox"
@@ -46,7 +46,7 @@ def mount(runtime_under_tmp: list[str], uid: int, gid: int, userns: bool) -> set
     owner = "" if userns else f",uid={uid},gid={gid}"
     hidden = [(path, os.open(path, os.O_PATH)) for path in runtime_under_tmp]
     for directory, mode in JOB_DIRS:
-        L.mount("tmpfs", directory, "tmpfs", _FLAGS, _options(directory, mode, owner))
+        L.mount("tmpfs", directory, "tmpfs", _FLAGS, options(directory, mode, owner))
     with contextlib.suppress(OSError):
         L.mount("mqueue", MQUEUE, "mqueue", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
     for path, fd in hidden:
@@ -103,7 +103,7 @@ class JobSpace:
             if cwd:
                 os.chdir("/")
             L.umount(directory, L.MNT_DETACH)
-            L.mount("tmpfs", directory, "tmpfs", _FLAGS, _options(directory, mode, self.owner))
+            L.mount("tmpfs", directory, "tmpfs", _FLAGS, options(directory, mode, self.owner))
             if cwd:
                 os.chdir(directory)  # every job inherits its working directory from us
             self.empty[directory] = _state(directory)

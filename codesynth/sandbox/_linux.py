@@ -97,6 +97,11 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
 
 
+def setns(fd: int, nstype: int) -> None:
+    """Enter the namespace open at ``fd`` (of type ``nstype``, a ``CLONE_NEW*`` flag)."""
+    _check(_libc.setns(fd, nstype), "setns")
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
           data: str | None = None) -> None:
     _check(_libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)),

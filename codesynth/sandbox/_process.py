@@ -50,7 +50,7 @@ class RunnerProcess:
             list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
             env=RUNNER_ENV, close_fds=True,
             start_new_session=True)  # never in the caller's process group
-        self._buffer = b""
+        self._buffer = bytearray()
         hello = self.receive(startup_timeout)
         self.info = hello
         if not hello.get("ready"):
@@ -73,10 +73,13 @@ class RunnerProcess:
             raise RunnerDied(f"runner is gone: {exc}") from exc
 
     def receive(self, timeout: float) -> dict[str, Any]:
+        """The next reply line. Linear in its size: each chunk is searched once, on its own
+        (a reply may be megabytes long)."""
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
+        end = self._buffer.find(b"\n")
+        while end < 0:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RunnerDied(f"runner gave no answer within {timeout:g} s")
@@ -86,8 +89,12 @@ class RunnerProcess:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 raise RunnerDied(f"runner exited unexpectedly{self._stderr_tail()}")
+            found = chunk.find(b"\n")
+            if found >= 0:
+                end = len(self._buffer) + found
             self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
         return decode_reply(line)
 
     def _stderr_tail(self) -> str:

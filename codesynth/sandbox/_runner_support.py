@@ -62,6 +62,29 @@ def mkdtemp(prefix: str) -> str:
     return tempfile.mkdtemp(prefix=prefix)
 
 
+REPLY_BYTES = 4 << 20  # the most a job's tests may take in a reply (escaped JSON)
+_ESCAPED = 12  # bytes one character may take in ASCII JSON (a surrogate pair: two \uXXXX)
+_TEST_TEXTS = ("name", "message", "source")
+CUT = " [cut by the runner: reply size]"
+
+
+def cap_reply(reply: dict[str, Any]) -> dict[str, Any]:
+    """The reply, with its tests' texts cut when they could make it larger than REPLY_BYTES
+    (each cut text ends with ``CUT``): a reply is read by the host, per worker, in order; a
+    job must not be able to make it tens of megabytes."""
+    tests = reply.get("tests") or []
+    chars = sum(len(t.get(k) or "") for t in tests for k in _TEST_TEXTS)
+    if _ESCAPED * chars + 200 * len(tests) <= REPLY_BYTES:
+        return reply
+    each = max(8, (REPLY_BYTES // _ESCAPED - 20 * len(tests)) // (len(_TEST_TEXTS) * len(tests)))
+    for test in tests:
+        for name in _TEST_TEXTS:
+            text = test.get(name)
+            if isinstance(text, str) and len(text) > each:
+                test[name] = text[:each] + CUT
+    return reply
+
+
 def serve(run: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
           hello: dict[str, Any], inp: Any, out: Any) -> None:
     """Answer ``hello``, then one JSON reply per JSON request line until end of input."""

@@ -5,11 +5,13 @@ zygote never reads a job: it receives only "make a job" commands (the limits, an
 descriptors as ``SCM_RIGHTS``), so nothing of any job -- tests, expected values, evidence
 keys, programs -- is ever in its memory, nor in the processes it makes.
 
-For each job it makes one process with ``clone(CLONE_PARENT | CLONE_NEWPID)``: a child of
-the runner (which waits for it, times it and kills it) and the init of a new PID namespace.
-That process first forks the judged process (which will receive the program from the judge
-and nothing else), then becomes the judge (which reads the job's tests and key from a
-memfd the runner filled). When the judge ends, the kernel kills everything in its namespace.
+For each job it makes one process with ``clone(CLONE_PARENT | CLONE_NEWPID | CLONE_NEWIPC
+| CLONE_NEWNS)``: a child of the runner (which waits for it, times it and kills it) and the
+init of new namespaces with the job's own directories (``_freshns``). That process first
+forks the judged process (which will receive the program from the judge and nothing else),
+then becomes the judge (which reads the job's tests and key from a memfd the runner filled).
+Both enter the network namespace the runner hands over with the job (``_jobnet``). When the
+judge ends, the kernel kills everything in its namespace.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import signal
 import socket
 from typing import Any
 
+from codesynth.sandbox import _freshns
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, harden
 
-# The descriptors of a job, in the order they are sent.
-FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content")
+# The descriptors of a job, in the order they are sent ("net": its network namespace).
+FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content", "net")
 _REPLY_TIMEOUT = 30.0
 
 
@@ -47,6 +50,7 @@ class Zygote:
         self.sock.settimeout(_REPLY_TIMEOUT)
         reply = json.loads(self.sock.recv(4096) or b"{}")
         self.pid_namespaces = bool(reply.get("pidns"))
+        self.fresh = bool(reply.get("fresh"))  # each job its own IPC and mount namespaces
 
     def spawn(self, command: dict[str, Any], fds: dict[str, int]) -> int:
         """Hand a job (its ``FDS``) to the processes made for it; the judge's pid (ours)."""
@@ -71,6 +75,7 @@ def start_zygote(runner: Any) -> Zygote:
     make = functools.partial(job_plans, runner)
     make.memory_procs = (  # type: ignore[attr-defined]
         runner.cgroup.memory_procs if isinstance(runner.cgroup, JobCgroup) else None)
+    make.world = _freshns.config_of(runner)  # type: ignore[attr-defined]
     scratch = mkdtemp if not runner.isolate or runner.container else None
     return Zygote(make, lambda style: warm_style(style, scratch))
 
@@ -84,14 +89,11 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
         os.dup2(null, 0)
         os.dup2(null, 1)  # the runner's protocol streams are not ours
         os.close(null)
-        flags = L.CLONE_PARENT | L.CLONE_NEWPID
-        try:  # can we make PID namespaces here? (not without isolation)
-            probe = L.clone(flags)
-            if probe == 0:
-                os._exit(0)
-        except OSError:
-            flags = L.CLONE_PARENT
-        sock.send(json.dumps({"pidns": bool(flags & L.CLONE_NEWPID)}).encode())
+        flags = L.CLONE_PARENT | _freshns.probe(*make.world) if make.world[0] else 0
+        if not flags & L.CLONE_NEWPID:  # not isolated: can we make PID namespaces at all?
+            flags = L.CLONE_PARENT | (_freshns.probe([], []) & L.CLONE_NEWPID)
+        sock.send(json.dumps({"pidns": bool(flags & L.CLONE_NEWPID),
+                              "fresh": bool(flags & L.CLONE_NEWNS)}).encode())
         ready = _prefork(flags, sock, make)
         while True:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, len(FDS))
@@ -149,7 +151,7 @@ def _prefork(flags: int, sock: socket.socket, make: Any, strict: bool = False
     if pid == 0:
         sock.close()
         ours.close()
-        _job(theirs, make)
+        _job(theirs, make, bool(flags & L.CLONE_NEWNS))
     theirs.close()
     return pid, ours
 
@@ -161,16 +163,19 @@ def _discard(ready: Ready | None) -> None:
             os.kill(ready[0], signal.SIGKILL)
 
 
-def _job(channel: socket.socket, make: Any) -> None:
+def _job(channel: socket.socket, make: Any, fresh: bool) -> None:
     """The job's first process (init of its PID namespace). Never returns.
 
     Made ahead of time, it forks the judged process at once, and both wait: this one for
     its job (the command and descriptors, from the zygote), the judged process for its part
-    of it (from this one). Then each drops its privileges and runs."""
+    of it (from this one). Then each drops its privileges and runs. ``fresh``: in new IPC
+    and mount namespaces, where it mounts the job's world first (``_freshns``)."""
     try:
         join = getattr(make, "memory_procs", None)
         if join is not None:  # first: every page from here on is the job's
             os.write(join, b"0")
+        if fresh:  # before the judged process is forked: it shares them
+            _freshns.fresh_world(*make.world)
         os.setsid()  # its own session: kill(0) and killpg from the job stay in the job
         ours, theirs = socket.socketpair()
         orders, taking = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -179,7 +184,7 @@ def _job(channel: socket.socket, make: Any) -> None:
             channel.close()
             ours.close()
             orders.close()
-            _judged(taking, theirs, make)
+            _judged(taking, theirs, make, fresh)
         theirs.close()
         taking.close()
         message, received, _, _ = socket.recv_fds(channel, 1 << 16, len(FDS))
@@ -189,8 +194,10 @@ def _job(channel: socket.socket, make: Any) -> None:
         command = json.loads(message)
         fds = dict(zip(FDS, received, strict=True))
         os.dup2(fds["judge_err"], 2)  # from now on, what goes wrong is in the job's trace
-        socket.send_fds(orders, [message], [fds["null"], fds["out"], fds["err"]])
+        socket.send_fds(orders, [message], [fds["null"], fds["out"], fds["err"], fds["net"]])
         orders.close()
+        if command.get("net"):  # the network namespace no earlier job left a trace in
+            L.setns(fds["net"], L.CLONE_NEWNET)
         _, judge = make(command)
         random.seed(int.from_bytes(os.urandom(16), "little"))
         parent = command.get("workdir")
@@ -220,17 +227,21 @@ def _job(channel: socket.socket, make: Any) -> None:
     os._exit(0)
 
 
-def _judged(orders: socket.socket, connection: socket.socket, make: Any) -> None:
+def _judged(orders: socket.socket, connection: socket.socket, make: Any, fresh: bool) -> None:
     """The judged process: waits for its descriptors, drops everything, serves the judge.
     Never returns."""
     try:
-        message, fds, _, _ = socket.recv_fds(orders, 1 << 16, 3)
-        if not message or len(fds) != 3:
+        message, fds, _, _ = socket.recv_fds(orders, 1 << 16, 4)
+        if not message or len(fds) != 4:
             os._exit(0)
         orders.close()
-        judged, _ = make(json.loads(message))
-        if os.getppid() == 1:  # in the job's PID namespace: a /proc of its own (now, made
-            _own_proc()  # ahead of time, its mounts would be those of the last job)
+        command = json.loads(message)
+        if command.get("net"):
+            L.setns(fds[3], L.CLONE_NEWNET)
+        os.close(fds[3])
+        judged, _ = make(command)
+        if os.getppid() == 1 and not fresh:  # in the job's PID namespace: a /proc of its
+            _own_proc()  # own (now: made ahead of time, its mounts would be the last job's)
         random.seed(int.from_bytes(os.urandom(16), "little"))
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())

@@ -35,7 +35,8 @@ START_MB = 64  # the runner's share until it reports its own size
 RUNNER_ROOT = "/opt/codesynth"
 HARDENING = ("docker(network none, read-only root, jobs without capabilities, "
              "no-new-privileges)")
-RUNNER_CAPABILITIES = ("SYS_ADMIN", "SETUID", "SETGID", "KILL", "DAC_OVERRIDE", "FOWNER")
+RUNNER_CAPABILITIES = ("SYS_ADMIN", "NET_ADMIN", "SETUID", "SETGID", "KILL", "DAC_OVERRIDE",
+                       "FOWNER")
 
 
 def connect() -> Any:

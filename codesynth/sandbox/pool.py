@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, Self
 
-from codesynth.records import Execution, Job, Limits
+from codesynth.records import Execution, Job, Limits, scrub
 from codesynth.sandbox._feed import Feed
 from codesynth.sandbox._process import RunnerDied
 
@@ -89,7 +89,8 @@ class RunnerPool:
         """The record of a reply; a reply that makes no record is that job's sandbox_error
         (never an exception in a worker thread: that would stop the whole run)."""
         try:
-            return Execution.from_dict({**reply, "limits": limits, "backend": self.backend})
+            return Execution.from_dict({**scrub(reply), "limits": limits,
+                                        "backend": self.backend})
         except Exception as exc:  # noqa: BLE001 - any malformed field
             return Execution.infrastructure_fault(f"malformed reply from the runner: {exc!r}",
                                                   limits, self.backend)
@@ -124,7 +125,8 @@ class RunnerPool:
         try:
             self._keep_fed(feed, limits)
         except BaseException as exc:  # noqa: BLE001 - a bug here must end the run, not hang it
-            feed.crash(exc)
+            closed = RuntimeError("the sandbox was closed while its jobs were running")
+            feed.crash(closed if self._closed else exc)  # closed: Ctrl-C, not a broken pipe
 
     def _keep_fed(self, feed: Feed, limits: Limits) -> None:
         """One worker thread: borrow a free runner and keep its pipeline full.

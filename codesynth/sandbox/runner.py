@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import new_key, parse
-from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import (
@@ -34,9 +33,11 @@ from codesynth.sandbox._collect import (
     tail,
     wait,
 )
+from codesynth.sandbox._enter import enter_container, enter_local
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, judge_id
+from codesynth.sandbox._jobnet import JobNet
 from codesynth.sandbox._jobspace import JobSpace, rmtree
-from codesynth.sandbox._runner_support import Joining, harden, mkdtemp, rss_mb, serve
+from codesynth.sandbox._runner_support import cap_reply, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
 from codesynth.sandbox._zygote import Zygote, start_zygote
@@ -46,7 +47,6 @@ PRELOAD = ("collections", "itertools", "functools", "math", "re", "heapq", "bise
            "typing", "random", "hashlib", "json", "socket", "operator", "decimal",
            "fractions", "codesynth.harness", "codesynth.harness.judge",
            "codesynth.harness.judged")
-_NAMESPACES = ("pid", "net", "mount", "ipc", "uts")
 
 
 class Runner:
@@ -60,11 +60,14 @@ class Runner:
         self.userns = False
         self.cgroup: JobCgroup | ContainerCgroup | None = None
         self.keep: set[str] = set()
+        self.tmp_binds: list[str] = []  # a runtime living under /tmp (see _rootfs)
+        self.job_mounts: list[tuple[str, str]] = []  # every job's fresh tmpfs (_freshns)
+        self.net: JobNet | None = None  # the jobs' network namespace (_jobnet)
         self.warm: set[str] = set()
         self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
         self.null_fd = -1  # every job's stdin (see main)
         self.redumpable = True
-        self.space: JobSpace | None = None
+        self.space: JobSpace | None = None  # the sweep after each job, when no fresh mounts
         self.seccomp: Filter | None = None
         self.keyring = False  # each job joins a new session keyring
         self.evidence = Buffer()
@@ -72,73 +75,13 @@ class Runner:
 
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""
-        from codesynth.sandbox import _rootfs
-
-        if config.get("cgroups"):
-            try:
-                self.cgroup = JobCgroup(config["cgroups"])
-            except OSError:
-                self.cgroup = None
-        flags = (L.CLONE_NEWNS | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS
-                 | L.CLONE_NEWPID)
-        outer_uid, outer_gid = os.getuid(), os.getgid()
-        if outer_uid != 0:
-            flags |= L.CLONE_NEWUSER
-            self.userns = True
-        L.unshare(flags)
-        if self.userns:
-            for name, content in (("setgroups", "deny"), ("uid_map", f"0 {outer_uid} 1"),
-                                  ("gid_map", f"0 {outer_gid} 1")):
-                with open(f"/proc/self/{name}", "w") as handle:
-                    handle.write(content)
-            self.uid, self.gid = 1000, 1000
-            self.judge_uid = 1001
-        child = os.fork()
-        if child:  # the stub outside: waits for the runner, passes its status on
-            os.closerange(0, 1 << 20)
-            _, status = os.waitpid(child, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        L.prctl(L.PR_SET_PDEATHSIG, signal.SIGKILL)
-        joining = Joining(self.cgroup) if isinstance(self.cgroup, JobCgroup) else None
-        L.sethostname("sandbox")
-        L.loopback_up()
-        extra = [sys.base_prefix, sys.prefix, *config.get("paths", [])]
-        tmp_binds = _rootfs.build(extra, self.uid, self.gid, "sandbox")
-        self.keep = _jobspace.mount(tmp_binds, self.uid, self.gid, self.userns)
-        if joining is not None:
-            joining.wait()  # before any fork: the jobs are born in the worker's cgroups
-            JobCgroup.protect()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # jobs must not be able to stop us
-        L.prctl(L.PR_SET_DUMPABLE, 0)  # a job with our uid (user namespace) cannot ptrace
-        self._settle("" if self.userns else f",uid={self.uid},gid={self.gid}")
-        self.seccomp, self.keyring, hardening = harden()
-        names = ["user", *_NAMESPACES] if self.userns else list(_NAMESPACES)
-        limits = "cgroup(memory,pids,cpuacct)" if self.cgroup else "rlimits only"
-        self.isolation = f"namespaces({','.join(names)}) + {limits} + uid {self.uid} + {hardening}"
+        enter_local(self, config)
 
     def enter_container(self, config: dict[str, Any]) -> None:
-        """Inside a hardened container (the docker backend). The engine made the namespaces,
-        the read-only root, the job's tmpfs directories and the limits of the whole tree; we
-        must be PID 1 of its PID namespace, so that sweeping after a job reaches everything."""
-        if os.getpid() != 1:
-            raise OSError("the runner must be PID 1 of its container")
-        try:
-            self.cgroup = ContainerCgroup()
-        except OSError:
-            self.cgroup = None
-        if os.getuid() != 0:  # an image run without root: one uid for all (weaker)
-            self.uid, self.gid = os.getuid(), os.getgid()
-            self.judge_uid = self.uid
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
-        self._settle(None)
-        self.seccomp, self.keyring, hardening = harden()
-        self.evidence = Buffer(touch=True)  # charged now, inside the container's limit
-        limits = "cgroup(container)" if self.cgroup else "rlimits only"
-        self.isolation = (f"{config.get('describe', 'container')} + {limits} + uid "
-                          f"{self.uid} + {hardening}")
+        """Inside a hardened container (the docker backend)."""
+        enter_container(self, config)
 
-    def _settle(self, owner: str | None) -> None:
+    def settle(self, space: JobSpace | None) -> None:
         """What every job inherits instead of doing it itself: no new privileges (no setuid
         binary can raise them again), no supplementary groups, the working directory."""
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
@@ -148,7 +91,24 @@ class Runner:
         with contextlib.suppress(OSError), open("/proc/sys/fs/suid_dumpable") as handle:
             # Changing uid resets "dumpable" to this value: 0 keeps our own 0.
             self.redumpable = handle.read().strip() != "0"
-        self.space = JobSpace(self.keep, owner)
+        self.space = space
+
+    def start_zygote(self) -> None:
+        """Fork the zygote (before the first request is read); without fresh namespaces
+        from it, jobs are swept after (``_jobspace``)."""
+        self.zygote = start_zygote(self)
+        if self.isolate:  # after the zygote: its sockets are not in the jobs' namespace
+            self.net = JobNet.start()
+        if self.zygote.fresh:
+            self.space = None
+        per_job = ("pid,ipc,mount" if self.zygote.fresh
+                   else "pid" if self.zygote.pid_namespaces else "none")
+        if self.isolate and self.container:
+            net = "; net until a job leaves a trace" if self.net is not None else ""
+            self.isolation += f" + namespaces({per_job} per job{net})"
+        elif self.isolate:
+            self.isolation = self.isolation.replace("pid,ipc,mount per job",
+                                                    f"{per_job} per job")
 
     def warm_up(self, style: str) -> None:
         """Have the zygote import (and exercise) what a style needs, once."""
@@ -165,7 +125,7 @@ class Runner:
         fds, ev_read, ev_write = descriptors(json.dumps({
             "job": job, "key": key.hex(), "timeout": limits["timeout"],
             "strict": bool(limits.get("strict"))}).encode())
-        command: dict[str, Any] = {"limits": limits}
+        command: dict[str, Any] = {"limits": limits, "net": self.net is not None}
         scratch = None
         if not self.isolate:
             scratch = mkdtemp("codesynth-job-")
@@ -178,13 +138,16 @@ class Runner:
         before = self.cgroup.snapshot() if self.cgroup else (0, 0)
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()
         start = time.perf_counter()
+        net = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
             pid = self.zygote.spawn(command, {**fds, "null": self.null_fd,
-                                              "evidence": ev_write})
+                                              "evidence": ev_write, "net": net})
         except (OSError, ValueError) as exc:
             for fd in (ev_read, ev_write, *fds.values()):
                 os.close(fd)
             return fault(exc, "the zygote failed")
+        finally:
+            os.close(net)
         os.close(ev_write)
         os.close(fds.pop("content"))
         try:
@@ -245,10 +208,15 @@ class Runner:
         verdict = decide(obs, expected, fsize)
         if faulted and verdict["status"] == "sandbox_error":
             verdict["reason"] += " " + tail(fds["err"], 500)[0].strip()
+        if self.net is not None:  # every process of the job is gone: is the network clean?
+            try:
+                self.net.settle()
+            except OSError as exc:
+                tainted = f"could not renew the network namespace: {exc!r}"[:500]
         extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
         if tainted:
             extra["runner_tainted"] = tainted
-        return {
+        return cap_reply({
             **extra,
             **verdict,
             "stdout": out, "stderr": err, "stdout_bytes": out_size, "stderr_bytes": err_size,
@@ -256,7 +224,7 @@ class Runner:
             "exit_code": obs.exit_code, "signal": obs.signal, "duration": round(duration, 6),
             "cpu_time": round(cpu_time, 6), "memory_peak_mb": peak,
             "isolation": self.isolation, "runtime": self.runtime,
-        }
+        })
 
     def serve(self, inp: Any, out: Any) -> None:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
@@ -265,8 +233,24 @@ class Runner:
         serve(self.run, hello, inp, out)
 
 
+def _hide_command_line() -> None:
+    """Blank our arguments in memory (``/proc/<pid>/cmdline`` reads them there): every job's
+    first process is a copy of us, and a job must not read the runner's configuration."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            first = mem.read(end - start).find(b"\0") + 1  # keep argv[0]
+            if first > 0:
+                mem.seek(start + first)
+                mem.write(bytes(end - start - first))
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
+    _hide_command_line()
     # No PR_SET_PDEATHSIG here: it fires when the spawning *thread* ends, and hosts spawn
     # runners from worker threads. A dead host closes our stdin; serve() then returns.
     for module in PRELOAD:
@@ -289,7 +273,7 @@ def main() -> None:
     runner.null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every job's stdin
     prebuild_interpreter_state()
     gc.freeze()
-    runner.zygote = start_zygote(runner)  # now, before the first request is read
+    runner.start_zygote()  # now, before the first request is read
     runner.serve(*protocol)
     os._exit(0)  # end of input, every reply flushed: no teardown of all that is imported
 

@@ -135,19 +135,27 @@ def test_request_budget_is_a_hard_cap_and_cache_hits_are_free(tmp_path: Path) ->
     assert server.count == 2 and usage.requests == 2 and usage.cache_hits == 1
 
 
-def test_token_budget() -> None:
+def test_token_budget_is_a_cap_on_what_requests_may_use() -> None:
     with ScriptedServer(lambda r: "one two three four five") as server:
-        async def go() -> int:
-            llm = make(server, None, budget_tokens=1)
-            await llm.chat(HELLO)
+        async def go(budget: int) -> tuple[int, Any]:
+            llm = make(server, None, budget_tokens=budget, max_tokens=8, concurrency=8)
             try:
-                with pytest.raises(BudgetExhausted, match="token budget"):
-                    await llm.chat(HELLO, sample=1)
+                results = await asyncio.gather(*(llm.chat(HELLO, sample=i) for i in range(20)),
+                                               return_exceptions=True)
             finally:
                 await llm.close()
-            return server.count
+            stops = [r for r in results if isinstance(r, BudgetExhausted)]
+            assert stops and all("token budget" in str(r) for r in stops)
+            return server.count, llm.usage
 
-        assert run(go()) == 1
+        before = server.count
+        count, usage = run(go(1))  # one request could use 8 tokens: none is sent
+        assert count == before and usage.requests == 0
+        count, usage = run(go(40))
+        sent = count - before
+        assert 1 <= sent == usage.requests < 20
+        # what was sent could not use more than the budget, whatever the replies said
+        assert usage.completion_tokens <= 40
 
 
 def test_concurrency_is_bounded() -> None:

@@ -141,3 +141,32 @@ def test_the_portable_build_leaves_out_what_the_cpu_lacks() -> None:
         "-DGGML_NATIVE=OFF", "-DGGML_AVX=OFF", "-DGGML_AVX2=OFF", "-DGGML_FMA=OFF",
         "-DGGML_F16C=OFF"]
     assert cmake_args("Features\t: fp asimd\n") == "-DGGML_NATIVE=OFF"  # not x86
+
+
+@pytest.mark.parametrize("values, key", [
+    ({"concurrency": 10**30}, "concurrency"), ({"temperature": float("nan")}, "temperature"),
+    ({"timeout": "soon"}, "timeout"), ({"budget_requests": -1}, "budget_requests"),
+    ({"base_url": "http://[::1"}, "base_url"), ({"base_url": "http://127.0.0.1:99999/v1"},
+                                                 "base_url"),
+    ({"base_url": "ftp://host/v1"}, "base_url"), ({"api_key": "a\nb"}, "api_key"),
+    ({"api_key": "ключ"}, "api_key"), ({"cache": "/tmp"}, "cache"), ({"mode": "x"}, "mode"),
+    ({"max_tokens": True}, "max_tokens"),
+])
+def test_every_setting_is_checked_whatever_its_source(values: dict[str, Any],
+                                                      key: str) -> None:
+    from codesynth.errors import UserError
+
+    with pytest.raises(UserError, match=f"llm {key}"):
+        LLMConfig(**values)
+
+
+def test_a_config_file_that_is_not_a_table_or_not_text_is_a_clear_error(tmp_path: Any) -> None:
+    from codesynth.errors import UserError
+
+    for name, content in (("int.toml", b"llm = 5\n"), ("bin.toml", b"\xff\xfe\x00x")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(UserError, match=name):
+            LLMConfig.load(str(path))
+    with pytest.raises(UserError, match="cannot read"):
+        LLMConfig.load(str(tmp_path))  # a directory

@@ -10,7 +10,9 @@ import sys
 import textwrap
 from typing import Any
 
+import codesynth
 from codesynth.records import Execution, Limits
+from codesynth.sandbox.protocol import Sandbox
 from tests.conftest import FAST
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,3 +75,14 @@ def run_script(script: str, env: dict[str, str] | None = None, timeout: float = 
                           text=True, timeout=timeout, env=environment, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def runtime_under_tmp(sandbox: Sandbox) -> list[str]:
+    """Top-level /tmp entries the sandbox must show. The local backend shows the runtime
+    itself there when it lives under /tmp (a venv or a checkout, as CI or a user may have),
+    bound read-only at its own path; the docker backend's runtime is in its image."""
+    if sandbox.name != "local":
+        return []
+    roots = {sys.prefix, os.path.dirname(os.path.dirname(codesynth.__file__))}
+    return sorted({p.split("/")[2] for p in map(os.path.realpath, roots)
+                   if p.startswith("/tmp/")})

@@ -70,9 +70,6 @@ def test_times_of_the_scratch_roots_do_not_reach_the_next_job(solo: Sandbox) -> 
 
 
 def test_inode_numbers_do_not_count_the_last_jobs_files(solo: Sandbox) -> None:  # noqa: F811
-    if solo.name == "docker":
-        pytest.xfail("KNOWN LIMITATION (README): inside a container the runner cannot mount, "
-                     "so the tmpfs keeps numbering inodes where the last job stopped")
     mark = "import os\nfor i in range(3000):\n    open(f'/tmp/{i}', 'w').close()\n"
     first = solo.run(job(mark, "assert True"))
     assert first.status is Status.PASSED, first.reason

@@ -5,18 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import codesynth
 from codesynth.records import Status
 from codesynth.sandbox.protocol import Sandbox
 from tests.conftest import job
-from tests.sandbox.helpers import code, limits, run_script
+from tests.sandbox.helpers import code, limits, run_script, runtime_under_tmp
 
 # What a job's environment may contain; anything else leaked from somewhere.
 ENV_ALLOWLIST = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER",
@@ -144,17 +142,6 @@ def host_markers(tmp_path: Path) -> Iterator[list[str]]:
                 path.unlink()
 
 
-def _runtime_under_tmp(sandbox: Sandbox) -> list[str]:
-    """Top-level /tmp entries the sandbox must show. The local backend shows the runtime
-    itself there when it lives under /tmp (a venv or a checkout, as CI or a user may have),
-    bound read-only at its own path; the docker backend's runtime is in its image."""
-    if sandbox.name != "local":
-        return []
-    roots = {sys.prefix, os.path.dirname(os.path.dirname(codesynth.__file__))}
-    return sorted({p.split("/")[2] for p in map(os.path.realpath, roots)
-                   if p.startswith("/tmp/")})
-
-
 def test_host_files_are_invisible(sandbox: Sandbox, host_markers: list[str]) -> None:
     project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     program = code(f"""
@@ -175,7 +162,7 @@ def test_host_files_are_invisible(sandbox: Sandbox, host_markers: list[str]) -> 
     """)
     tests = code(f"""
         assert [m for m in markers if os.path.exists(m)] == []
-        assert listing("/tmp") == {_runtime_under_tmp(sandbox)!r}
+        assert listing("/tmp") == {runtime_under_tmp(sandbox)!r}
         assert listing({project!r}) in (None, ["codesynth"])  # only the package, read-only
         assert listing("/home") in (None, [])
         assert listing("/sys") in (None, []) or not sys_writable()  # docker: its own, read-only
@@ -245,7 +232,7 @@ def test_the_working_directory_is_fresh_and_private(sandbox: Sandbox) -> None:
     assert first.status is Status.PASSED, (first.reason, first.tests)
     # several jobs, so that every worker runs one after the writer
     for e in sandbox.run_many([job(reader, "assert start == []\nassert shm == []\n"
-                                           f"assert tmp == {_runtime_under_tmp(sandbox)!r}",
+                                           f"assert tmp == {runtime_under_tmp(sandbox)!r}",
                                    job_id=str(i))
                                for i in range(6)]):
         assert e.status is Status.PASSED, (e.reason, e.tests)
@@ -283,9 +270,11 @@ def test_runs_as_an_unprivileged_user(sandbox: Sandbox) -> None:
     passes(sandbox, program, tests)
 
 
-def test_proc_shows_only_the_jobs_own_processes_and_the_runner(sandbox: Sandbox) -> None:
-    # The job runs in the runner's PID namespace, alone with the runner (its init, pid 1):
-    # no host process is visible, and /proc agrees with os.getpid().
+def test_proc_shows_only_the_jobs_own_processes(sandbox: Sandbox) -> None:
+    # Local: the job is born in a PID namespace of its own, with an init (pid 1) made for
+    # it; the runner is outside. In a container the job runs in the runner's PID namespace,
+    # alone with the runner (its init, pid 1). No host process is visible, and /proc agrees
+    # with os.getpid().
     program = code(f"""
         import os, subprocess
         child = subprocess.Popen(["sleep", "30"])
@@ -299,7 +288,7 @@ def test_proc_shows_only_the_jobs_own_processes_and_the_runner(sandbox: Sandbox)
     # (the judge, pid 1 of the job's namespace, runs the tests: the values are the program's)
     tests = code("""
         assert me != 1
-        assert visible == sorted({1, me, child.pid})
+        assert visible == sorted({1, me, child.pid}), visible
         assert not host_test_process_visible
         assert link == str(me)
     """)

@@ -181,3 +181,33 @@ def test_close_stops_every_runner_and_refuses_new_jobs() -> None:
     assert result["children"] == []
     assert result["cgroups"] == []
     assert result["refused"] is not None and "closed" in result["refused"]
+
+
+def test_closing_under_a_run_many_ends_it_with_a_clear_error() -> None:
+    """Ctrl-C in ``verify`` closes the sandbox while ``run_many`` still has jobs in flight:
+    its threads end, nothing is left running, and the run says the sandbox was closed (not
+    a broken pipe)."""
+    result = run_script(code(CHILDREN) + code("""
+        import json, threading, time
+        from codesynth.records import Job, Limits
+        from codesynth.sandbox import open_sandbox
+        errors = []
+        threading.excepthook = lambda args: errors.append(repr(args.exc_value))
+        box = open_sandbox("local", workers=2, limits=Limits(timeout=5))
+        jobs = (Job(id=str(i), code="import time\\ntime.sleep(0.2)", tests="assert True")
+                for i in range(50))
+        results = box.run_many(jobs)
+        first = next(results).status.value
+        box.close()
+        try:
+            next(results)
+            after = None
+        except RuntimeError as exc:
+            after = str(exc)
+        time.sleep(0.5)
+        print(json.dumps({"first": first, "after": after, "errors": errors,
+                          "threads": threading.active_count(), "children": live_children()}))
+    """))
+    assert result["first"] == "passed"
+    assert result["after"] is not None and "closed" in result["after"]
+    assert result["errors"] == [] and result["threads"] == 1 and result["children"] == []

@@ -42,7 +42,7 @@ def test_cpu_time_limit(sandbox: Sandbox) -> None:
     assert e.status is Status.TIMEOUT, e.reason
     assert "CPU" in e.reason
     assert e.duration < 4.5  # stopped by the CPU limit, before the 5 s wall limit
-    assert e.cpu_time >= 0.9
+    assert e.cpu_time >= 0.75  # the precise time, less what a loaded VM steals (_verdict)
 
 
 def test_memory_limit_one_process(sandbox: Sandbox) -> None:
