@@ -102,23 +102,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+WALL_BACKSTOP = 4.0  # × timeout: how long a job still using the CPU may run on a busy machine
+
+
 @dataclass(frozen=True)
 class Limits(_Record):
-    """Resource limits for one execution. ``cpu_time`` defaults to ``timeout``."""
+    """Resource limits for one execution. ``cpu_time`` defaults to ``timeout``.
 
-    timeout: float = 10.0  # wall seconds per record
-    cpu_time: float | None = None  # CPU seconds per process; None: same as timeout
+    Time: a job that is not using the CPU (asleep, blocked) is stopped at ``timeout`` wall
+    seconds; one that is still running goes on until ``cpu_time`` CPU seconds (the whole
+    tree, where a cgroup measures it), and at most ``wall_time`` wall seconds (default
+    ``WALL_BACKSTOP`` × ``timeout``): a loaded machine does not turn slow-but-correct programs
+    into timeouts. The trace's ``limit`` says which limit fired."""
+
+    timeout: float = 10.0  # wall seconds for a job not using the CPU
+    cpu_time: float | None = None  # CPU seconds (the tree); None: same as timeout
     memory_mb: int = 1024  # the whole process tree (cgroup), else per process
     max_processes: int = 64
     file_size_mb: int = 64  # any file the program writes, stdout/stderr included
     max_output: int = 65536  # bytes of each stream kept in the trace
     strict: bool = False  # tests comparing with builtin values accept only builtin values
+    wall_time: float | None = None  # the wall backstop; None: WALL_BACKSTOP × timeout
 
     def __post_init__(self) -> None:
         checks = {
             "timeout": math.isfinite(self.timeout) and self.timeout > 0,
             "cpu_time": self.cpu_time is None or (math.isfinite(self.cpu_time)
                                                   and self.cpu_time > 0),
+            "wall_time": self.wall_time is None or (math.isfinite(self.wall_time)
+                                                    and self.wall_time >= self.timeout),
             "memory_mb": self.memory_mb >= 16,
             "max_processes": self.max_processes >= 1,
             "file_size_mb": self.file_size_mb >= 1,
@@ -131,6 +143,10 @@ class Limits(_Record):
     @property
     def effective_cpu_time(self) -> float:
         return self.timeout if self.cpu_time is None else self.cpu_time
+
+    @property
+    def wall_backstop(self) -> float:
+        return WALL_BACKSTOP * self.timeout if self.wall_time is None else self.wall_time
 
 
 @dataclass(frozen=True)
@@ -234,6 +250,7 @@ class Execution(_Record):
     isolation: str = ""
     runtime: str = ""
     suspicious: tuple[dict[str, str], ...] = ()  # {test, what}: reward hacks (README)
+    limit: str | None = None  # the limit that ended the job: wall, cpu, backstop, memory, output
 
     @property
     def passed(self) -> bool:

@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 
 DRAIN_TICK = 0.01  # seconds
 _poll = select.select  # one descriptor, no poll object to make per job
@@ -42,26 +43,75 @@ class Buffer:
         return count
 
 
-def wait(pid: int, timeout: float, ev_fd: int, evidence: Buffer, kill_group: bool) -> bool:
-    """Wait until ``pid`` exits or ``timeout`` passes (then kill it), reading the evidence pipe
-    meanwhile so the harness never blocks on it. True if the job timed out."""
-    deadline = time.monotonic() + timeout
+class Clock:
+    """The time limits of one job. ``cpu``: the job's CPU seconds so far (its cgroup), or None
+    where it cannot be read (then the wall limit alone decides).
+
+    CPU time decides, so that a loaded machine does not turn slow-but-correct programs into
+    timeouts: past its wall limit, a job that is still *running* (its CPU time advanced by at
+    least ``BUSY`` of a core over the last ``WINDOW`` seconds) goes on, until its CPU limit or
+    the wall backstop; a job that is not (asleep, blocked, waiting) is stopped there. The
+    CPU limit holds for the whole tree, read every ``SAMPLE`` seconds (each process also has
+    an rlimit)."""
+
+    SAMPLE = 0.1
+    WINDOW = 0.5
+    BUSY = 0.05
+
+    def __init__(self, wall: float, cpu_limit: float, backstop: float,
+                 cpu: Callable[[], float] | None) -> None:
+        self.start = time.monotonic()
+        self.wall, self.cpu_limit, self.backstop = wall, cpu_limit, max(backstop, wall)
+        self.cpu = cpu
+        self.samples: list[tuple[float, float]] = [(0.0, 0.0)]  # (elapsed, CPU seconds)
+        self.next_sample = self.SAMPLE
+
+    def check(self) -> str | None:
+        """None while the job may go on, else the limit it hit: ``cpu``, ``wall`` or
+        ``backstop``."""
+        elapsed = time.monotonic() - self.start
+        if self.cpu is None:
+            return "wall" if elapsed >= self.wall else None
+        if elapsed < self.next_sample and elapsed < self.wall:
+            return None
+        used = self.cpu()
+        self.next_sample = elapsed + self.SAMPLE
+        if used >= self.cpu_limit:
+            return "cpu"
+        if elapsed >= self.backstop:
+            return "backstop"
+        self.samples.append((elapsed, used))
+        if elapsed < self.wall:
+            return None
+        old = [s for s in self.samples if s[0] <= elapsed - self.WINDOW]
+        since, then = old[-1] if old else self.samples[0]
+        del self.samples[:max(0, len(old) - 1)]
+        rate = (used - then) / max(elapsed - since, 1e-6)
+        return None if rate >= self.BUSY else "wall"
+
+    def left(self) -> float:
+        return self.backstop - (time.monotonic() - self.start)
+
+
+def wait(pid: int, clock: Clock, ev_fd: int, evidence: Buffer, kill_group: bool
+         ) -> str | None:
+    """Wait until ``pid`` exits or a limit of ``clock`` is hit (then kill it), reading the
+    evidence pipe meanwhile so the harness never blocks on it. The limit hit, if any."""
     os.set_blocking(ev_fd, False)
     pidfd = os.pidfd_open(pid)
     try:
-        left = timeout
         while True:
             # Wake on exit, or on a tick to drain the evidence pipe (1 MiB of buffer): a
             # quick job costs no extra wake-ups, a chatty one never blocks for long.
-            if _poll([pidfd], [], [], min(left, DRAIN_TICK))[0]:
-                return False
+            if _poll([pidfd], [], [], max(0.0, min(clock.left(), DRAIN_TICK)))[0]:
+                return None
             drain(ev_fd, evidence)
-            left = deadline - time.monotonic()
-            if left <= 0:
+            hit = clock.check()
+            if hit is not None:
                 break
         with contextlib.suppress(OSError):
             (os.killpg if kill_group else os.kill)(pid, signal.SIGKILL)
-        return True
+        return hit
     finally:
         os.close(pidfd)
 

@@ -92,7 +92,7 @@ class Observation:
     events: list[dict[str, Any]]
     exit_code: int | None
     signal: int | None
-    wall_timed_out: bool
+    limit_hit: str | None  # the runner stopped the job: "wall", "cpu" or "backstop"
     wall_limit: float
     cpu_time: float
     cpu_limit: float
@@ -181,9 +181,9 @@ def decide(obs: Observation, expected: list[str] | None = None,
     suspicious = [{"test": _text(e.get("test"), 500) or "", "what": _text(e.get("what"), 1000)
                    or ""} for e in obs.events if e.get("e") == "suspicious"][:50]
 
-    def result(status: str, reason: str) -> dict[str, Any]:
+    def result(status: str, reason: str, limit: str | None = None) -> dict[str, Any]:
         return {"status": status, "reason": reason, "tests": tests, "exception": exception,
-                "suspicious": suspicious}
+                "suspicious": suspicious, "limit": limit}
 
     if problem is not None:  # signed, yet not the harness's: no verdict from this evidence
         return result("sandbox_error", f"malformed evidence from the job: {problem}")
@@ -192,16 +192,23 @@ def decide(obs: Observation, expected: list[str] | None = None,
         return result("failed", "more than one final verdict on the evidence channel: the "
                                 "program forged or replayed harness output")
     if obs.output_capped:
-        return result("output_limit", "output exceeded the file-size limit")
+        return result("output_limit", "output exceeded the file-size limit", "output")
     if final is not None and _text(final.get("status")) in _FINAL_STATUSES:
         status = str(final["status"])
         if status in ("failed", "error") and obs.oom_killed:
-            return result("memory", "memory limit exceeded (a process was OOM-killed)")
+            return result("memory", "memory limit exceeded (a process was OOM-killed)",
+                          "memory")
         return result(status, _text(final.get("reason"), 2000) or "")
-    if obs.wall_timed_out:
-        return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded")
+    if obs.limit_hit == "wall":
+        return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded (not "
+                                 f"using the CPU: {obs.cpu_time:.2f} s of CPU time)", "wall")
+    if obs.limit_hit == "cpu":
+        return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded", "cpu")
+    if obs.limit_hit == "backstop":
+        return result("timeout", f"wall-time backstop exceeded while running ({obs.cpu_time:.2f}"
+                                 f" s of CPU time of {obs.cpu_limit:g} s)", "backstop")
     if obs.oom_killed:
-        return result("memory", "memory limit exceeded (OOM-killed)")
+        return result("memory", "memory limit exceeded (OOM-killed)", "memory")
     if obs.signal is not None:
         # The kernel sends SIGXCPU on its tick-sampled CPU clock; the precise time read when
         # the job is reaped leaves out what the hypervisor stole, and lags it on a loaded VM
@@ -209,7 +216,7 @@ def decide(obs: Observation, expected: list[str] | None = None,
         if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
                 obs.cpu_time >= obs.cpu_limit - 0.05 or \
                 obs.signal == _signal.SIGXCPU and obs.cpu_time >= 0.75 * obs.cpu_limit:
-            return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded")
+            return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded", "cpu")
         return result("crashed", f"killed by {_signal_name(obs.signal)}")
     if obs.exit_code == HARNESS_FAULT and not obs.events:
         return result("sandbox_error", f"job setup failed: {obs.setup_message}".strip())

@@ -110,7 +110,7 @@ class RunnerPool:
                 try:
                     runner = self._runner(index)
                     runner.send(message)
-                    reply = runner.receive(limits.timeout + HOST_GRACE)
+                    reply = runner.receive(limits.wall_backstop + HOST_GRACE)
                     if reply.pop("runner_tainted", None):
                         self._discard(index)  # the verdict stands; the next job gets a new one
                     return self._execution(reply, limits)
@@ -162,7 +162,7 @@ class RunnerPool:
                         if not entry.sent:
                             runner.send(entry.message)
                             entry.sent = True
-                    reply = runner.receive(limits.timeout * len(pending) + HOST_GRACE)
+                    reply = runner.receive(limits.wall_backstop * len(pending) + HOST_GRACE)
                 except RunnerDied as exc:
                     self._discard(index)
                     runner = None

@@ -22,10 +22,12 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import new_key, parse
+from codesynth.records import WALL_BACKSTOP
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import (
     Buffer,
+    Clock,
     descriptors,
     drain,
     judged_status,
@@ -123,7 +125,7 @@ class Runner:
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
-            "job": job, "key": key.hex(), "timeout": limits["timeout"],
+            "job": job, "key": key.hex(), "timeout": _backstop(limits),  # we stop it first
             "strict": bool(limits.get("strict"))}).encode())
         command: dict[str, Any] = {"limits": limits, "net": self.net is not None}
         scratch = None
@@ -171,8 +173,8 @@ class Runner:
                  limits: dict[str, Any], expected: list[str] | None, shared_mb: float,
                  before: tuple[int, int]) -> dict[str, Any]:
         """Everything after the fork: wait (under the deadline), sweep, read, decide."""
-        timed_out = wait(pid, float(limits["timeout"]), ev_read, self.evidence,
-                         kill_group=not self.isolate)
+        hit = wait(pid, self._clock(limits, before), ev_read, self.evidence,
+                   kill_group=not self.isolate)
         with contextlib.suppress(OSError):  # the init of the job's PID namespace: all of it
             (os.kill if self.isolate else os.killpg)(pid, signal.SIGKILL)
         _, status, usage = os.wait4(pid, 0)
@@ -200,9 +202,8 @@ class Runner:
         cpu_time = max(cpu_time, judged_cpu)
         obs = Observation(
             events=events, exit_code=exit_code, signal=signal_number,
-            wall_timed_out=timed_out, wall_limit=float(limits["timeout"]),
-            cpu_time=cpu_time,
-            cpu_limit=float(limits.get("cpu_time") or limits["timeout"]), oom_killed=oom,
+            limit_hit=hit, wall_limit=float(limits["timeout"]),
+            cpu_time=cpu_time, cpu_limit=_cpu_limit(limits), oom_killed=oom,
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
@@ -226,11 +227,27 @@ class Runner:
             "isolation": self.isolation, "runtime": self.runtime,
         })
 
+    def _clock(self, limits: dict[str, Any], before: tuple[int, int]) -> Clock:
+        cgroup = self.cgroup
+        cpu = None
+        if cgroup is not None:
+            def cpu() -> float:
+                return (cgroup.snapshot()[1] - before[1]) / 1e9
+        return Clock(float(limits["timeout"]), _cpu_limit(limits), _backstop(limits), cpu)
+
     def serve(self, inp: Any, out: Any) -> None:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
         if self.container:
             hello["runner_rss_mb"] = rss_mb()
         serve(self.run, hello, inp, out)
+
+
+def _cpu_limit(limits: dict[str, Any]) -> float:
+    return float(limits.get("cpu_time") or limits["timeout"])
+
+
+def _backstop(limits: dict[str, Any]) -> float:
+    return float(limits.get("wall_time") or WALL_BACKSTOP * float(limits["timeout"]))
 
 
 def _hide_command_line() -> None:
