@@ -26,9 +26,14 @@ def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) 
     group.add_argument("--workers", type=int, default=None,
                        help="jobs in flight (default: the number of CPU cores)")
     group.add_argument("--timeout", type=float, default=timeout,
-                       help=f"wall seconds per record (default: {timeout:g})")
+                       help="wall seconds for a record not using the CPU; one still "
+                            f"running goes on up to --cpu-time (default: {timeout:g})")
     group.add_argument("--cpu-time", type=float, default=None,
-                       help="CPU seconds per process (default: same as --timeout)")
+                       help="CPU seconds per record, its whole process tree (default: same "
+                            "as --timeout)")
+    group.add_argument("--wall-time", type=float, default=None,
+                       help="wall seconds a record still using the CPU may run at most "
+                            "(default: 4 x --timeout)")
     group.add_argument("--memory-mb", type=int, default=1024,
                        help="memory for the whole process tree (default: 1024)")
     group.add_argument("--max-processes", type=int, default=64, help="(default: 64)")
@@ -45,7 +50,8 @@ def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) 
 
 def limits_from(args: argparse.Namespace) -> Limits:
     try:
-        return Limits(timeout=args.timeout, cpu_time=args.cpu_time, memory_mb=args.memory_mb,
+        return Limits(timeout=args.timeout, cpu_time=args.cpu_time,
+                      wall_time=getattr(args, "wall_time", None), memory_mb=args.memory_mb,
                       max_processes=args.max_processes, file_size_mb=args.file_size_mb,
                       max_output=args.max_output, strict=bool(getattr(args, "strict", False)))
     except ValueError as exc:

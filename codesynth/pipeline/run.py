@@ -23,8 +23,8 @@ ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "exp
 
 def limits_of(pipeline: Pipeline) -> Limits:
     options = {k: v for k, v in pipeline.sandbox.items()
-               if k in ("timeout", "memory_mb", "max_processes", "cpu_time", "file_size_mb",
-                        "max_output", "strict")}
+               if k in ("timeout", "memory_mb", "max_processes", "cpu_time", "wall_time",
+                        "file_size_mb", "max_output", "strict")}
     return Limits(**{"timeout": 10.0, **options})
 
 

@@ -115,7 +115,8 @@ MAX_TOKENS = 1_000_000
 SCHEMA: dict[str, dict[str, Spec]] = {
     "run": {"name": STR, "output": STR, "seed": Int(0, SEED_MAX), "allow_empty": BOOL},
     "sandbox": {"backend": STR, "workers": Int(1, 256), "timeout": Float(above=0, high=DAY),
-                "cpu_time": Float(above=0, high=DAY), "memory_mb": Int(16, 1_048_576),
+                "cpu_time": Float(above=0, high=DAY), "wall_time": Float(above=0, high=DAY),
+                "memory_mb": Int(16, 1_048_576),
                 "max_processes": Int(1, 65_536), "file_size_mb": Int(1, 1_048_576),
                 "max_output": Int(0, 1 << 30), "image": STR, "strict": BOOL},
     "generate": {"method": STR, "n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},

@@ -78,7 +78,7 @@ def enter_local(runner: Runner, config: dict[str, Any]) -> None:
     limits = "cgroup(memory,pids,cpuacct)" if runner.cgroup else "rlimits only"
     runner.isolation = (f"namespaces({','.join(names)} per runner; "
                         f"{','.join(_JOB_NAMESPACES)} per job; net until a job leaves a trace) "
-                        f"+ {limits} + uid {runner.uid} (judge {runner.judge_uid}) "
+                        f"+ {limits} + uid {runner.uid}, judge uid {runner.judge_uid} "
                         f"+ {hardening}")
 
 
@@ -112,4 +112,4 @@ def enter_container(runner: Runner, config: dict[str, Any]) -> None:
     runner.evidence = Buffer(touch=True)  # charged now, inside the container's limit
     limits = "cgroup(container)" if runner.cgroup else "rlimits only"
     runner.isolation = (f"{config.get('describe', 'container')} + {limits} + uid "
-                        f"{runner.uid} + {hardening}")
+                        f"{runner.uid}, judge uid {runner.judge_uid} + {hardening}")
