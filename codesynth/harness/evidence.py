@@ -52,6 +52,16 @@ def _encoder() -> Callable[[Any], str]:
 _encode = _encoder()
 
 
+def _cut(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value[:limit] if len(value) > limit else value
+    if isinstance(value, dict):
+        return {k: _cut(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut(v, limit) for v in value]
+    return value
+
+
 def new_key() -> bytes:
     return os.urandom(32)
 
@@ -73,7 +83,16 @@ class Evidence:
         sign = _signer(key)
 
         def emit(kind: str, **fields: Any) -> None:
-            payload = _encode({"e": kind, **fields}).encode()
+            event = {"e": kind, **fields}
+            payload = _encode(event).encode()
+            limit = MAX_TEXT
+            while len(payload) > _SAFE_EVENT_BYTES and limit > 8:
+                # Texts the program chose (a type name, a message) must not make the event
+                # larger than the runner decodes: that would turn a verdict into
+                # sandbox_error. Cut them until it fits.
+                limit //= 4
+                event = _cut(event, limit)
+                payload = _encode(event).encode()
             line = sign(payload) + b" " + payload + b"\n"
             written = _write(fd, line)
             if written < len(line):
@@ -98,6 +117,7 @@ class Evidence:
 # The harness writes flat events (one nested ``exception`` object), no arrays, and texts it
 # has already cut: these budgets are far above what it writes.
 MAX_EVENT_BYTES = 1 << 20  # one event's JSON
+_SAFE_EVENT_BYTES = MAX_EVENT_BYTES // 2  # what the writer keeps its events under
 MAX_EVENTS = 20_000
 MAX_DECODED_BYTES = 8 << 20  # all events' JSON together
 MAX_TEXT = 20_000  # characters kept of any text

@@ -51,7 +51,7 @@ def load_solution(code: str, evidence: Evidence, session: Session
         evidence.final(status, phase="code", exception=exception_info(exc, SOLUTION_FILE),
                        reason=f"the program raised {type(exc).__name__} before the tests ran")
         return None
-    namespace = {"__builtins__": builtins, "__name__": "solution", **names}
+    namespace = {**names, "__builtins__": builtins, "__name__": "solution"}
     namespace[NOTE_HELPER] = explain
     namespace[ASSERTION_ERROR] = AssertionError
     shadowed = sorted(n for n in names if hasattr(builtins, n) and names[n] is not

@@ -11,6 +11,8 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from codesynth.harness.wire import plain_name
+
 if TYPE_CHECKING:
     from codesynth.harness.remote import Session
 
@@ -189,7 +191,7 @@ class RemoteModule(types.ModuleType):
 
     def __init__(self, session: Session, names: dict[str, Any]) -> None:
         super().__init__("solution")
-        self.__dict__.update(names)
+        self.__dict__.update((n, v) for n, v in names.items() if plain_name(n))
         self.__dict__["__file__"] = "solution.py"
         self.__dict__["_cs_session"] = session
 

@@ -29,6 +29,7 @@ from codesynth.harness.wire import (
     Gone,
     Malformed,
     TooBig,
+    plain_name,
     resolve_ref,
     stdlib_ref,
 )
@@ -101,7 +102,7 @@ class Session:
             found = self.proxies.get(ident)
             if found is None:
                 name = data.get("t")
-                found = Remote(self, ident, name if type(name) is str else "?")
+                found = Remote(self, ident, name[:200] if type(name) is str else "?")
                 self.proxies[ident] = found
             return found
         if tag == "ref":
@@ -144,11 +145,14 @@ class Session:
             raise ProgramGone(self.gone) from None
 
     def load(self, code: str) -> dict[str, Any]:
+        """The program's top-level names. Only plain public identifiers are taken: a name
+        such as ``__builtins__`` or ``__path__`` would change how the judge runs the tests
+        (the judged process filters them too, but it is the program's)."""
         names, _ = self.request({"op": "load", "code": code})
         if type(names) is not dict:
             self.broken = "the program answered the load with no names"
             raise ProtocolBroken(self.broken)
-        return names
+        return {name: value for name, value in names.items() if plain_name(name)}
 
     def get(self, ident: int | None, name: str) -> Any:
         return self.request({"op": "get", "h": ident, "n": name})[0]
@@ -201,7 +205,7 @@ class Session:
 
     # -- reward hacks ----------------------------------------------------------------------
     def note(self, what: str, builtin_operand: bool) -> None:
-        entry = {"test": self.test, "what": what}
+        entry = {"test": self.test, "what": what[:1000]}
         if entry not in self.suspicious and len(self.suspicious) < MAX_SUSPICIOUS:
             self.suspicious.append(entry)
         if self.strict and builtin_operand:

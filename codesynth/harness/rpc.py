@@ -157,6 +157,7 @@ def remote_class(module: Any, name: Any, base_name: Any) -> type[BaseException]:
     """The receiver's class for an exception class of the sender."""
     if not all(type(v) is str for v in (module, name, base_name)):
         raise Malformed("bad exception record")
+    module, name = module[:200], name[:200]  # the sender's texts: bounded here
     base = getattr(builtins, base_name, None)
     if not (isinstance(base, type) and issubclass(base, BaseException)):
         raise Malformed(f"bad exception base {base_name[:40]!r}")
@@ -178,15 +179,25 @@ def remote_class(module: Any, name: Any, base_name: Any) -> type[BaseException]:
     return found
 
 
+# Standard-library modules whose exceptions steer a test framework (a skip, a debugger quit):
+# raised by the program, they must stay the program's errors, never become the real class.
+_CONTROL_MODULES = frozenset({"unittest", "bdb", "pdb", "doctest"})
+
+
 def _standard(module: str, name: str) -> type[BaseException] | None:
     """The standard library's own exception class of that name (``json.JSONDecodeError``),
-    when its module is already imported here: no import, no code of the sender runs."""
+    when its module is already imported here: no import, no code of the sender runs. Never
+    one that means "skip" or "stop" to the test runner (``unittest.SkipTest``)."""
     import sys
+    import unittest
 
-    if module.split(".")[0] not in getattr(sys, "stdlib_module_names", ()):
+    top = module.split(".")[0]
+    if top not in getattr(sys, "stdlib_module_names", ()) or top in _CONTROL_MODULES:
         return None
     found = getattr(sys.modules.get(module), name, None)
-    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        return None
+    return None if issubclass(found, unittest.SkipTest) else found
 
 
 def rebuild_exception(record: Any, decode_args: Callable[[Any], Any]) -> BaseException:

@@ -38,6 +38,12 @@ REF_MODULES = frozenset({
     "dataclasses", "enum", "calendar", "time", "hashlib", "base64", "struct", "binascii"})
 
 
+
+def plain_name(name: object) -> bool:
+    """A name the judge takes from the program: an identifier, not ``__dunder__``."""
+    return type(name) is str and name.isidentifier() and not (
+        name.startswith("__") and name.endswith("__"))
+
 class Malformed(Exception):
     """The peer sent something this protocol does not allow."""
 
@@ -102,15 +108,26 @@ def resolve_ref(module: Any, name: Any) -> Any:
     if not isinstance(module, str) or not isinstance(name, str):
         raise Malformed("bad reference")
     top = module.split(".")[0]
-    if top not in REF_MODULES or top not in _STDLIB or name and not _allowed(module, name):
+    public = all(part.isidentifier() and not part.startswith("_")
+                 for part in [*module.split("."), *([name] if name else [])])
+    if not public or top not in REF_MODULES or top not in _STDLIB or name and \
+            not _allowed(module, name):
         raise Malformed(f"reference to {module[:80]}.{name[:80]}: not allowed")
     import importlib
+    import types
 
     try:
         found = importlib.import_module(module)
-        return getattr(found, name) if name else found
+        value = getattr(found, name) if name else found
     except Exception as exc:  # noqa: BLE001
         raise Malformed(f"cannot resolve {module[:80]}.{name[:80]}: {exc!r}"[:300]) from None
+    # Only what the allowlisted modules define themselves (``collections._sys`` is not
+    # ``collections``'s): a module of the allowlist, or a class or function of one.
+    home = value.__name__ if isinstance(value, types.ModuleType) else \
+        getattr(value, "__module__", None)
+    if not isinstance(home, str) or home.split(".")[0].lstrip("_") not in REF_MODULES:
+        raise Malformed(f"reference to {module[:80]}.{name[:80]}: not allowed")
+    return value
 
 
 class Encoder:

@@ -251,8 +251,11 @@ def _backstop(limits: dict[str, Any]) -> float:
 
 
 def _hide_command_line() -> None:
-    """Blank our arguments in memory (``/proc/<pid>/cmdline`` reads them there): every job's
-    first process is a copy of us, and a job must not read the runner's configuration."""
+    """Blank our arguments in memory (``/proc/<pid>/cmdline`` reads them there, and CPython's
+    ``sys.orig_argv``): every job's first process is a copy of us, and a job must not read
+    the runner's configuration."""
+    sys.orig_argv = sys.orig_argv[:1]
+    sys.argv = sys.argv[:1]
     with contextlib.suppress(OSError, ValueError, IndexError):
         with open("/proc/self/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[1].split()
