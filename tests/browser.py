@@ -32,6 +32,8 @@ def chromium() -> str:
 def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     command = [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu",
                "--no-first-run", "--disable-extensions", "--hide-scrollbars",
+               # no network: the page must draw from what it holds
+               "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
                f"--virtual-time-budget={BUDGET_MS}", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                           check=False, env={**os.environ, "HOME": os.environ.get(

@@ -35,6 +35,11 @@ def read_jsonl(path: Path, bad: list[str]) -> Iterator[dict[str, Any]]:
                 bad.append(f"{path}:{number}")
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (records may be malformed)."""
+    return value if isinstance(value, dict) else {}
+
+
 def cut(text: Any, limit: int = TEXT_LIMIT) -> str:
     """A field as text, at most ``limit`` characters (the cut is said)."""
     if text is None:

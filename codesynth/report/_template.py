@@ -37,6 +37,7 @@ table.data td.num, table.data th.num { text-align: right; font-variant-numeric: 
 .controls input, .controls select { font: inherit; color: var(--fg); background: var(--panel);
   border: 1px solid var(--line); border-radius: 6px; padding: 5px 8px; }
 .controls input { flex: 1; min-width: 240px; }
+#record-list { max-height: 900px; overflow: auto; }
 details.rec { border-bottom: 1px solid var(--line); }
 details.rec > summary { display: grid; cursor: pointer; padding: 5px 4px; gap: 10px;
   grid-template-columns: 130px 80px 190px 150px 1fr; align-items: baseline; }
@@ -47,7 +48,8 @@ details.rec[hidden] { display: none; }
   color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 .hl pre, pre.plain { margin: 0; padding: 8px 10px; overflow: auto; max-height: 420px;
   background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
-  font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre; }
+  font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap;
+  overflow-wrap: anywhere; }
 {{ pygments_css }}
 </style>
 <script>{{ plotly_js }}</script>
@@ -65,9 +67,13 @@ details.rec[hidden] { display: none; }
 <script type="application/json" class="figure" data-target="chart-{{ block.chart.id }}">
 {{ block.chart.figure|safe_json }}</script>{% endif %}
 {% if block.table %}<div class="scroll"><table class="data"><thead><tr>
-{% for head in block.table.head %}<th class="{{ 'num' if loop.index0 in block.table.numeric else '' }}">{{ head }}</th>{% endfor %}
+{% for head in block.table.head %}
+<th class="{{ 'num' if loop.index0 in block.table.numeric else '' }}">{{ head }}</th>
+{% endfor %}
 </tr></thead><tbody>{% for row in block.table.rows %}<tr>
-{% for text, key in row %}<td class="{{ 'num' if loop.index0 in block.table.numeric else '' }}"{% if key %} data-key="{{ key }}"{% endif %}>{{ text }}</td>{% endfor %}
+{% for text, key in row %}
+<td class="{{ 'num' if loop.index0 in block.table.numeric else '' }}"
+{%- if key %} data-key="{{ key }}"{% endif %}>{{ text }}</td>{% endfor %}
 </tr>{% endfor %}</tbody></table></div>{% endif %}
 </section>{% endfor %}
 </div>{% endfor %}
@@ -86,7 +92,8 @@ details.rec[hidden] { display: none; }
 <summary><span>{{ r.source }}</span><span class="{{ r.outcome }}">{{ r.outcome }}</span>
 <span>{{ r.reason or r.status }}</span><span class="id">{{ r.id }}</span>
 <span>{{ r.title }}</span></summary>
-<div class="part">{% for label, body in r.parts %}<h3>{{ label }}</h3>{{ body|safe }}{% endfor %}</div>
+<div class="part">{% for label, body in r.parts %}
+<h3>{{ label }}</h3>{{ body|safe }}{% endfor %}</div>
 </details>{% endfor %}</div>
 </section>{% endif %}
 <p class="note">Made by codesynth {{ version }} on {{ made }}. This file is self-contained:

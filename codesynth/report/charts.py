@@ -7,6 +7,7 @@ JSON. Only Plotly draws; this module chooses the data and the chart type.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,7 @@ def failures(counts: dict[tuple[str, str], int], title: str, chart_id: str) -> C
                  _json(figure))
 
 
-def bars(chart_id: str, title: str, note: str, series: dict[str, dict[str, float]],
+def bars(chart_id: str, title: str, note: str, series: Mapping[str, Mapping[str, float]],
          x_title: str, y_title: str, stack: bool = False) -> Chart:
     """Named series of values over shared categories (grouped, or stacked)."""
     import plotly.graph_objects as go

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from codesynth.metrics import mean_pass_at_k, pass_at_k, skipped_k
-from codesynth.report._records import Reservoir, cut, read_jsonl
+from codesynth.report._records import Reservoir, cut, obj, read_jsonl
 from codesynth.report.run_data import trace_sections
 
 RESAMPLES = 1000  # bootstrap resamples of the problems, for the confidence intervals
@@ -65,7 +65,7 @@ def gather(path: Path, ks: list[int], sample: int = 25, seed: int = 0) -> EvalDa
         passed = row.get("passed") is True
         problem.n += 1
         problem.c += passed
-        trace = row.get("trace") if isinstance(row.get("trace"), dict) else {}
+        trace = obj(row.get("trace"))
         duration = trace.get("duration")
         if isinstance(duration, int | float):
             problem.fastest = duration if problem.fastest is None else min(problem.fastest,
@@ -89,14 +89,14 @@ def gather(path: Path, ks: list[int], sample: int = 25, seed: int = 0) -> EvalDa
 
 def category_of(row: dict[str, Any]) -> tuple[str, str]:
     """(status, exception type) of a failed sample."""
-    trace = row.get("trace") if isinstance(row.get("trace"), dict) else {}
-    exception = trace.get("exception") if isinstance(trace.get("exception"), dict) else {}
+    trace = obj(row.get("trace"))
+    exception = obj(trace.get("exception"))
     status = trace.get("status") or str(row.get("result") or "failed").split(":")[0]
     return str(status), str(exception.get("type") or "(none)")
 
 
 def eval_sample(row: dict[str, Any], passed: bool) -> dict[str, Any]:
-    trace = row.get("trace") if isinstance(row.get("trace"), dict) else {}
+    trace = obj(row.get("trace"))
     return {"source": str(row.get("task_id")), "outcome": "passed" if passed else "failed",
             "reason": str(row.get("result") or "")[:120], "id": str(row.get("task_id")),
             "status": str(trace.get("status") or ""), "title": "",

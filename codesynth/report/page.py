@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -15,7 +16,7 @@ from codesynth.report.charts import Chart
 @dataclass
 class Table:
     head: list[str]
-    rows: list[list[tuple[str, str | None]]]  # (text, data-key or None) per cell
+    rows: Sequence[Sequence[tuple[str, str | None]]]  # (text, data-key or None) per cell
     numeric: set[int] = field(default_factory=set)
 
 
@@ -83,9 +84,8 @@ def highlight(text: str, language: str) -> str:
 
 def render(page: Page) -> str:
     import jinja2
-    import plotly
     import plotly.io
-    from plotly.offline import get_plotlyjs
+    from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
     from codesynth import __version__
     from codesynth.report._template import PAGE
@@ -103,5 +103,5 @@ def render(page: Page) -> str:
         outcomes=sorted({r["outcome"] for r in page.records}),
         pygments_css=jinja2.utils.markupsafe.Markup(pygments_css()),
         plotly_js=jinja2.utils.markupsafe.Markup(_inline_js(get_plotlyjs())),
-        plotly_version=plotly.__version__, dark_template=dark, version=__version__,
+        plotly_version=get_plotlyjs_version(), dark_template=dark, version=__version__,
         made=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))

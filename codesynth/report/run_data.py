@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codesynth.report._records import Reservoir, cut, read_jsonl
+from codesynth.report._records import Reservoir, cut, obj, read_jsonl
 
 STAGE_FILE = re.compile(r"^(\d+)-([a-z_]+)\.jsonl$")
 DIMENSIONS = ("generator", "round", "language", "difficulty")
@@ -56,15 +56,16 @@ def gather(directory: Path, sample: int = 25) -> RunData:
                    if (m := STAGE_FILE.match(p.name)))
     titles: dict[str, str] = {}  # decontaminated candidate -> its instruction
     for _, stage, path in files:
-        counts = {"in": 0, "out": 0, "rejected": collections.Counter()}
+        inputs = outputs = 0
+        rejected: collections.Counter[str] = collections.Counter()
         bins = [0] * STRENGTH_BINS
         measured = False
         for row in read_jsonl(path, data.bad_lines):
             kept = row.get("kept", True) is not False
-            counts["in"] += 1
-            counts["out"] += kept
+            inputs += 1
+            outputs += kept
             if not kept:
-                counts["rejected"][str(row.get("reason"))] += 1
+                rejected[str(row.get("reason"))] += 1
             if stage == "verify":
                 _verified(data, row)
             if stage == "decontaminate" and not kept:
@@ -79,7 +80,7 @@ def gather(directory: Path, sample: int = 25) -> RunData:
         if measured:
             data.strength, data.strength_stage = bins, stage
         if stage not in data.stages:  # no summary (an unfinished run): counted from the file
-            data.stages[stage] = {**counts, "rejected": dict(counts["rejected"])}
+            data.stages[stage] = {"in": inputs, "out": outputs, "rejected": dict(rejected)}
     _pairs(data, directory / "dataset" / "bugfix_pairs.jsonl")
     for path in sorted(directory.rglob("*repair*.jsonl")):
         _repairs(data, path)
@@ -88,8 +89,8 @@ def gather(directory: Path, sample: int = 25) -> RunData:
 
 
 def dimension_values(row: dict[str, Any]) -> dict[str, Any]:
-    origin = row.get("origin") if isinstance(row.get("origin"), dict) else {}
-    params = origin.get("params") if isinstance(origin.get("params"), dict) else {}
+    origin = obj(row.get("origin"))
+    params = obj(origin.get("params"))
     return {"generator": origin.get("method"), "round": origin.get("round"),
             "language": row.get("language"),
             "difficulty": row.get("difficulty") or origin.get("difficulty")
@@ -109,7 +110,7 @@ def strength_of(row: dict[str, Any]) -> float | None:
 
 
 def _verified(data: RunData, row: dict[str, Any]) -> None:
-    result = row.get("result") if isinstance(row.get("result"), dict) else {}
+    result = obj(row.get("result"))
     passed = row.get("kept", True) is not False
     for dimension, value in dimension_values(row).items():
         if value is not None:
@@ -117,8 +118,7 @@ def _verified(data: RunData, row: dict[str, Any]) -> None:
             cell[0] += 1
             cell[1] += passed
     if not passed:
-        exception = result.get("exception") if isinstance(result.get("exception"), dict) \
-            else {}
+        exception = obj(result.get("exception"))
         status = str(result.get("status") or row.get("reason"))
         data.failures[(status, str(exception.get("type") or "(none)"))] += 1
 
@@ -127,7 +127,7 @@ def trace_sections(result: Any) -> list[tuple[str, str, str]]:
     """A verify trace: its summary as JSON, then the traceback and the output streams."""
     if not isinstance(result, dict):
         return []
-    exception = result.get("exception") if isinstance(result.get("exception"), dict) else {}
+    exception = obj(result.get("exception"))
     brief = {k: v for k, v in result.items() if k not in ("stdout", "stderr", "exception")}
     if exception:
         brief["exception"] = {k: v for k, v in exception.items() if k != "traceback"}
@@ -153,7 +153,7 @@ def stage_sample(row: dict[str, Any], stage: str, kept: bool) -> dict[str, Any]:
                                  "dedup") if row.get(k)}
     if extra:
         sections.append(("provenance", "json", cut(extra)))
-    result = row.get("result") if isinstance(row.get("result"), dict) else {}
+    result = obj(row.get("result"))
     return {"source": stage, "outcome": "kept" if kept else "rejected",
             "reason": row.get("reason") or "", "id": str(row.get("id", "")),
             "status": result.get("status") or "", "title": _title(row.get("instruction")),

@@ -63,7 +63,9 @@ def page(data: RunData) -> Page:
     groups += [pair[i:i + 2] for i in range(0, len(pair), 2)]
     groups.append([_decontamination(data)])
     seen = data.samples.total_seen()
-    records = sorted(data.samples.all(), key=lambda r: (r["source"], r["outcome"], r["id"]))
+    order = {name: i for i, name in enumerate(stages)}
+    records = sorted(data.samples.all(), key=lambda r: (
+        order.get(r["source"], len(order)), r["source"], r["outcome"] != "rejected", r["id"]))
     return Page(f"codesynth run: {summary.get('name', data.directory.name)}",
                 str(data.directory), facts, groups, records,
                 f"{len(records):,} of {seen:,} records: a random sample of at most "
