@@ -16,12 +16,24 @@ import pytest
 BUDGET_MS = 15000  # virtual time the page gets to run its scripts
 
 
+def _find() -> str | None:
+    return next((p for n in ("chromium", "chromium-browser", "google-chrome")
+                 if (p := shutil.which(n))), None)
+
+
+# Browser tests skip, saying why, only where chromium is missing outside CI; under CI=1 they
+# run, and a missing browser fails them.
+needs_chromium = pytest.mark.skipif(
+    _find() is None and not os.environ.get("CI"),
+    reason="chromium is not installed (apt-get install -y chromium): the report's browser "
+           "tests need it")
+
+
 def chromium() -> str:
     """The browser, or a skip that says why (a failure under CI=1: there it must run)."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
+    found = _find()
+    if found:
+        return found
     if os.environ.get("CI"):
         pytest.fail("chromium is not installed (apt-get install -y chromium); under CI=1 the "
                     "browser tests must run")

@@ -14,7 +14,17 @@ from typing import Any
 
 import pytest
 
-from tests.browser import Node, bar_labels, bars, by_id, dump_dom, keyed, parse, screenshot
+from tests.browser import (
+    Node,
+    bar_labels,
+    bars,
+    by_id,
+    dump_dom,
+    keyed,
+    needs_chromium,
+    parse,
+    screenshot,
+)
 from tests.conftest import Run
 from tests.openai_server import ScriptedServer
 from tests.test_pipeline import pipeline, reply
@@ -52,6 +62,7 @@ def test_run_writes_its_report_and_the_card_links_it(real_run: Path) -> None:
     assert set(summary["llm"]) == {"generate", "solve"}
 
 
+@needs_chromium
 def test_run_report_draws_and_shows_the_summary(real_run: Path, tmp_path: Path) -> None:
     summary = json.loads((real_run / "summary.json").read_text())
     page = real_run / "report.html"
@@ -132,6 +143,7 @@ def test_run_report_draws_and_shows_the_summary(real_run: Path, tmp_path: Path) 
     assert target.stat().st_size > 10 * (tmp_path / "blank.png").stat().st_size
 
 
+@needs_chromium
 def test_run_report_is_readable_in_dark_mode(real_run: Path) -> None:
     """Plotly's own dark template in dark mode: light axis text on the dark page."""
     def tick_fills(dark: bool) -> set[str]:
@@ -161,6 +173,7 @@ def samples(path: Path, problems: list[dict[str, Any]], passes: Any) -> Path:
     return path
 
 
+@needs_chromium
 def test_eval_report_compares_two_runs(run: Run, tmp_path: Path) -> None:
     from codesynth.humaneval import default_problems_path
 
@@ -218,6 +231,7 @@ def test_eval_report_compares_two_runs(run: Run, tmp_path: Path) -> None:
     assert png_size(target) == (1280, 1200) and target.stat().st_size > 50_000
 
 
+@needs_chromium
 def test_repairs_in_a_run_are_drawn(run: Run, real_run: Path, tmp_path: Path) -> None:
     """Repair pairs made from the run's verify stage (``codesynth repairs``) join its page."""
     import shutil
