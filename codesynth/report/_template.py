@@ -22,7 +22,8 @@ h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { font-size: 1.2em; margin: 0 0 2px
 .facts { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0 8px; padding: 0; }
 .facts li { list-style: none; background: var(--panel); border: 1px solid var(--line);
   border-radius: 8px; padding: 8px 14px; } .facts b { display: block; font-size: 1.3em; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px;
+  margin: 16px 0; }
 section.block { border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px;
   margin: 16px 0; background: var(--bg); min-width: 0; }
 .grid section.block { margin: 0; }

@@ -73,6 +73,7 @@ def pass_rates(dimension: str, groups: dict[str, list[int]]) -> Chart:
     figure = go.Figure(go.Bar(
         x=values, y=rates, marker_color=GOOD,
         text=[f"{groups[v][1]}/{groups[v][0]}" for v in values], textposition="inside",
+        insidetextanchor="start",
         error_y={"type": "data", "symmetric": False,
                  "array": [b[1] - r for b, r in zip(bounds, rates, strict=True)],
                  "arrayminus": [r - b[0] for b, r in zip(bounds, rates, strict=True)]}))
@@ -138,6 +139,7 @@ def pass_at_k(runs: dict[str, tuple[dict[str, float], dict[str, tuple[float, flo
         ks = list(scores)
         figure.add_bar(name=name, x=ks, y=[scores[k] for k in ks],
                        text=[f"{scores[k]:.3f}" for k in ks], textposition="inside",
+                       insidetextanchor="start",
                        error_y={"type": "data", "symmetric": False,
                                 "array": [intervals[k][1] - scores[k] for k in ks],
                                 "arrayminus": [scores[k] - intervals[k][0] for k in ks]})

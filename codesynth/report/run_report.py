@@ -36,15 +36,33 @@ def page(data: RunData) -> Page:
     if data.bad_lines:
         notices.append(f"{len(data.bad_lines)} unreadable line(s) skipped, e.g. "
                        f"{', '.join(data.bad_lines[:3])}")
-    groups: list[list[Block]] = [[_funnel(data)], [_rejections(stages)]]
-    rates = [Block.of(charts.pass_rates(d, data.groups[d])) for d in DIMENSIONS
-             if d in data.groups]
-    groups += [rates[i:i + 2] for i in range(0, len(rates), 2)]
-    pair: list[Block] = []
+    groups: list[list[Block]] = [[_funnel(data)]]
+    pair = _blocks(data, llm)
+    groups += [pair[i:i + 2] for i in range(0, len(pair), 2)]
+    groups.append([_decontamination(data)])
+    seen = data.samples.total_seen()
+    order = {name: i for i, name in enumerate(stages)}
+    records = sorted(data.samples.all(), key=lambda r: (
+        order.get(r["source"], len(order)), r["source"], r["outcome"] != "rejected", r["id"]))
+    return Page(f"codesynth run: {summary.get('name', data.directory.name)}",
+                str(data.directory), facts, groups, records,
+                f"{len(records):,} of {seen:,} records: a random sample of at most "
+                f"{data.samples.size} per stage and outcome (seed 0), so that the page stays "
+                "small for any run. Click a record for its code, tests, trace and diff.",
+                notices)
+
+
+def _blocks(data: RunData, llm: dict[str, dict[str, Any]]) -> list[Block]:
+    """The charts and tables between the funnel and the decontamination matches, in the
+    order they are shown, two per row: those the run has data for."""
+    summary, stages = data.summary, data.stages
+    pair: list[Block] = [_rejections(stages)]
     if data.failures:
         pair.append(Block.of(charts.failures(dict(data.failures),
                                              "Failed candidates: status taxonomy",
                                              "failures")))
+    pair += [Block.of(charts.pass_rates(d, data.groups[d])) for d in DIMENSIONS
+             if d in data.groups]
     if data.strength is not None and data.strength_stage:
         pair.append(Block.of(charts.strength(data.strength, data.strength_stage)))
     by_kind = stages.get("bugs", {}).get("by_kind") or {}
@@ -60,18 +78,7 @@ def page(data: RunData) -> Page:
             "seconds", "Time per stage", "wall-clock seconds of the run that completed it",
             {"seconds": {k: round(float(v), 2) for k, v in seconds.items()}},
             "stage", "seconds")))
-    groups += [pair[i:i + 2] for i in range(0, len(pair), 2)]
-    groups.append([_decontamination(data)])
-    seen = data.samples.total_seen()
-    order = {name: i for i, name in enumerate(stages)}
-    records = sorted(data.samples.all(), key=lambda r: (
-        order.get(r["source"], len(order)), r["source"], r["outcome"] != "rejected", r["id"]))
-    return Page(f"codesynth run: {summary.get('name', data.directory.name)}",
-                str(data.directory), facts, groups, records,
-                f"{len(records):,} of {seen:,} records: a random sample of at most "
-                f"{data.samples.size} per stage and outcome (seed 0), so that the page stays "
-                "small for any run. Click a record for its code, tests, trace and diff.",
-                notices)
+    return pair
 
 
 def _funnel(data: RunData) -> Block:
