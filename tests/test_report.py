@@ -251,3 +251,20 @@ def test_repairs_in_a_run_are_drawn(run: Run, real_run: Path, tmp_path: Path) ->
     assert len(bars(charts(root)["chart-repairs"])) == len(kinds)
     sources = {n.attrs.get("data-source") for n in by_id(root, "record-list").children}
     assert "repairs (repairs.jsonl)" in sources
+
+
+def test_a_resumed_run_keeps_stage_times_and_model_usage(tmp_path: Path) -> None:
+    """Run again after it finished (the model server gone): every stage is done already,
+    and the summary and report still hold each stage's time and the model's usage."""
+    from codesynth.cli import main
+
+    with ScriptedServer(reply) as server:
+        path = pipeline(tmp_path, server.base_url)
+        assert main(["run", str(path)]) == 0
+    first = json.loads((tmp_path / "run-p/summary.json").read_text())
+    (tmp_path / "run-p/report.html").unlink()
+    assert main(["run", str(path)]) == 0
+    again = json.loads((tmp_path / "run-p/summary.json").read_text())
+    assert again["llm"] == first["llm"] and again["seconds"] == first["seconds"]
+    html = (tmp_path / "run-p/report.html").read_text()
+    assert f'data-key="llm.solve.requests">{first["llm"]["solve"]["requests"]}<' in html

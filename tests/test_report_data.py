@@ -165,3 +165,21 @@ def test_an_unfinished_run_is_counted_from_its_stage_files(tmp_path: Path) -> No
     assert "No summary.json" in html
     assert 'data-key="stage.verify.in">9<' in html and 'data-key="stage.verify.out">6<' in html
     assert 'data-key="rejected.verify.tests_failed">3<' in html
+
+
+def test_one_eval_file_alone(tmp_path: Path) -> None:
+    results = tmp_path / "r.jsonl"
+    with results.open("w") as handle:
+        for task in range(3):
+            for sample in range(2):
+                passed = sample == 0 or task == 0
+                handle.write(json.dumps({
+                    "task_id": f"HumanEval/{task}", "completion": "    return 1\n",
+                    "passed": passed, "result": "passed" if passed else "failed: ",
+                    "trace": {"status": "passed" if passed else "timeout",
+                              "duration": 0.01 * (task + 1)}}) + "\n")
+    html = build(results, ks=(1, 2, 10))
+    assert 'data-key="pass@1">0.6667<' in html and 'data-key="pass@2">1.0000<' in html
+    assert "pass@10 not reported" in html
+    assert 'data-key="problem.HumanEval/1">1/2<' in html
+    assert "timeout 1" in html and "10.0 ms" in html and "20.0 ms" in html
