@@ -16,7 +16,8 @@ from codesynth.errors import CodesynthError
 # a short `eval` or `verify`).
 COMMANDS = {"verify": "verify_cmd", "eval": "eval_cmd", "sandbox": "sandbox_cmd",
             "generate": "generate_cmd", "bugs": "bugs_cmd", "repairs": "repairs_cmd",
-            "run": "run_cmd", "lintseq": "lintseq_cmd"}
+            "run": "run_cmd", "lintseq": "lintseq_cmd",
+            "report": "report_cmd"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

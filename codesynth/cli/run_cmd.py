@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
                       ", ".join(f"{k} {v}" for k, v in reasons))
     console.print(table)
     console.print(f"dataset: {pipeline.output / 'dataset'}; summary: "
-                  f"{pipeline.output / 'summary.json'}", highlight=False)
+                  f"{pipeline.output / 'summary.json'}; report: "
+                  f"{pipeline.output / 'report.html'}", highlight=False)
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
     if summary["records"] == 0:

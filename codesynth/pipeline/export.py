@@ -145,7 +145,10 @@ def dataset_card(summary: dict[str, Any]) -> str:
              f"- methods: {', '.join(summary['methods'])}",
              f"- model: {summary['model']}",
              f"- records: {summary['records']}",
-             f"- candidate pass rate: {summary['pass_rate']:.1%}", "",
+             f"- candidate pass rate: {summary['pass_rate']:.1%}",
+             "- report: [report.html](../report.html), next to this folder: charts of "
+             "every stage, rejections, token spend and sample records (`codesynth report`)",
+             "",
              "## Stages", "", "| stage | in | out | rejected (by reason) |", "|---|---|---|---|"]
     for stage, row in stages.items():
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(row.get("rejected", {}).items()))

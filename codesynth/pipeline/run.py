@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +69,7 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
             if state.completed(name):
                 view.done(name, summary["stages"].get(name, {}))
                 continue
+            started = time.monotonic()
             try:
                 counts = _stage(number, name, pipeline, state, config, base_url, sandbox,
                                 limits, view, summary)
@@ -78,12 +80,33 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
                     "server answers") from None
             summary["stages"][name] = counts
             state.data.setdefault("counts", {})[name] = counts
+            # For the report: the time this stage took, and its model usage, across resumes.
+            state.data.setdefault("seconds", {})[name] = round(time.monotonic() - started, 3)
+            if name in summary.get("llm", {}):
+                state.data.setdefault("llm", {})[name] = summary["llm"][name]
             state.complete(name)
             view.done(name, counts)
     summary["completed"] = True
     summary["records"] = summary["stages"].get("export", {}).get("out", 0)
+    summary["seconds"] = dict(state.data.get("seconds", {}))
+    if state.data.get("llm"):
+        summary["llm"] = {**state.data["llm"], **summary.get("llm", {})}
+    summary["report"] = str(pipeline.output / "report.html")
     (pipeline.output / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    _report(pipeline, console)
     return summary
+
+
+def _report(pipeline: Pipeline, console: Console) -> None:
+    """``report.html`` next to the dataset. A report that cannot be made costs no data: it
+    is said, with the command that makes it later."""
+    from codesynth.report import write
+
+    try:
+        write(pipeline.output, pipeline.output / "report.html")
+    except Exception as exc:  # noqa: BLE001 - the run's data is complete and kept
+        console.print(f"warning: the report could not be made ({type(exc).__name__}: {exc}); "
+                      f"run `codesynth report {pipeline.output}`", highlight=False)
 
 
 def _reopen_unanswered(state: RunState) -> None:
