@@ -236,3 +236,26 @@ def test_truncate_is_the_longest_prefix_without_a_stop_sequence(text: str,
     assert not any(stop in cut for stop in stops)
     if len(cut) < len(text):
         assert any(text[len(cut):].startswith(stop) for stop in stops)
+
+
+def test_a_benchmark_plugin_is_found_by_name(run: Run, tmp_path: Path) -> None:
+    """A plugin registered under a new name (as an entry point would) is a sub-command."""
+    from codesynth.benchmarks.mbpp import MBPP
+    from codesynth.registry import benchmarks
+
+    class Tiny(MBPP):
+        name = "tiny-mbpp"
+        description = "MBPP under another name"
+        hub_dataset = None
+
+    benchmarks.register("tiny-mbpp")(Tiny)
+    try:
+        samples = write_jsonl(tmp_path / "s.jsonl", [
+            {"task_id": 601, "completion": "def square(x):\n    return x * x\n"}])
+        code, out, err = run("eval", "tiny-mbpp", samples, "--problems", DATA / "mbpp.jsonl",
+                             "-k", "1", "--json", *SANDBOX)
+        assert code == 0, err
+        assert json.loads(out)["benchmark"] == "tiny-mbpp"
+        assert json.loads(out)["pass_at_k"] == {"pass@1": 1.0}
+    finally:
+        benchmarks._loaded.pop("tiny-mbpp", None)

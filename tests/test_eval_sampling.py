@@ -271,3 +271,18 @@ def test_eval_with_the_embedded_model(run: Run, tmp_path: Path,
                                tmp_path / "alone.jsonl", "-k", "1,2", "--json", *SANDBOX)
     assert code == 0, err
     assert json.loads(out_alone)["pass_at_k"] == summary["pass_at_k"]
+
+
+def test_a_spent_budget_stops_sampling_and_says_so(
+        run: Run, tmp_path: Path, problems: tuple[Path, list[dict[str, Any]]]) -> None:
+    path, chosen = problems
+    samples = tmp_path / "samples.jsonl"
+    with ScriptedServer(reply=known_answers(chosen)) as server:
+        code, out, err = run("eval", "humaneval", "--problems", path, "--base-url",
+                             server.base_url, "-n", "2", "--mode", "completion",
+                             "--concurrency", "1", "--budget-requests", "3", "--samples-out",
+                             samples, "--cache", tmp_path / "cache.sqlite", *SANDBOX)
+        assert server.count == 3
+    assert code == 4 and out == ""
+    assert "requestbudgetof3spent" in squash(err)
+    assert not samples.exists()

@@ -66,7 +66,7 @@ class _Progress:
 def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
     from codesynth.benchmarks.sampling import request_of, sample
     from codesynth.benchmarks.scoring import score
-    from codesynth.llm import LLM
+    from codesynth.llm import LLM, BudgetExhausted
 
     n = 1 if args.n is None else args.n
     if not 1 <= n <= MAX_N:
@@ -96,6 +96,10 @@ def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
     try:
         with endpoint(config) as base_url:
             llm, result = asyncio.run(run(base_url))
+    except BudgetExhausted as exc:
+        raise BudgetExhausted(f"{exc}; the samples file was not written. Raise the budget and "
+                              "run the same command again: the answers received come from "
+                              "the cache") from None
     finally:
         progress.stop()
     usage = llm.usage.to_dict()

@@ -29,6 +29,9 @@ def register(commands: Any) -> None:
     subparsers = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
     for name in benchmarks.builtin_names():
         _add_benchmark(subparsers, name)
+    # Installed plugins are looked for only when a name is not built in: listing entry points
+    # costs more than the rest of `eval`'s start-up.
+    subparsers.choices = subparsers._name_parser_map = _Plugins(subparsers, subparsers.choices)
     compare = subparsers.add_parser(
         "compare", help="which problems changed between two runs",
         description="Two result files (RESULTS.jsonl of `eval`) on the same benchmark: the "
@@ -38,6 +41,21 @@ def register(commands: Any) -> None:
     compare.add_argument("after", help="results JSONL of the second run")
     compare.add_argument("--json", action="store_true", help="print the changes as JSON")
     compare.set_defaults(handler=run_compare)
+
+
+class _Plugins(dict):  # type: ignore[type-arg]
+    """The benchmark sub-commands: a name not built in is looked up among the installed
+    plugins (entry-point group ``codesynth.benchmarks``) when the command line asks for it."""
+
+    def __init__(self, subparsers: Any, parsers: Any) -> None:
+        super().__init__(parsers)
+        self.subparsers = subparsers
+
+    def __contains__(self, name: object) -> bool:
+        if not super().__contains__(name) and isinstance(name, str) and \
+                name in benchmarks.names():
+            _add_benchmark(self.subparsers, name)
+        return super().__contains__(name)
 
 
 def _add_benchmark(subparsers: Any, name: str) -> None:
