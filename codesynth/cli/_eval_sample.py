@@ -65,7 +65,9 @@ class _Progress:
 
 def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
     from codesynth.benchmarks.sampling import request_of, sample
-    from codesynth.benchmarks.scoring import score
+    from codesynth.benchmarks.scoring import parse_ks, results_path, score
+    from codesynth.cli._sandbox_args import limits_from
+    from codesynth.jsonl import ResumableJSONLWriter
     from codesynth.llm import LLM, BudgetExhausted
 
     n = 1 if args.n is None else args.n
@@ -82,6 +84,9 @@ def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
     if samples_out.is_dir() or not samples_out.parent.is_dir():
         raise UserError(f"--samples-out {samples_out}: not a file in an existing directory")
     args.samples = str(samples_out)
+    parse_ks(args.k)  # what scoring would refuse, refused before the model starts
+    limits_from(args)
+    ResumableJSONLWriter(results_path(args), restart=args.restart)  # checks the path only
     progress = _Progress(f"{bench.name}: sampling", len(ids) * n)
 
     async def run(base_url: str) -> Any:
