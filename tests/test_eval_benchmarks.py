@@ -205,6 +205,8 @@ def test_compare_lists_the_problems_that_changed(run: Run, tmp_path: Path) -> No
     ("evalplus", {"task_id": "T/0", "prompt": "", "canonical_solution": "",
                   "entry_point": "f", "base_input": [1], "plus_input": []}, "base_input"),
     ("stdio", {"task_id": "s", "prompt": "p", "tests": [{"input": "1"}]}, "tests"),
+    ("humaneval", {"task_id": "T/0", "prompt": "", "test": "", "entry_point": 3},
+     "entry_point"),
 ])
 def test_bad_problems_exit_2_naming_the_field(run: Run, tmp_path: Path, bench: str,
                                               row: dict[str, Any], field: str) -> None:
@@ -214,6 +216,16 @@ def test_bad_problems_exit_2_naming_the_field(run: Run, tmp_path: Path, bench: s
     assert code == 2 and out == ""
     assert f"{problems}:1:" in squash(err) and field in err
     assert not (tmp_path / "s.jsonl_results.jsonl").exists()
+
+
+def test_a_sample_in_an_unsupported_language_is_an_input_error(run: Run,
+                                                               tmp_path: Path) -> None:
+    samples = write_jsonl(tmp_path / "s.jsonl", [
+        {"task_id": "sum-two", "completion": "print(3)\n"},
+        {"task_id": "sum-two", "completion": "int main() {}", "language": "cobol"}])
+    code, out, err = run("eval", "stdio", samples, "--problems", DATA / "stdio.jsonl")
+    assert code == 2 and out == ""
+    assert f"{samples}:2:field'language'unsupportedlanguage'cobol'" in squash(err)
 
 
 def test_no_problems_and_no_hub_is_a_clear_error(run: Run, tmp_path: Path,
@@ -259,3 +271,31 @@ def test_a_benchmark_plugin_is_found_by_name(run: Run, tmp_path: Path) -> None:
         assert json.loads(out)["pass_at_k"] == {"pass@1": 1.0}
     finally:
         benchmarks._loaded.pop("tiny-mbpp", None)
+
+
+PROMPT = 'import math\n\n\ndef f(x: int, y: int) -> int:\n    """Some number."""\n'
+
+
+@given(st.lists(st.tuples(st.sampled_from(["+", "-", "*"]), st.sampled_from(["x", "y", "3", "-2"])),
+                min_size=1, max_size=4),
+       st.sampled_from(["", "Sure, here it is:\n\n"]),
+       st.sampled_from(["", "\n\nThis works because of maths.", "\nprint(f(1, 2))"]),
+       st.booleans(), st.booleans())
+def test_a_whole_function_in_an_answer_becomes_a_body_under_the_prompt(
+        steps: list[tuple[str, str]], before: str, after: str, helper: bool,
+        fenced: bool) -> None:
+    lines = ["    z = 1", *(f"    z = z {op} {operand}" for op, operand in steps),
+             "    return z + helper(x)" if helper else "    return z"]
+    body = "\n".join(lines) + "\n"
+    extra = "\n\ndef helper(v):\n    return math.floor(v / 2)\n" if helper else ""
+    code = f"{PROMPT}{body}{extra}"
+    answer = f"{before}```python\n{code}```{after}" if fenced else f"{code}{after}"
+    completion = sanitize.body_after_prompt(PROMPT, sanitize.program(answer), "f")
+    program = PROMPT + completion
+    assert program.count("def f(") == 1
+    expected: dict[str, Any] = {}
+    exec(code, expected)  # generated arithmetic only
+    got: dict[str, Any] = {}
+    exec(program, got)
+    for x, y in ((0, 0), (3, -4), (10, 7)):
+        assert got["f"](x, y) == expected["f"](x, y)

@@ -30,7 +30,7 @@ from codesynth.benchmarks import sanitize
 from codesynth.benchmarks.base import Benchmark, Problem, Problems
 from codesynth.errors import InputError
 from codesynth.humaneval import official_result
-from codesynth.records import Execution, Job
+from codesynth.records import LANGUAGES, Execution, Job
 
 CHAT_INSTRUCTION = ("Solve the following problem with a complete Python 3 program that reads "
                     "standard input and writes standard output. Reply with the program in one "
@@ -78,11 +78,18 @@ class StdioSet(Benchmark):
             return sanitize.truncate(text, self.stop)
         return sanitize.program(text)
 
+    def check_sample(self, record: dict[str, Any], where: str, line: int,
+                     problems: Problems) -> Problem:
+        problem = super().check_sample(record, where, line, problems)
+        language = record.get("language", "python")
+        if language not in LANGUAGES:
+            raise InputError(where, line, f"unsupported language {language!r} (supported: "
+                                          f"{', '.join(LANGUAGES)})", "language")
+        return problem
+
     def jobs(self, problem: Problem, sample: dict[str, Any], job_id: str) -> list[Job]:
-        language = sample.get("language", "python")
         return [Job(id=job_id, code=sample["completion"], tests=problem.row["_cases"],
-                    test_style="stdio", language=language if isinstance(language, str)
-                    else "python")]
+                    test_style="stdio", language=sample.get("language", "python"))]
 
     def row(self, sample: dict[str, Any], executions: list[Execution]) -> dict[str, Any]:
         execution = executions[0]
