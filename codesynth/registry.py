@@ -70,3 +70,10 @@ generators = Registry("generator", "codesynth.generators", {
     "self-align": "codesynth.generators.self_align:SelfAlign",
     "seed-tasks": "codesynth.generators.seed_tasks:SeedTasks",
 })
+
+benchmarks = Registry("benchmark", "codesynth.benchmarks", {
+    "humaneval": "codesynth.benchmarks.humaneval:HumanEval",
+    "mbpp": "codesynth.benchmarks.mbpp:MBPP",
+    "evalplus": "codesynth.benchmarks.evalplus:EvalPlus",
+    "stdio": "codesynth.benchmarks.stdio:StdioSet",
+})

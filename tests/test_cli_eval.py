@@ -337,9 +337,9 @@ def test_bad_k_in_a_real_process(tmp_path: Path) -> None:
 
 
 def test_unknown_benchmark_is_a_usage_error(tmp_path: Path) -> None:
-    proc = run_subprocess("eval", "mbpp", tmp_path / "s.jsonl")
+    proc = run_subprocess("eval", "nosuchbench", tmp_path / "s.jsonl")
     assert proc.returncode == 2
-    assert "humaneval" in proc.stderr
+    assert "humaneval" in proc.stderr and "mbpp" in proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
