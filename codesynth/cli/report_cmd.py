@@ -33,14 +33,14 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from codesynth.cli.eval_cmd import _parse_ks
+    from codesynth.benchmarks.scoring import parse_ks
     from codesynth.errors import UserError
     from codesynth.report import write
 
     if not 0 <= args.sample <= 100_000:
         raise UserError(f"--sample: expected 0 to 100000, got {args.sample}")
     path = write(args.source, args.output, compare=args.compare,
-                 ks=tuple(_parse_ks(args.k)), sample=args.sample)
+                 ks=tuple(parse_ks(args.k)), sample=args.sample)
     console.print(f"report: {path}", highlight=False)
     if args.open:
         webbrowser.open(path.resolve().as_uri())
