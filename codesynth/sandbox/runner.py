@@ -72,7 +72,7 @@ class Runner:
         self.space: JobSpace | None = None  # the sweep after each job, when no fresh mounts
         self.seccomp: Filter | None = None
         self.keyring = False  # each job joins a new session keyring
-        self.evidence = Buffer()
+        self.evidence: Buffer  # made once we are in our namespaces (see main)
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
 
     def enter(self, config: dict[str, Any]) -> None:
@@ -286,6 +286,9 @@ def main() -> None:
             sys.stdout.write(json.dumps({"ready": False, "error": str(exc)}) + "\n")
             sys.stdout.flush()
             os._exit(3)
+    # Made here, after any fork of ours: it is never inherited (see Buffer). In a container
+    # its pages are charged now, inside the container's limit.
+    runner.evidence = Buffer(touch=runner.container and runner.isolate)
     import gc
 
     from codesynth.sandbox._job import prebuild_interpreter_state
