@@ -42,6 +42,7 @@ from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import cap_reply, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
+from codesynth.sandbox._warm import compiled_tests
 from codesynth.sandbox._zygote import Zygote, start_zygote
 
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
@@ -126,7 +127,8 @@ class Runner:
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
             "job": job, "key": key.hex(), "timeout": _backstop(limits),  # we stop it first
-            "strict": bool(limits.get("strict"))}).encode())
+            "strict": bool(limits.get("strict"))}).encode() + b"\n"
+            + compiled_tests(job["test_style"], job["tests"]))
         command: dict[str, Any] = {"limits": limits, "net": self.net is not None}
         scratch = None
         if not self.isolate:
