@@ -120,8 +120,13 @@ def prepare_humaneval(tests: str) -> CodeType | None:
         return None
 
 
+# Tests the runner compiled for this job (see ``judge.read_content``), by (style, text).
+COMPILED: dict[tuple[str, str], Any] = {}
+
+
 def _ready(job: dict[str, Any], prepare_tests: Any) -> Any:
-    tests = prepare_tests(job["tests"])
+    key = (job["test_style"], job["tests"])
+    tests = COMPILED[key] if key in COMPILED else prepare_tests(job["tests"])
     if tests is not None:
         register_source(TESTS_FILE, job["tests"])
     register_source(SOLUTION_FILE, job["code"])

@@ -24,12 +24,22 @@ _GRACE = 1.0  # seconds to wait for a judged process that closed its connection 
 
 
 def read_content(fd: int) -> dict[str, Any]:
+    """This job, as the runner wrote it: JSON, a newline, then the tests it compiled (marshal,
+    or nothing). Both come from the runner only: the program never reaches this memfd."""
     size = os.fstat(fd).st_size
     data = os.pread(fd, size, 0)
     os.close(fd)
-    content = json.loads(data)
+    text, _, compiled = data.partition(b"\n")
+    content = json.loads(text)
     if not isinstance(content, dict):
         raise ValueError("the job content is not an object")
+    if compiled:
+        import marshal
+
+        from codesynth.harness.inprocess import COMPILED
+
+        job = content["job"]
+        COMPILED[(job["test_style"], job["tests"])] = marshal.loads(compiled)
     return content
 
 

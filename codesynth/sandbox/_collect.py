@@ -4,6 +4,7 @@ pipe meanwhile, read the tail of its output."""
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import select
 import signal
@@ -22,9 +23,16 @@ class Buffer:
     container, the runner shares the job's memory limit)."""
 
     def __init__(self, cap: int = EVIDENCE_CAP, touch: bool = False) -> None:
-        self._data = bytearray(cap)
+        # Anonymous memory, not a bytearray (which zero-fills, making all of it resident):
+        # pages are used as evidence arrives. Never inherited by the processes we fork (the
+        # zygote and every job): copying its page tables at every fork, and tearing them down
+        # at every exit, cost more than the rest of a job's memory together.
+        self._data = mmap.mmap(-1, cap, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        with contextlib.suppress(AttributeError, OSError):
+            self._data.madvise(mmap.MADV_DONTFORK)
         if touch:
-            self._data[::4096] = b"\1" * len(range(0, cap, 4096))
+            for offset in range(0, cap, 4096):
+                self._data[offset] = 1
         self._view = memoryview(self._data)
         self.size = 0
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from codesynth.sandbox import _jobspace
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
-from codesynth.sandbox._collect import Buffer
 from codesynth.sandbox._runner_support import Joining, harden
 
 if TYPE_CHECKING:
@@ -109,7 +108,6 @@ def enter_container(runner: Runner, config: dict[str, Any]) -> None:
     L.prctl(L.PR_SET_DUMPABLE, 0)  # jobs share our uid: no ptrace, no /proc/1/fd
     runner.settle(_jobspace.JobSpace(runner.keep, None))
     runner.seccomp, runner.keyring, hardening = harden()
-    runner.evidence = Buffer(touch=True)  # charged now, inside the container's limit
     limits = "cgroup(container)" if runner.cgroup else "rlimits only"
     runner.isolation = (f"{config.get('describe', 'container')} + {limits} + uid "
                         f"{runner.uid}, judge uid {runner.judge_uid} + {hardening}")

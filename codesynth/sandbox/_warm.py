@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+import marshal
 from collections.abc import Callable
 
 from codesynth.harness import WARM_MODULES
@@ -35,3 +37,23 @@ def warm_style(style: str, make_scratch: Callable[[str], str] | None) -> None:
                 rmtree(workdir)
     gc.collect()  # the warm-up's garbage (toy modules are cycles), not frozen with the rest
     gc.freeze()
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(style: str, tests: str) -> bytes:
+    from codesynth.harness.inprocess import prepare_assert, prepare_humaneval
+
+    prepare = prepare_assert if style == "assert" else prepare_humaneval
+    try:
+        return marshal.dumps(prepare(tests))
+    except Exception:  # noqa: BLE001 - too deep, too large: the judge compiles and reports
+        return b""
+
+
+def compiled_tests(style: str, tests: object) -> bytes:
+    """The tests of an ``assert`` or ``humaneval`` job compiled here, once per distinct text,
+    for the judge (``marshal``: the runner's own data, never the program's); b"" for the
+    other styles (the judge then does it itself)."""
+    if style not in ("assert", "humaneval") or not isinstance(tests, str):
+        return b""
+    return _compiled(style, tests)

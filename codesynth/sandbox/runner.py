@@ -42,6 +42,7 @@ from codesynth.sandbox._jobspace import JobSpace, rmtree
 from codesynth.sandbox._runner_support import cap_reply, mkdtemp, rss_mb, serve
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
+from codesynth.sandbox._warm import compiled_tests
 from codesynth.sandbox._zygote import Zygote, start_zygote
 
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
@@ -72,7 +73,7 @@ class Runner:
         self.space: JobSpace | None = None  # the sweep after each job, when no fresh mounts
         self.seccomp: Filter | None = None
         self.keyring = False  # each job joins a new session keyring
-        self.evidence = Buffer()
+        self.evidence: Buffer  # made once we are in our namespaces (see main)
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
 
     def enter(self, config: dict[str, Any]) -> None:
@@ -126,7 +127,8 @@ class Runner:
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
             "job": job, "key": key.hex(), "timeout": _backstop(limits),  # we stop it first
-            "strict": bool(limits.get("strict"))}).encode())
+            "strict": bool(limits.get("strict"))}).encode() + b"\n"
+            + compiled_tests(job["test_style"], job["tests"]))
         command: dict[str, Any] = {"limits": limits, "net": self.net is not None}
         scratch = None
         if not self.isolate:
@@ -286,6 +288,9 @@ def main() -> None:
             sys.stdout.write(json.dumps({"ready": False, "error": str(exc)}) + "\n")
             sys.stdout.flush()
             os._exit(3)
+    # Made here, after any fork of ours: it is never inherited (see Buffer). In a container
+    # its pages are charged now, inside the container's limit.
+    runner.evidence = Buffer(touch=runner.container and runner.isolate)
     import gc
 
     from codesynth.sandbox._job import prebuild_interpreter_state
