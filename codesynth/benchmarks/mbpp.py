@@ -107,12 +107,15 @@ class MBPP(Benchmark):
         lines = list(row["test_list"])
         if self.option_values()["challenge"]:
             lines += row.get("challenge_test_list") or []
-        setup = (row.get("test_setup_code") or "").strip()
-        return (setup + "\n" if setup else "") + "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n"
 
     def jobs(self, problem: Problem, sample: dict[str, Any], job_id: str) -> list[Job]:
-        return [Job(id=job_id, code=sample["completion"], tests=self.tests(problem),
-                    test_style="assert")]
+        """``test_setup_code`` runs after the program, in the program's own module (its
+        names, such as a constant the solution reads, are the program's globals, as in a
+        plain run of the three together); the asserts are the tests."""
+        setup = (problem.row.get("test_setup_code") or "").strip()
+        code = sample["completion"] + ("\n" + setup + "\n" if setup else "")
+        return [Job(id=job_id, code=code, tests=self.tests(problem), test_style="assert")]
 
     def row(self, sample: dict[str, Any], executions: list[Execution]) -> dict[str, Any]:
         execution = executions[0]
