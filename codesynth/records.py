@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 from codesynth._ids import canonical_json, content_id  # noqa: F401 - re-exported
 
 TEST_STYLES = ("assert", "humaneval", "pytest", "stdio")
-LANGUAGES = ("python",)
+LANGUAGES = ("python", "javascript", "typescript", "cpp", "go", "rust", "java")
 
 
 class Status(enum.StrEnum):
@@ -187,6 +187,9 @@ def job_problem(code: Any, tests: Any, test_style: Any, entry_point: Any, langua
     if test_style not in TEST_STYLES:
         return "test_style", f"unknown test style {test_style!r} (known: " \
                              f"{', '.join(TEST_STYLES)})"
+    if language != "python" and test_style != "stdio":
+        return "test_style", f"{test_style!r} is not supported for {language} yet " \
+                             "(supported: 'stdio')"
     if test_style == "stdio":
         if not isinstance(tests, list) or not tests:
             return "tests", "must be a non-empty list of {\"input\", \"output\"} for stdio"

@@ -77,3 +77,7 @@ benchmarks = Registry("benchmark", "codesynth.benchmarks", {
     "evalplus": "codesynth.benchmarks.evalplus:EvalPlus",
     "stdio": "codesynth.benchmarks.stdio:StdioSet",
 })
+
+languages = Registry("language", "codesynth.languages", {
+    name: f"codesynth.languages:{name.upper()}"
+    for name in ("python", "javascript", "typescript", "cpp", "go", "rust", "java")})

@@ -15,6 +15,7 @@ import sys
 import types
 from typing import Any
 
+from codesynth.harness.compiled import Built
 from codesynth.harness.rpc import (
     Channel,
     Endpoint,
@@ -73,6 +74,7 @@ class Server:
         self.decoder = Decoder(self._import)
         self.endpoint = Endpoint(channel, self.reply)
         self.module: types.ModuleType | None = None
+        self.built = Built()
 
     # -- references ------------------------------------------------------------------------
     def _export(self, obj: Any) -> dict[str, Any]:
@@ -137,6 +139,10 @@ class Server:
                 from codesynth.harness.stdio import run_case
 
                 return run_case(message.get("code"), message.get("i"))
+            if op == "build":  # another language's program (harness/compiled.py)
+                return self.built.build(message.get("language"), message.get("code"))
+            if op == "run":
+                return self.built.run(message.get("i"))
             target = self._target(message.get("h"))
             if op == "get":
                 return {"v": self.encode(getattr(target, _name_arg(message)))}

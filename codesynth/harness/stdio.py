@@ -160,6 +160,11 @@ def run_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     it; the expected outputs stay with the runner, which compares (see ``_verdict``)."""
     from codesynth.harness.remote import ProgramGone, ProtocolBroken
 
+    if job.get("language", "python") != "python":
+        from codesynth.harness.compiled import run_compiled_stdio
+
+        run_compiled_stdio(job, evidence, session)
+        return
     cases = job["tests"]
     register_source(PROGRAM_FILE, job["code"])
     evidence.phase("code")

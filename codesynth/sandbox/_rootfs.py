@@ -15,6 +15,7 @@ import shutil
 import stat
 from dataclasses import dataclass
 
+from codesynth.languages import etc_entries
 from codesynth.sandbox import _linux as L
 
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -131,6 +132,7 @@ def build(extra_paths: list[str], uid: int, gid: int, hostname: str) -> list[str
     L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
     sources = [d for d in _SYSTEM_DIRS if os.path.lexists(d)]
     sources += [f"/etc/{e}" for e in _ETC_ENTRIES if os.path.lexists(f"/etc/{e}")]
+    sources += etc_entries()  # the toolchains' own (codesynth/languages.py)
     sources += [p for p in runtime_paths(extra_paths) if not _covered(p, list(_SYSTEM_DIRS))]
     sources += [f"/dev/{d}" for d in _DEVICES if os.path.exists(f"/dev/{d}")]
     # Read every source first: the new root's tmpfs hides the host's /tmp.

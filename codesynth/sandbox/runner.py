@@ -67,6 +67,7 @@ class Runner:
         self.job_mounts: list[tuple[str, str]] = []  # every job's fresh tmpfs (_freshns)
         self.net: JobNet | None = None  # the jobs' network namespace (_jobnet)
         self.warm: set[str] = set()
+        self.toolchains: dict[str, str] = {}  # language -> its toolchain, asked once
         self.runtime = f"{sys.implementation.name}-{sys.version.split()[0]}"
         self.null_fd = -1  # every job's stdin (see main)
         self.redumpable = True
@@ -120,10 +121,28 @@ class Runner:
             assert self.zygote is not None
             self.zygote.warm(style)
 
+    def runtime_of(self, language: str) -> str:
+        """What runs a job's program: this interpreter for Python, else the language's
+        toolchain as the jobs see it (its version asked once per runner)."""
+        if language == "python":
+            return self.runtime
+        found = self.toolchains.get(language)
+        if found is None:
+            from codesynth.languages import toolchain
+            from codesynth.registry import languages
+
+            try:
+                found = toolchain(languages.get(language)) or f"{language}: not installed"
+            except Exception as exc:  # noqa: BLE001 - the job reports the missing toolchain
+                found = f"{language}: unknown ({exc})"[:200]
+            self.toolchains[language] = found
+        return found
+
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
         self.warm_up(job["test_style"])
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
+        runtime = self.runtime_of(str(job.get("language", "python")))
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
             "job": job, "key": key.hex(), "timeout": _backstop(limits),  # we stop it first
@@ -155,8 +174,10 @@ class Runner:
         os.close(ev_write)
         os.close(fds.pop("content"))
         try:
-            return self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
-                                 before)
+            reply = self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
+                                  before)
+            reply["runtime"] = runtime
+            return reply
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,162 @@
+"""``stdio`` for languages other than Python: build once, run once per case.
+
+The judge asks the judged process to build the program (``build``): the judged process
+writes the source into the job's working directory and runs the language's compile command
+as a child, under the job's limits, before any of the program's code has run. A build that
+fails is ``error`` with the compiler's first message and line. Then, for each case, the judge
+sends the case's input (``run``): the judged process runs the built command in a child with
+the input on a pipe and stdout on a memfd, and reports a digest and a preview of what it
+printed, exactly as for Python (``stdio.run_case``). The expected outputs never enter the job:
+the runner compares (``sandbox/_verdict``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from typing import Any
+
+from codesynth.harness.evidence import Evidence
+from codesynth.harness.stdio import _CASE_FIELDS, PREVIEW_CHARS, _feed, _reap_everything, digest
+from codesynth.languages import BUILTIN, Language
+
+_DIAGNOSTICS = 64 << 10  # bytes of the compiler's output kept
+_BUILD_FIELDS = {"ok": (bool,), "message": (str,), "line": (int, type(None)),
+                 "output": (str,), "seconds": (int, float)}
+
+
+def _language(name: Any) -> Language:
+    if type(name) is not str:
+        raise ValueError("bad language")
+    found = BUILTIN.get(name)
+    if found is None:
+        from codesynth.registry import languages
+
+        found = languages.get(name)
+    return found  # type: ignore[no-any-return]
+
+
+class Built:
+    """In the judged process: the program built for this job (one per job)."""
+
+    def __init__(self) -> None:
+        self.argv: list[str] | None = None
+        self.env: dict[str, str] = {}
+
+    def build(self, language_name: Any, code: Any) -> dict[str, Any]:
+        if self.argv is not None or type(code) is not str:
+            return {"bad": "bad build"}
+        language = _language(language_name)
+        workdir = os.getcwd()
+        for name, text in {**language.support_files,
+                           language.source_name(code): code}.items():
+            with open(os.path.join(workdir, name), "w", encoding="utf-8") as handle:
+                handle.write(text)
+        self.env = {**os.environ, **language.env}
+        for key in ("GOCACHE", "GOPATH"):
+            if key in language.env:
+                os.makedirs(language.env[key], exist_ok=True)
+        start = time.perf_counter()
+        report: dict[str, Any] = {"ok": True, "message": "", "line": None, "output": ""}
+        if language.compile is not None:
+            try:
+                done = subprocess.run(language.command(language.compile, code),
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, env=self.env, cwd=workdir,
+                                      check=False)
+                output = done.stdout[-_DIAGNOSTICS:].decode("utf-8", "replace")
+                failed = done.returncode != 0
+            except OSError as exc:
+                output, failed = f"the compiler could not start: {exc}", True
+            if failed:
+                message, line = language.first_error(output)
+                report.update(ok=False, message=message, line=line, output=output)
+        report["seconds"] = time.perf_counter() - start
+        if report["ok"]:
+            self.argv = language.command(language.run, code)
+        return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
+
+    def run(self, data: Any) -> dict[str, Any]:
+        """Run the built program once on ``data``; describe what it printed."""
+        if self.argv is None or type(data) is not str:
+            return {"bad": "bad case"}
+        argv, env = self.argv, self.env
+        read_fd, write_fd = os.pipe()
+        stdout_fd = os.memfd_create("stdout", os.MFD_CLOEXEC)
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(write_fd)
+                os.setpgid(0, 0)
+                os.dup2(read_fd, 0)
+                os.dup2(stdout_fd, 1)
+                os.closerange(3, 1 << 20)
+                os.execvpe(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        os.close(read_fd)
+        _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
+        status = _reap_everything(pid, True)
+        duration = time.perf_counter() - start
+        size = os.fstat(stdout_fd).st_size
+        output = os.pread(stdout_fd, min(size, 64 << 20), 0).decode("utf-8", "replace")
+        os.close(stdout_fd)
+        report = {"duration": duration,
+                  "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                  "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                  "digest": digest(output), "preview": output[:PREVIEW_CHARS],
+                  "output_bytes": size}
+        return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
+
+
+def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
+    """In the judge: build once, then one ``run`` per case (see the module)."""
+    from codesynth.harness.remote import ProgramGone, ProtocolBroken
+
+    cases = job["tests"]
+    evidence.phase("code")
+    try:
+        report = session.request({"op": "build", "language": job["language"],
+                                  "code": job["code"]})[0]
+    except ProgramGone:
+        return
+    except ProtocolBroken:
+        report = None
+    except BaseException as exc:  # noqa: BLE001 - the judged process failed to build
+        evidence.final("error", phase="code", reason=f"the build failed: {exc!r}"[:2000])
+        return
+    if type(report) is not dict or any(
+            type(report.get(name)) not in kinds for name, kinds in _BUILD_FIELDS.items()):
+        evidence.final("failed", phase="code", reason=session.broken or "a malformed build")
+        return
+    if not report["ok"]:
+        where = f" at line {report['line']}" if report["line"] is not None else ""
+        evidence.final("error", phase="code", reason=f"compile error{where}: "
+                       f"{report['message']}"[:2000],
+                       exception={"type": "CompileError", "message": report["message"],
+                                  "line": report["line"], "traceback": report["output"],
+                                  "detail": ""})
+        return
+    evidence.phase("tests")
+    for index, case in enumerate(cases):
+        try:
+            result = session.request({"op": "run", "i": str(case.get("input", ""))})[0]
+        except ProgramGone:
+            return
+        except ProtocolBroken:
+            break
+        except BaseException:  # noqa: BLE001
+            result = None
+        if type(result) is not dict or any(
+                type(result.get(name)) not in kinds for name, kinds in _CASE_FIELDS.items()):
+            session.broken = session.broken or f"case {index}: a malformed report"
+            break
+        evidence.emit("case", index=index, **{name: result[name] for name in _CASE_FIELDS})
+    if session.broken is not None:
+        evidence.final("failed", phase="tests", reason=session.broken)
+        return
+    evidence.final("completed", phase="tests",
+                   reason=f"{len(cases)} case(s) ran on one build "
+                          f"({report['seconds']:.2f} s to build)")

@@ -1,0 +1,176 @@
+"""Languages a program may be written in: each declares its toolchain and how to build and run.
+
+A language is plain data (:class:`Language`): the binaries it needs, the command that prints
+their version, the file the program is written to, the command that compiles it (or checks
+it, or none), the command that runs it, and the test styles it supports. Languages are found
+by name through ``codesynth.registry.languages`` (entry-point group ``codesynth.languages``),
+like sandboxes, generators and benchmarks.
+
+Python is the sandbox's own language (the judged process runs it in-process and every test
+style works). Every other language runs in the ``stdio`` form: the judged process builds the
+program once, inside the job (same limits, same uid, same namespaces), and runs the built
+command once per case; the runner keeps the expected outputs and compares (see
+``harness/compiled.py``).
+
+Per-language defaults (all inside the job's own limits, which stay the user's):
+
+- ``cpp``: ``g++ -std=c++17 -O2`` (portable: no ``-march=native``).
+- ``go``: ``go build`` (no ``-trimpath``: it would rebuild the standard library, 13 s) in GOPATH mode (``GO111MODULE=off``, ``GOPROXY=off``, ``CGO_ENABLED=0``),
+  with its build cache in the job's own ``/tmp`` (``GOCACHE``): nothing is shared between jobs.
+- ``rust``: ``rustc --edition 2021 -O``.
+- ``java``: ``javac``/``java`` with ``-XX:+UseSerialGC -XX:TieredStopAtLevel=1
+  -XX:CICompilerCount=1 -Xshare:auto``: a JVM of ~20 threads starts in the default 64
+  processes and 1 GiB. The class run is the file's ``public class`` (``Main`` if none).
+- ``javascript``: ``node --check`` (syntax errors are ``error``), then ``node``.
+- ``typescript``: ``tsc --target es2020 --lib es2020 --noEmitOnError`` with a small ambient
+  declaration of node's globals (``process``, ``require``, ``console``...; no ``@types/node``
+  in Debian), then ``node``. A type error is a compile error, as in MultiPL-E.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_NODE_GLOBALS = """\
+declare var process: any;
+declare var require: any;
+declare var module: any;
+declare var exports: any;
+declare var Buffer: any;
+declare var console: any;
+declare var __dirname: string;
+declare var __filename: string;
+declare function setTimeout(handler: any, timeout?: number, ...args: any[]): any;
+declare function clearTimeout(handle: any): void;
+declare function setInterval(handler: any, timeout?: number, ...args: any[]): any;
+declare function clearInterval(handle: any): void;
+"""
+
+_JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+              "-Xshare:auto")
+
+
+@dataclass(frozen=True)
+class Language:
+    """How one language's programs are built and run inside a job.
+
+    In the commands, ``{source}`` is the source file's name and ``{main}`` the name the
+    program's entry point has (Java's public class); both run in the job's working
+    directory."""
+
+    name: str
+    source: str  # file name the program is written to
+    run: tuple[str, ...]
+    binaries: tuple[str, ...]  # what must exist on PATH for the toolchain to be usable
+    version: tuple[str, ...]  # prints the toolchain's version (first line is kept)
+    compile: tuple[str, ...] | None = None  # None: nothing to build
+    env: dict[str, str] = field(default_factory=dict)  # added to the job's environment
+    support_files: dict[str, str] = field(default_factory=dict)  # written beside the source
+    test_styles: tuple[str, ...] = ("stdio",)
+    error_line: str = ""  # regex with groups ``line`` and ``message`` on the compiler's output
+    etc: tuple[str, ...] = ()  # globs of /etc entries the toolchain reads (made visible)
+
+    def main_name(self, code: str) -> str:
+        """The entry point's name (Java: the public class), used in ``{main}``."""
+        if self.name == "java":
+            found = re.search(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)", code)
+            return found.group(1) if found else "Main"
+        return "solution"
+
+    def source_name(self, code: str) -> str:
+        return self.source.format(main=self.main_name(code))
+
+    def command(self, argv: tuple[str, ...], code: str) -> list[str]:
+        return [part.format(source=self.source_name(code), main=self.main_name(code))
+                for part in argv]
+
+    def first_error(self, output: str) -> tuple[str, int | None]:
+        """The compiler's first message and its line (None when it names none)."""
+        found = re.search(self.error_line, output, re.MULTILINE) if self.error_line else None
+        if found is not None:
+            line = found.groupdict().get("line")
+            return found.group("message").strip()[:2000], int(line) if line else None
+        lines = [text.strip() for text in output.splitlines() if text.strip()]
+        number = re.search(r":(\d+)(?::\d+)?[:)]", output)
+        return (lines[0][:2000] if lines else "the build failed"), \
+            (int(number.group(1)) if number else None)
+
+
+PYTHON = Language(name="python", source="solution.py", run=("python3", "{source}"),
+                  binaries=("python3",), version=("python3", "--version"),
+                  test_styles=("assert", "humaneval", "pytest", "stdio"))
+
+JAVASCRIPT = Language(
+    name="javascript", source="solution.js", compile=("node", "--check", "{source}"),
+    run=("node", "{source}"), binaries=("node",), version=("node", "--version"),
+    # node --check: "solution.js:3\n<code>\n  ^\n\nSyntaxError: Unexpected token"
+    error_line=r"^solution\.js:(?P<line>\d+)\n(?:.*\n)*?(?P<message>\w*Error: .*)$")
+
+TYPESCRIPT = Language(
+    name="typescript", source="solution.ts",
+    compile=("tsc", "--target", "es2020", "--lib", "es2020", "--module", "commonjs",
+             "--noEmitOnError", "--pretty", "false", "{source}", "codesynth-node.d.ts"),
+    run=("node", "solution.js"), binaries=("tsc", "node"), version=("tsc", "--version"),
+    support_files={"codesynth-node.d.ts": _NODE_GLOBALS},
+    error_line=r"^solution\.ts\((?P<line>\d+),\d+\): (?P<message>error .*)$")
+
+CPP = Language(
+    name="cpp", source="solution.cpp",
+    compile=("g++", "-std=c++17", "-O2", "-pipe", "-o", "solution", "{source}"),
+    run=("./solution",), binaries=("g++",), version=("g++", "--version"),
+    error_line=r"^solution\.cpp:(?P<line>\d+):\d+: (?P<message>(?:fatal )?error: .*)$")
+
+GO = Language(
+    name="go", source="main.go",
+    compile=("go", "build", "-o", "solution", "{source}"),
+    run=("./solution",), binaries=("go",), version=("go", "version"),
+    env={"GOCACHE": "/tmp/go-cache", "GOPATH": "/tmp/go", "GO111MODULE": "off",
+         "GOPROXY": "off", "CGO_ENABLED": "0", "GOFLAGS": "", "GOTELEMETRY": "off"},
+    error_line=r"^(?:\./)?main\.go:(?P<line>\d+):(?:\d+:)? (?P<message>.*)$")
+
+RUST = Language(
+    name="rust", source="main.rs",
+    compile=("rustc", "--edition", "2021", "-O", "-o", "solution", "{source}"),
+    run=("./solution",), binaries=("rustc",), version=("rustc", "--version"),
+    error_line=r"^(?P<message>error(?:\[E\d+\])?: .*)\n\s*--> main\.rs:(?P<line>\d+):\d+")
+
+JAVA = Language(
+    name="java", source="{main}.java",
+    compile=("javac", *(f"-J{flag}" for flag in _JVM_FLAGS), "-encoding", "UTF-8",
+             "-d", ".", "{source}"),
+    run=("java", *_JVM_FLAGS, "-cp", ".", "{main}"), binaries=("javac", "java"),
+    version=("javac", "-version"), etc=("/etc/java-*",),
+    error_line=r"^\w+\.java:(?P<line>\d+): (?P<message>error: .*)$")
+
+BUILTIN = {lang.name: lang for lang in (PYTHON, JAVASCRIPT, TYPESCRIPT, CPP, GO, RUST, JAVA)}
+
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"  # the jobs' PATH (see sandbox/_job.py)
+
+
+def toolchain(language: Language, path: str = SANDBOX_PATH) -> str | None:
+    """``"<language> <first line of the version command>"``, or None when a binary is
+    missing from ``path`` (the sandbox's PATH: a toolchain elsewhere is not one jobs see)."""
+    import shutil
+    import subprocess
+
+    if any(shutil.which(binary, path=path) is None for binary in language.binaries):
+        return None
+    executable = shutil.which(language.version[0], path=path)
+    try:
+        done = subprocess.run([executable or language.version[0], *language.version[1:]],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                              env={"PATH": path, "HOME": "/tmp", "LANG": "C.UTF-8"})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = (done.stdout or done.stderr).decode("utf-8", "replace").strip()
+    first = text.splitlines()[0].strip() if text else "unknown version"
+    return f"{language.name}: {first}"[:200]
+
+
+def etc_entries() -> list[str]:
+    """The /etc entries every known toolchain reads (e.g. the JDK's security files)."""
+    import glob
+
+    return sorted({path for language in BUILTIN.values() for pattern in language.etc
+                   for path in glob.glob(pattern)})
