@@ -17,7 +17,8 @@ Per-language defaults (all inside the job's own limits, which stay the user's):
 - ``cpp``: ``g++ -std=c++17 -O2`` (portable: no ``-march=native``).
 - ``go``: ``go build`` (no ``-trimpath``: it would rebuild the standard library, 13 s) in GOPATH mode (``GO111MODULE=off``, ``GOPROXY=off``, ``CGO_ENABLED=0``),
   with its build cache in the job's own ``/tmp`` (``GOCACHE``): nothing is shared between jobs.
-- ``rust``: ``rustc --edition 2021 -O``.
+- ``rust``: ``rustc --edition 2021 -O -C strip=debuginfo`` (unstripped, a hello world is
+  11.6 MB: past a file-size limit of 8 MiB the link fails; stripped, 0.46 MB).
 - ``java``: ``javac``/``java`` with ``-XX:+UseSerialGC -XX:TieredStopAtLevel=1
   -XX:CICompilerCount=1 -Xshare:auto``: a JVM of ~20 threads starts in the default 64
   processes and 1 GiB. The class run is the file's ``public class`` (``Main`` if none).
@@ -105,7 +106,7 @@ JAVASCRIPT = Language(
     name="javascript", source="solution.js", compile=("node", "--check", "{source}"),
     run=("node", "{source}"), binaries=("node",), version=("node", "--version"),
     # node --check: "solution.js:3\n<code>\n  ^\n\nSyntaxError: Unexpected token"
-    error_line=r"^solution\.js:(?P<line>\d+)\n(?:.*\n)*?(?P<message>\w*Error: .*)$")
+    error_line=r"^(?:\S*/)?solution\.js:(?P<line>\d+)\n(?:.*\n)*?(?P<message>\w*Error: .*)$")
 
 TYPESCRIPT = Language(
     name="typescript", source="solution.ts",
@@ -131,7 +132,8 @@ GO = Language(
 
 RUST = Language(
     name="rust", source="main.rs",
-    compile=("rustc", "--edition", "2021", "-O", "-o", "solution", "{source}"),
+    compile=("rustc", "--edition", "2021", "-O", "-C", "strip=debuginfo", "-o", "solution",
+             "{source}"),
     run=("./solution",), binaries=("rustc",), version=("rustc", "--version"),
     error_line=r"^(?P<message>error(?:\[E\d+\])?: .*)\n\s*--> main\.rs:(?P<line>\d+):\d+")
 

@@ -90,6 +90,20 @@ def _seccomp() -> dict[str, Any]:
             "library": _seccomp.LIBRARY}
 
 
+def _toolchains() -> dict[str, str | None]:
+    """Each language's toolchain as the local backend's jobs see it (the sandbox's PATH),
+    None when absent."""
+    from codesynth.languages import toolchain
+    from codesynth.registry import languages
+
+    import sys
+
+    found = {name: toolchain(languages.get(name)) for name in languages.names()}
+    found["python"] = f"python: {sys.implementation.name}-{sys.version.split()[0]} " \
+                      "(the runner's own interpreter)"
+    return found
+
+
 def _status(client: Any) -> dict[str, Any]:
     from codesynth.sandbox import images
     from codesynth.sandbox.container import OWNER, our_containers, owner_alive
@@ -115,7 +129,8 @@ def _status(client: Any) -> dict[str, Any]:
     return {"engine": {"version": version.get("Version"), "api": version.get("ApiVersion"),
                        "os": info.get("OperatingSystem"),
                        "cgroup": info.get("CgroupVersion"), "cpus": info.get("NCPU")},
-            "image": image, "bases": bases, "containers": containers, "seccomp": _seccomp()}
+            "image": image, "bases": bases, "containers": containers, "seccomp": _seccomp(),
+            "toolchains": _toolchains()}
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -135,6 +150,9 @@ def run_status(args: argparse.Namespace) -> int:
                              f"filter denying {seccomp['denied']}+ system calls (EPERM) in "
                              "every job" if seccomp["available"]
                   else f"UNAVAILABLE: {seccomp['error']}")
+    for name, found in summary["toolchains"].items():
+        table.add_row(f"toolchain {name}", found.partition(": ")[2] if found
+                      else "not installed (local backend)")
     strays = sum(c["stray"] for c in summary["containers"])
     hint = " (codesynth sandbox clean)" if strays else ""
     table.add_row("containers",

@@ -15,7 +15,7 @@ from typing import Any
 from codesynth.harness.evidence import OVER
 from codesynth.sandbox._job import HARNESS_FAULT
 
-_FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit"}
+_FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit", "timeout"}
 _OUTCOMES = {"passed", "failed", "error", "skipped"}
 _TEXT = 20_000  # characters kept of any text an event carries
 
@@ -113,6 +113,7 @@ class _Case:
     test: dict[str, Any]
     ran: bool = True
     overflowed: bool = False
+    out_of_cpu: bool = False  # the case's process hit its CPU-time rlimit (SIGXCPU)
 
 
 def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
@@ -139,6 +140,7 @@ def _judge_stdio(events: list[dict[str, Any]], expected: list[str], fsize: int
                 case.overflowed = True
                 test.update(outcome="error", message="output exceeded the file-size limit")
             elif signal is not None:
+                case.out_of_cpu = signal == _signal.SIGXCPU
                 test.update(outcome="error", message=f"killed by {_signal_name(signal)}")
             elif exit_code or run.get("exit") not in (None, 0):
                 test.update(outcome="error", message=f"exit status {exit_code}")
@@ -198,7 +200,8 @@ def decide(obs: Observation, expected: list[str] | None = None,
         if status in ("failed", "error") and obs.oom_killed:
             return result("memory", "memory limit exceeded (a process was OOM-killed)",
                           "memory")
-        return result(status, _text(final.get("reason"), 2000) or "")
+        return result(status, _text(final.get("reason"), 2000) or "",
+                      "cpu" if status == "timeout" else None)
     if obs.limit_hit == "wall":
         return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded (not "
                                  f"using the CPU: {obs.cpu_time:.2f} s of CPU time)", "wall")
@@ -248,6 +251,10 @@ def _stdio_events(events: list[dict[str, Any]], expected: list[str], fsize: int
         if any(c.overflowed for c in failures):
             out.append({"e": "final", "status": "output_limit",
                         "reason": "a case's output exceeded the file-size limit"})
+        elif any(c.out_of_cpu for c in failures):
+            first = next(c for c in failures if c.out_of_cpu).test
+            out.append({"e": "final", "status": "timeout", "reason": f"{first['name']}: "
+                        "CPU-time limit exceeded (killed by SIGXCPU)"})
         elif failures:
             first = failures[0].test
             out.append({"e": "final", "status": "failed", "reason": f"{first['name']}: "

@@ -1,0 +1,160 @@
+"""Other languages in the stdio form: built once inside the job, run once per case, compared
+by the runner (codesynth/harness/compiled.py). Every language's programs get the right
+status; hostile ones never pass. A language whose toolchain is absent skips (and says why),
+except under CI=1, where it fails: a skip there would hide a language never tested."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codesynth.languages import BUILTIN, toolchain
+from codesynth.records import Job, Limits, Status
+from codesynth.sandbox.protocol import Sandbox
+from tests.conftest import Run, in_ci, open_or_skip
+from tests.sandbox.language_programs import BROKEN, BROKEN_LINE, CORRECT, HOSTILE, LOOP, WRONG
+
+LANGUAGES = sorted(CORRECT)
+# The JVM and tsc need a few seconds of one core to build; the job's limits include the build.
+LIMITS = Limits(timeout=30.0, memory_mb=1024, max_processes=64, file_size_mb=8,
+                max_output=4096)
+CASES = [{"input": "1 2\n", "output": "3\n"}, {"input": "5 7", "output": "12"},
+         {"input": "-4 4\n", "output": "0"}]
+
+
+@functools.cache
+def _toolchain(language: str) -> str | None:
+    return toolchain(BUILTIN[language])
+
+
+def needs(language: str) -> str:
+    """The toolchain's description; skip (fail under CI) when it is absent."""
+    found = _toolchain(language)
+    if found is None:
+        message = f"the {language} toolchain ({', '.join(BUILTIN[language].binaries)}) is " \
+                  "not installed: apt-get install -y nodejs node-typescript g++ golang-go " \
+                  "rustc default-jdk-headless"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    sandbox = open_or_skip("local", workers=2, limits=LIMITS)
+    yield sandbox
+    sandbox.close()
+
+
+def stdio(language: str, program: str, cases: list[dict[str, str]] = CASES,
+          job_id: str = "j") -> Job:
+    return Job(id=job_id, code=program, tests=cases, test_style="stdio", language=language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_correct_program_passes(box: Sandbox, language: str) -> None:
+    found = needs(language)
+    e = box.run(stdio(language, CORRECT[language]))
+    assert e.status is Status.PASSED, (e.reason, e.stderr)
+    assert [(t.name, t.outcome) for t in e.tests] == [
+        ("case 0", "passed"), ("case 1", "passed"), ("case 2", "passed")]
+    assert e.runtime == found  # the toolchain the trace ran with
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_wrong_program_fails_per_case(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(stdio(language, WRONG[language]))
+    assert e.status is Status.FAILED
+    assert [t.outcome for t in e.tests] == ["failed", "failed", "failed"]
+    assert e.tests[0].message == "expected '3\\n', got '-1\\n'"
+    assert e.exception is not None and e.exception.type == "WrongAnswer"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compile_error_is_error_with_message_and_line(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(stdio(language, BROKEN[language]))
+    assert e.status is Status.ERROR, e.reason
+    assert e.tests == ()  # no case ran
+    assert e.exception is not None and e.exception.type == "CompileError"
+    assert e.exception.line == BROKEN_LINE, e.exception.traceback
+    assert e.exception.message and e.exception.message in e.reason
+    assert f"line {BROKEN_LINE}" in e.reason
+    assert e.exception.traceback  # the compiler's whole output
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
+    needs(language)
+    limits = dataclasses.replace(LIMITS, timeout=10.0, cpu_time=6.0)
+    e = box.run(stdio(language, LOOP[language], CASES[:1]), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.stderr)
+    assert e.limit in ("cpu", "wall", "backstop")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_hostile_program_never_passes(box: Sandbox, language: str) -> None:
+    """It forges evidence and hunts for the expected outputs everywhere in its job: they are
+    not there (the runner keeps them), so it prints what it could only guess."""
+    needs(language)
+    secrets_ = [f"SECRET-{secrets.token_hex(8)}" for _ in range(3)]
+    cases = [{"input": f"case {i}\n", "output": s + "\n"} for i, s in enumerate(secrets_)]
+    e = box.run(stdio(language, HOSTILE[language], cases))
+    assert e.status is Status.FAILED, (e.reason, e.stderr)
+    assert [t.outcome for t in e.tests] == ["failed"] * 3
+    for test in e.tests:
+        assert test.message is not None and test.message.endswith("got 'passed\\n'"), \
+            test.message
+    for secret in secrets_:
+        assert secret not in e.stdout + e.stderr
+
+
+def test_one_build_for_all_cases(box: Sandbox) -> None:
+    """N cases cost one compile: 40 cases take far less than 40 builds."""
+    needs("cpp")
+    one = box.run(stdio("cpp", CORRECT["cpp"], CASES[:1]))
+    many_cases = [{"input": f"{i} {i}", "output": str(2 * i)} for i in range(40)]
+    start = time.perf_counter()
+    many = box.run(stdio("cpp", CORRECT["cpp"], many_cases))
+    elapsed = time.perf_counter() - start
+    assert one.passed and many.passed and len(many.tests) == 40
+    per_case = sum(t.duration or 0.0 for t in many.tests) / 40
+    assert per_case < 0.1 * one.duration  # a case is a run of the binary, not a build
+    assert elapsed < one.duration + 40 * per_case + 0.5 * one.duration
+
+
+def test_verify_command_with_language(run: Run, tmp_path: Path) -> None:
+    """``codesynth verify`` takes the ``language`` field: per-case outcomes and the
+    toolchain in every record's result."""
+    needs("cpp")
+    needs("go")
+    records = [{"id": "c", "language": "cpp", "code": CORRECT["cpp"], "tests": CASES,
+                "test_style": "stdio"},
+               {"id": "g", "language": "go", "code": WRONG["go"], "tests": CASES,
+                "test_style": "stdio"},
+               {"id": "b", "language": "cpp", "code": BROKEN["cpp"], "tests": CASES,
+                "test_style": "stdio"}]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    code, _, err = run("verify", source, "-o", out, "--timeout", "30", "--workers", "2")
+    assert code == 0, err
+    results = [json.loads(line)["result"] for line in out.read_text().splitlines()]
+    assert [r["status"] for r in results] == ["passed", "failed", "error"]
+    assert [t["outcome"] for t in results[1]["tests"]] == ["failed"] * 3
+    assert results[0]["runtime"].startswith("cpp: g++")
+    assert results[1]["runtime"].startswith("go: go version")
+    assert results[2]["exception"]["line"] == BROKEN_LINE
+
+
+def test_unsupported_style_for_a_language_is_bad_input() -> None:
+    with pytest.raises(ValueError, match="not supported for rust"):
+        Job(id="x", code="fn main() {}", tests="assert f() == 1", language="rust")
