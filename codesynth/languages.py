@@ -15,7 +15,8 @@ command once per case; the runner keeps the expected outputs and compares (see
 Per-language defaults (all inside the job's own limits, which stay the user's):
 
 - ``cpp``: ``g++ -std=c++17 -O2`` (portable: no ``-march=native``).
-- ``go``: ``go build`` (no ``-trimpath``: it would rebuild the standard library, 13 s) in GOPATH mode (``GO111MODULE=off``, ``GOPROXY=off``, ``CGO_ENABLED=0``),
+- ``go``: ``go build`` (no ``-trimpath``: it would rebuild the standard library, 13 s) in
+  GOPATH mode (``GO111MODULE=off``, ``GOPROXY=off``, ``CGO_ENABLED=0``),
   with its build cache in the job's own ``/tmp`` (``GOCACHE``): nothing is shared between jobs.
 - ``rust``: ``rustc --edition 2021 -O -C strip=debuginfo`` (unstripped, a hello world is
   11.6 MB: past a file-size limit of 8 MiB the link fails; stripped, 0.46 MB).

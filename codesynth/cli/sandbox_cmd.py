@@ -93,10 +93,10 @@ def _seccomp() -> dict[str, Any]:
 def _toolchains() -> dict[str, str | None]:
     """Each language's toolchain as the local backend's jobs see it (the sandbox's PATH),
     None when absent."""
+    import sys
+
     from codesynth.languages import toolchain
     from codesynth.registry import languages
-
-    import sys
 
     found = {name: toolchain(languages.get(name)) for name in languages.names()}
     found["python"] = f"python: {sys.implementation.name}-{sys.version.split()[0]} " \

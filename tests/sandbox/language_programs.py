@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - programs in other languages, as written
 """Programs in every language for tests/sandbox/test_languages.py.
 
 Each program reads two integers on stdin and prints their sum (``correct``), their
