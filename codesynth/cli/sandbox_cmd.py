@@ -32,6 +32,9 @@ def register(commands: Any) -> None:
     build.add_argument("--mirror", default=None,
                        help="Debian mirror (default: http://deb.debian.org/debian)")
     build.add_argument("--no-cache", action="store_true", help="rebuild every layer")
+    build.add_argument("--languages", action="store_true",
+                       help="also build <runner>-languages, with the toolchains of the other "
+                            "languages (Debian packages; use it with --image)")
     build.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     build.set_defaults(handler=run_build)
 
@@ -60,7 +63,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     client = connect()
     options: dict[str, Any] = {"base": args.base, "debootstrap": args.debootstrap,
-                               "nocache": args.no_cache}
+                               "nocache": args.no_cache, "languages": args.languages}
     if args.suite:
         options["suite"] = args.suite
     if args.mirror:

@@ -183,14 +183,49 @@ def build_runner(client: Any, base: str, log: Log, nocache: bool = False) -> str
     return tag
 
 
+def languages_tag(runner: str) -> str:
+    """The runner image with the other languages' toolchains (see ``build_languages``)."""
+    return f"{runner}-languages"
+
+
+def build_languages(client: Any, runner: str, log: Log, nocache: bool = False) -> str:
+    """``sandboxes/languages/Dockerfile`` on ``runner``: Debian's toolchains added (the
+    mirror must answer from the build); returns its tag, ``<runner>-languages``."""
+    import docker.errors
+
+    tag = languages_tag(runner)
+    path = dockerfile().parent.parent / "languages" / "Dockerfile"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(path, arcname="Dockerfile")
+    buffer.seek(0)
+    log(f"building {tag} on {runner} (Debian toolchains)")
+    try:
+        for chunk in client.api.build(fileobj=buffer, custom_context=True, tag=tag,
+                                      buildargs={"RUNNER": runner}, rm=True, forcerm=True,
+                                      nocache=nocache, decode=True,
+                                      labels={LABEL: runner_digest(), "org.codesynth.base":
+                                              runner}):
+            if "error" in chunk:
+                raise SandboxUnavailable(f"building {tag} failed: {chunk['error'].strip()}")
+    except docker.errors.APIError as exc:
+        raise SandboxUnavailable(f"building {tag} failed: {exc}") from None
+    return tag
+
+
 def build(client: Any, log: Log, base: str | None = None, debootstrap: str = "auto",
           suite: str = DEBIAN_SUITE, mirror: str = DEBIAN_MIRROR,
-          nocache: bool = False) -> dict[str, Any]:
-    """``codesynth sandbox build``: base (however it comes) then the runner image."""
+          nocache: bool = False, languages: bool = False) -> dict[str, Any]:
+    """``codesynth sandbox build``: base (however it comes) then the runner image (and,
+    with ``languages``, the runner image with the other languages' toolchains)."""
     start = time.monotonic()
     base_image = ensure_base(client, base, debootstrap, log, suite, mirror)
     tag = build_runner(client, base_image, log, nocache=nocache)
-    return {"image": tag, "base": base_image, "seconds": round(time.monotonic() - start, 1)}
+    summary: dict[str, Any] = {"image": tag, "base": base_image}
+    if languages:
+        summary["languages_image"] = build_languages(client, tag, log, nocache=nocache)
+    summary["seconds"] = round(time.monotonic() - start, 1)
+    return summary
 
 
 def ensure_runner(client: Any, log: Log | None = None) -> str:
