@@ -164,11 +164,14 @@ def ensure_base(client: Any, base: str | None, debootstrap: str, log: Log,
     return build_debian_base(client, log, suite, mirror)
 
 
-def build_runner(client: Any, base: str, log: Log, nocache: bool = False) -> str:
-    """Build the runner image on ``base``; returns its tag."""
+def build_runner(client: Any, base: str, log: Log, nocache: bool = False,
+                 tag: str | None = None) -> str:
+    """Build the runner image on ``base``; returns its tag (``tag``: another name than
+    this codesynth's runner tag, which then stays where it is)."""
     import docker.errors
 
-    tag = runner_tag()
+    alias = tag is not None
+    tag = tag or runner_tag()
     log(f"building {tag} on {base}")
     try:
         for chunk in client.api.build(fileobj=_context(), custom_context=True, tag=tag,
@@ -179,38 +182,57 @@ def build_runner(client: Any, base: str, log: Log, nocache: bool = False) -> str
                 raise SandboxUnavailable(f"building {tag} failed: {chunk['error'].strip()}")
     except docker.errors.APIError as exc:
         raise SandboxUnavailable(f"building {tag} failed: {exc}") from None
-    client.images.get(tag).tag(REPOSITORY, "latest")
+    if not alias:
+        client.images.get(tag).tag(REPOSITORY, "latest")
     return tag
 
 
+LANGUAGES_SUFFIX = "-languages"
+
+
 def languages_tag(runner: str) -> str:
-    """The runner image with the other languages' toolchains (see ``build_languages``)."""
-    return f"{runner}-languages"
+    """The runner image built on the languages base (see ``build_languages_base``)."""
+    return f"{runner}{LANGUAGES_SUFFIX}"
 
 
-def build_languages(client: Any, runner: str, log: Log, nocache: bool = False) -> str:
-    """``sandboxes/languages/Dockerfile`` on ``runner``: Debian's toolchains added (the
-    mirror must answer from the build); returns its tag, ``<runner>-languages``."""
+def build_languages_base(client: Any, base: str, log: Log, nocache: bool = False) -> str:
+    """``sandboxes/languages/Dockerfile`` on ``base``: Debian's toolchains added (the
+    mirror must answer from the build); returns its tag, ``<base>-languages``."""
     import docker.errors
 
-    tag = languages_tag(runner)
+    tag = f"{base}{LANGUAGES_SUFFIX}" if ":" in base else f"{base}:latest{LANGUAGES_SUFFIX}"
+    if not nocache and has_image(client, tag):
+        log(f"base image {tag} is present")
+        return tag
     path = dockerfile().parent.parent / "languages" / "Dockerfile"
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(path, arcname="Dockerfile")
     buffer.seek(0)
-    log(f"building {tag} on {runner} (Debian toolchains)")
+    log(f"building {tag} on {base} (Debian toolchains: a few minutes)")
     try:
         for chunk in client.api.build(fileobj=buffer, custom_context=True, tag=tag,
-                                      buildargs={"RUNNER": runner}, rm=True, forcerm=True,
-                                      nocache=nocache, decode=True,
-                                      labels={LABEL: runner_digest(), "org.codesynth.base":
-                                              runner}):
+                                      buildargs={"BASE": base}, rm=True, forcerm=True,
+                                      nocache=nocache, decode=True):
             if "error" in chunk:
                 raise SandboxUnavailable(f"building {tag} failed: {chunk['error'].strip()}")
     except docker.errors.APIError as exc:
         raise SandboxUnavailable(f"building {tag} failed: {exc}") from None
     return tag
+
+
+def ensure_languages_runner(client: Any, log: Log | None = None) -> str:
+    """The runner image for this codesynth on a languages base already present (built now,
+    in seconds, when only the code changed)."""
+    tag = languages_tag(runner_tag())
+    if has_image(client, tag):
+        return tag
+    for base in (f"{DEBIAN_BASE}:{DEBIAN_SUITE}{LANGUAGES_SUFFIX}",
+                 f"{DEFAULT_BASE}{LANGUAGES_SUFFIX}"):
+        if has_image(client, base):
+            return build_runner(client, base, log or (lambda _message: None), tag=tag)
+    raise SandboxUnavailable(f"no image {tag} and no languages base to build it on: run "
+                             "`codesynth sandbox build --languages` first")
 
 
 def build(client: Any, log: Log, base: str | None = None, debootstrap: str = "auto",
@@ -223,7 +245,9 @@ def build(client: Any, log: Log, base: str | None = None, debootstrap: str = "au
     tag = build_runner(client, base_image, log, nocache=nocache)
     summary: dict[str, Any] = {"image": tag, "base": base_image}
     if languages:
-        summary["languages_image"] = build_languages(client, tag, log, nocache=nocache)
+        with_languages = build_languages_base(client, base_image, log, nocache=nocache)
+        summary["languages_image"] = build_runner(client, with_languages, log, nocache=nocache,
+                                                  tag=languages_tag(tag))
     summary["seconds"] = round(time.monotonic() - start, 1)
     return summary
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from codesynth.errors import SandboxUnavailable
 from codesynth.languages import BUILTIN, toolchain
 from codesynth.records import Job, Limits, Status
 from codesynth.sandbox.protocol import Sandbox
-from tests.conftest import Run, in_ci, open_or_skip
+from tests.conftest import BACKENDS, REQUIRE_DOCKER, Run, in_ci, open_or_skip
 from tests.sandbox.language_programs import BROKEN, BROKEN_LINE, CORRECT, HOSTILE, LOOP, WRONG
 
 LANGUAGES = sorted(CORRECT)
@@ -47,9 +48,30 @@ def needs(language: str) -> str:
     return found
 
 
-@pytest.fixture(scope="module")
-def box() -> Iterator[Sandbox]:
-    sandbox = open_or_skip("local", workers=2, limits=LIMITS)
+def _languages_image() -> str:
+    """The docker runner image with the toolchains (``codesynth sandbox build
+    --languages``); skip without it, except where docker is required (CI)."""
+    from codesynth.sandbox import images
+    from codesynth.sandbox.container import connect
+
+    try:
+        client = connect()
+    except Exception as exc:  # noqa: BLE001 - no engine: open_or_skip says why
+        return f"unavailable: {exc}"
+    try:
+        return str(images.ensure_languages_runner(client))
+    except SandboxUnavailable as exc:
+        if REQUIRE_DOCKER:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    options: dict[str, object] = {}
+    if request.param == "docker":
+        options["image"] = _languages_image()
+    sandbox = open_or_skip(request.param, workers=2, limits=LIMITS, **options)
     yield sandbox
     sandbox.close()
 
@@ -66,7 +88,8 @@ def test_correct_program_passes(box: Sandbox, language: str) -> None:
     assert e.status is Status.PASSED, (e.reason, e.stderr)
     assert [(t.name, t.outcome) for t in e.tests] == [
         ("case 0", "passed"), ("case 1", "passed"), ("case 2", "passed")]
-    assert e.runtime == found  # the toolchain the trace ran with
+    # the toolchain the trace ran with (the image's own in docker)
+    assert e.runtime == found if e.backend == "local" else e.runtime.startswith(f"{language}: ")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -121,6 +144,8 @@ def test_hostile_program_never_passes(box: Sandbox, language: str) -> None:
 def test_one_build_for_all_cases(box: Sandbox) -> None:
     """N cases cost one compile: 40 cases take far less than 40 builds."""
     needs("cpp")
+    if not isinstance(box, _local_type()):
+        pytest.skip("measured on the local backend")
     one = box.run(stdio("cpp", CORRECT["cpp"], CASES[:1]))
     many_cases = [{"input": f"{i} {i}", "output": str(2 * i)} for i in range(40)]
     start = time.perf_counter()
@@ -158,3 +183,9 @@ def test_verify_command_with_language(run: Run, tmp_path: Path) -> None:
 def test_unsupported_style_for_a_language_is_bad_input() -> None:
     with pytest.raises(ValueError, match="not supported for rust"):
         Job(id="x", code="fn main() {}", tests="assert f() == 1", language="rust")
+
+
+def _local_type() -> type:
+    from codesynth.sandbox.local import LocalSandbox
+
+    return LocalSandbox
