@@ -13,6 +13,7 @@ the runner compares (``sandbox/_verdict``).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from typing import Any
@@ -23,7 +24,7 @@ from codesynth.languages import BUILTIN, Language
 
 _DIAGNOSTICS = 64 << 10  # bytes of the compiler's output kept
 _BUILD_FIELDS = {"ok": (bool,), "message": (str,), "line": (int, type(None)),
-                 "output": (str,), "seconds": (int, float)}
+                 "output": (str,), "seconds": (int, float), "signal": (int, type(None))}
 
 
 def _language(name: Any) -> Language:
@@ -35,6 +36,18 @@ def _language(name: Any) -> Language:
 
         found = languages.get(name)
     return found  # type: ignore[no-any-return]
+
+
+def _child_signal(output: str) -> int | None:
+    """The signal that killed a compiler's own child, where its driver says so (g++:
+    "internal compiler error: CPU time limit exceeded signal terminated program cc1plus")."""
+    if "signal terminated program" not in output:
+        return None
+    if "CPU time limit exceeded signal" in output:
+        return int(signal.SIGXCPU)
+    if "Killed signal" in output:
+        return int(signal.SIGKILL)
+    return None
 
 
 class Built:
@@ -58,7 +71,8 @@ class Built:
             if key in language.env:
                 os.makedirs(language.env[key], exist_ok=True)
         start = time.perf_counter()
-        report: dict[str, Any] = {"ok": True, "message": "", "line": None, "output": ""}
+        report: dict[str, Any] = {"ok": True, "message": "", "line": None, "output": "",
+                                  "signal": None}
         if language.compile is not None:
             try:
                 done = subprocess.run(language.command(language.compile, code),
@@ -67,6 +81,8 @@ class Built:
                                       check=False)
                 output = done.stdout[-_DIAGNOSTICS:].decode("utf-8", "replace")
                 failed = done.returncode != 0
+                report["signal"] = -done.returncode if done.returncode < 0 else \
+                    _child_signal(output)
             except OSError as exc:
                 output, failed = f"the compiler could not start: {exc}", True
             if failed:
@@ -130,6 +146,13 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
     if type(report) is not dict or any(
             type(report.get(name)) not in kinds for name, kinds in _BUILD_FIELDS.items()):
         evidence.final("failed", phase="code", reason=session.broken or "a malformed build")
+        return
+    if not report["ok"] and report["signal"] is not None:
+        # A compiler killed by a limit: not the program's compile error. SIGXCPU is its CPU
+        # rlimit; SIGKILL after an OOM kill becomes `memory` in the runner (_verdict).
+        status = "timeout" if report["signal"] == signal.SIGXCPU else "error"
+        evidence.final(status, phase="code", reason=f"the build was killed by signal "
+                       f"{report['signal']} after {report['seconds']:.2f} s")
         return
     if not report["ok"]:
         where = f" at line {report['line']}" if report["line"] is not None else ""

@@ -189,3 +189,15 @@ def _local_type() -> type:
     from codesynth.sandbox.local import LocalSandbox
 
     return LocalSandbox
+
+
+def test_build_out_of_cpu_is_timeout_not_compile_error(box: Sandbox) -> None:
+    """A compiler stopped by the CPU-time limit (g++ reports its child's SIGXCPU as an
+    internal compiler error) says nothing about the program: timeout."""
+    needs("cpp")
+    limits = dataclasses.replace(LIMITS, timeout=10.0, cpu_time=0.5)
+    program = "#include <bits/stdc++.h>\nint main() { std::cout << 1; }\n"
+    e = box.run(stdio("cpp", program, [{"input": "", "output": "1"}]), limits)
+    assert e.status is Status.TIMEOUT, e.reason
+    assert e.limit == "cpu"
+    assert e.exception is None or e.exception.type != "CompileError"
