@@ -49,8 +49,14 @@ declare function setInterval(handler: any, timeout?: number, ...args: any[]): an
 declare function clearInterval(handle: any): void;
 """
 
+# MaxRAM: what the JVM sizes its heap from. Under a memory cgroup the JVM reads the limit
+# itself; under an address-space rlimit (no cgroup: an unprivileged host) it would reserve
+# more than the limit (1 GiB of class space alone) and not start, so ``{max_ram}`` is half
+# the rlimit there. Under an rlimit the JVM needs --memory-mb >= 512 (it reserves address
+# space far beyond what it uses: javac fails at 384).
 _JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-              "-Xshare:auto")
+              "-Xshare:auto", "-XX:CompressedClassSpaceSize=32m",
+              "-XX:ReservedCodeCacheSize=32m", "-XX:MaxRAM={max_ram}")
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,8 @@ class Language:
         return self.source.format(main=self.main_name(code))
 
     def command(self, argv: tuple[str, ...], code: str) -> list[str]:
-        return [part.format(source=self.source_name(code), main=self.main_name(code))
-                for part in argv]
+        return [part.format(source=self.source_name(code), main=self.main_name(code),
+                            max_ram=max_ram()) for part in argv]
 
     def first_error(self, output: str) -> tuple[str, int | None]:
         """The compiler's first message and its line (None when it names none)."""
@@ -97,6 +103,18 @@ class Language:
         number = re.search(r":(\d+)(?::\d+)?[:)]", output)
         return (lines[0][:2000] if lines else "the build failed"), \
             (int(number.group(1)) if number else None)
+
+
+def max_ram() -> int:
+    """Bytes a runtime may size itself from: half the address-space rlimit when one is set,
+    else the machine's memory (a memory cgroup, when there is one, is read by the runtime)."""
+    import os
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if soft != resource.RLIM_INFINITY:
+        return max(64 << 20, soft // 2)
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 PYTHON = Language(name="python", source="solution.py", run=("python3", "{source}"),
@@ -143,6 +161,7 @@ JAVA = Language(
     compile=("javac", *(f"-J{flag}" for flag in _JVM_FLAGS), "-encoding", "UTF-8",
              "-d", ".", "{source}"),
     run=("java", *_JVM_FLAGS, "-cp", ".", "{main}"), binaries=("javac", "java"),
+    env={"MALLOC_ARENA_MAX": "2"},  # each glibc arena reserves 64 MiB of address space
     version=("javac", "-version"), etc=("/etc/java-*",),
     error_line=r"^\w+\.java:(?P<line>\d+): (?P<message>error: .*)$")
 

@@ -201,3 +201,30 @@ def test_build_out_of_cpu_is_timeout_not_compile_error(box: Sandbox) -> None:
     assert e.status is Status.TIMEOUT, e.reason
     assert e.limit == "cpu"
     assert e.exception is None or e.exception.type != "CompileError"
+
+
+def test_languages_as_an_unprivileged_user(tmp_path: Path) -> None:
+    """Without cgroups (an ordinary user: a user namespace, rlimits only) memory is an
+    address-space rlimit: the JVM is sized from it and starts; the others build and run."""
+    import shutil
+
+    from tests.test_unprivileged import _as_unprivileged, _kernel_allows_unprivileged_userns
+
+    if shutil.which("unshare") is None or not _kernel_allows_unprivileged_userns():
+        pytest.skip("needs unshare and unprivileged user namespaces")
+    chosen = ["cpp", "java"]
+    for language in chosen:
+        needs(language)
+    tmp_path.chmod(0o777)
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"id": name, "language": name, "code": CORRECT[name],
+                                          "tests": CASES, "test_style": "stdio"}) + "\n"
+                              for name in chosen))
+    source.chmod(0o644)
+    done = _as_unprivileged(tmp_path, "verify", str(source), "-o", str(out), "--timeout", "30",
+                            "--memory-mb", "512")
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line)["result"] for line in out.read_text().splitlines()]
+    assert [r["status"] for r in results] == ["passed", "passed"], \
+        [r["reason"] for r in results]
+    assert "rlimits only" in results[0]["isolation"]
