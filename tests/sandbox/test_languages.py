@@ -228,3 +228,24 @@ def test_languages_as_an_unprivileged_user(tmp_path: Path) -> None:
     assert [r["status"] for r in results] == ["passed", "passed"], \
         [r["reason"] for r in results]
     assert "rlimits only" in results[0]["isolation"]
+
+
+def test_eval_stdio_scores_samples_in_any_language(run: Run, tmp_path: Path) -> None:
+    """``codesynth eval stdio`` takes each sample's ``language``: a benchmark's stdio
+    problems scored for programs in several languages in one file."""
+    chosen = ["cpp", "javascript", "rust"]
+    for language in chosen:
+        needs(language)
+    samples = [{"task_id": "sum-two", "completion": program[language], "language": language}
+               for language in chosen for program in (CORRECT, WRONG)]
+    source = tmp_path / "s.jsonl"
+    source.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    problems = Path(__file__).parent.parent / "data" / "eval" / "stdio.jsonl"
+    code, _, err = run("eval", "stdio", source, "--problems", problems, "-k", "1",
+                       "--workers", "2", "--timeout", "30")
+    assert code == 0, err
+    rows = [json.loads(line) for line in
+            (tmp_path / "s.jsonl_results.jsonl").read_text().splitlines()]
+    assert [r["passed"] for r in rows] == [True, False] * len(chosen)
+    assert [r["trace"]["runtime"].split(":")[0] for r in rows] == \
+        [language for language in chosen for _ in range(2)]
