@@ -249,3 +249,22 @@ def test_eval_stdio_scores_samples_in_any_language(run: Run, tmp_path: Path) -> 
     assert [r["passed"] for r in rows] == [True, False] * len(chosen)
     assert [r["trace"]["runtime"].split(":")[0] for r in rows] == \
         [language for language in chosen for _ in range(2)]
+
+
+MEMORY_HOGS = {  # touch 2 GiB
+    "cpp": "#include <vector>\n#include <iostream>\nint main() {\n"
+           "    std::vector<char> v(2048L << 20, 1);\n    std::cout << (int) v[12345];\n}\n",
+    "go": "package main\n\nimport \"fmt\"\n\nfunc main() {\n    v := make([]byte, 2048<<20)\n"
+          "    for i := range v {\n        v[i] = 1\n    }\n    fmt.Println(v[12345])\n}\n",
+    "rust": "fn main() {\n    let n = std::io::stdin().lines().count() as u8 + 1;\n"
+            "    let v = vec![n; 2048 << 20];\n"
+            "    println!(\"{}\", v.iter().map(|&x| x as u64).sum::<u64>() % 7);\n}\n",
+}
+
+
+@pytest.mark.parametrize("language", sorted(MEMORY_HOGS))
+def test_memory_hog_is_memory(box: Sandbox, language: str) -> None:
+    needs(language)
+    limits = dataclasses.replace(LIMITS, memory_mb=256)
+    e = box.run(stdio(language, MEMORY_HOGS[language], [{"input": "", "output": "1"}]), limits)
+    assert e.status is Status.MEMORY, (e.reason, e.stderr[-500:])
