@@ -50,6 +50,20 @@ def _child_signal(output: str) -> int | None:
     return None
 
 
+_STARVED = {"processes": ("failed to create new OS thread", "Resource temporarily unavailable",
+                          "unable to create native thread", "cannot fork"),
+            "memory": ("Cannot allocate memory", "out of memory", "insufficient memory",
+                       "memory exhausted")}
+
+
+def _starved(output: str) -> str | None:
+    """Which resource the compiler said it ran out of (threads, memory), if it did."""
+    for resource, phrases in _STARVED.items():
+        if any(phrase in output for phrase in phrases):
+            return resource
+    return None
+
+
 class Built:
     """In the judged process: the program built for this job (one per job)."""
 
@@ -153,6 +167,12 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
         status = "timeout" if report["signal"] == signal.SIGXCPU else "error"
         evidence.final(status, phase="code", reason=f"the build was killed by signal "
                        f"{report['signal']} after {report['seconds']:.2f} s")
+        return
+    starved = _starved(report["output"]) if not report["ok"] else None
+    if starved is not None:  # the limits stopped the compiler: not the program's error
+        evidence.final("error", phase="code", reason=f"the build ran out of {starved} under "
+                       "the job's limits (raise them): "
+                       f"{report['message']}"[:2000])
         return
     if not report["ok"]:
         where = f" at line {report['line']}" if report["line"] is not None else ""

@@ -268,3 +268,14 @@ def test_memory_hog_is_memory(box: Sandbox, language: str) -> None:
     limits = dataclasses.replace(LIMITS, memory_mb=256)
     e = box.run(stdio(language, MEMORY_HOGS[language], [{"input": "", "output": "1"}]), limits)
     assert e.status is Status.MEMORY, (e.reason, e.stderr[-500:])
+
+
+def test_build_starved_of_processes_says_so(box: Sandbox) -> None:
+    """``go build`` under 4 processes cannot make its threads: the record is `error`, and
+    the reason names the limit rather than blaming the program's code."""
+    needs("go")
+    limits = dataclasses.replace(LIMITS, max_processes=4)
+    e = box.run(stdio("go", CORRECT["go"]), limits)
+    assert e.status is Status.ERROR
+    assert e.reason.startswith("the build ran out of processes"), e.reason
+    assert e.exception is None or e.exception.type != "CompileError"
