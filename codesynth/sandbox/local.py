@@ -9,6 +9,7 @@ isolation with ``unsafe_no_isolation=True``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
@@ -84,10 +85,20 @@ class LocalSandbox(PooledSandbox):
         self._cgroups = [None] * self.workers
 
 
+@functools.cache
+def _pch() -> str | None:
+    from codesynth.languages import prepare_pch
+
+    return prepare_pch()
+
+
 def _runtime_paths() -> list[str]:
     """What the runner must import from: site-packages and the codesynth package itself."""
     import sysconfig
 
     paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     paths.add(os.path.join(PACKAGE_ROOT, "codesynth"))
+    pch = _pch()  # C++'s precompiled header, made once per machine (read-only)
+    if pch is not None:
+        paths.add(pch)
     return sorted(paths)
