@@ -196,7 +196,9 @@ def test_build_out_of_cpu_is_timeout_not_compile_error(box: Sandbox) -> None:
     internal compiler error) says nothing about the program: timeout."""
     needs("cpp")
     limits = dataclasses.replace(LIMITS, timeout=10.0, cpu_time=0.5)
-    program = "#include <bits/stdc++.h>\nint main() { std::cout << 1; }\n"
+    program = ("#include <iostream>\nconstexpr long f(long n) { long s = 0; "
+               "for (long i = 0; i < n; i++) s += i % 7; return s; }\n"
+               "constexpr long v = f(200000000);\nint main() { std::cout << v; }\n")
     e = box.run(stdio("cpp", program, [{"input": "", "output": "1"}]), limits)
     assert e.status is Status.TIMEOUT, e.reason
     assert e.limit == "cpu"
