@@ -1,0 +1,230 @@
+"""``nl2sql``: natural-language questions and SQL over SQLite databases, each pair checked by
+execution. The model (the "weak" role) writes a question and its query from the schema; a
+reference query for the same question comes independently from a second endpoint (the
+"strong" role, ``reference_base_url``) or, without one, from another sample of the same
+model. Both run in the sandbox (a Python job that loads the database's dump into an
+in-memory SQLite); the pair is kept when the query's result equals the reference's,
+compared as a multiset of rows unless the question asks for an order. Records carry the
+schema, the result and both execution traces.
+
+Seeds: ``.sqlite`` / ``.db`` files (a file or a folder); without any, ``databases`` small
+databases are made from built-in schemas with seeded rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from codesynth.generators.base import Context, Param, in_order, template_hash
+from codesynth.generators.sql_databases import Database, database_files, from_file, generated
+from codesynth.generators.sql_jobs import outcome, query_job, reference_result
+from codesynth.llm.extract import fenced_blocks
+from codesynth.records import Origin, content_id
+from codesynth.registry import generators
+
+QUESTION = """Here is a SQLite database:
+
+{schema}
+
+Write one question a user could ask about this data and the SQLite query that answers it. \
+Use this format:
+Question: <the question>
+```sql
+<the query>
+```
+"""
+REFERENCE = """Here is a SQLite database:
+
+{schema}
+
+Write the SQLite query that answers this question: {question}
+Answer with one ```sql block.
+"""
+PER_DATABASE = Param("per_database", int, 4, "questions asked per database", minimum=1,
+                     maximum=1000)
+DATABASES = Param("databases", int, 3, "databases made when the seeds hold no SQLite file",
+                  minimum=1, maximum=1000)
+MAX_ROWS = Param("max_rows", int, 100, "rows a result may have", minimum=1, maximum=10_000)
+REFERENCE_URL = Param("reference_base_url", str, "", "OpenAI-compatible endpoint of the "
+                      "stronger model writing the reference queries (empty: another sample "
+                      "of the same model)")
+REFERENCE_MODEL = Param("reference_model", str, "", "model name at reference_base_url "
+                        "(empty: the server's first)")
+_QUESTION = re.compile(r"^\W*question\W*[:\-]\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_ORDERED = re.compile(r"\b(order(ed)?|sort(ed)?|rank(ed|ing)?|ascending|descending|"
+                      r"alphabetical(ly)?|from (highest|lowest|largest|smallest|oldest|newest)"
+                      r"|top \d+)\b", re.IGNORECASE)
+_SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+
+
+def sql_block(text: str) -> str | None:
+    blocks = [b.code for b in fenced_blocks(text) if b.language in ("sql", "sqlite", "")]
+    if not blocks:
+        return None
+    return blocks[0].strip().rstrip(";").strip() or None
+
+
+def parse_question(text: str) -> tuple[str | None, str | None]:
+    match = _QUESTION.search(text)
+    question = match.group(1).strip() if match else None
+    return question, sql_block(text)
+
+
+def single_select(sql: str) -> bool:
+    """One SELECT (or WITH ... SELECT) statement: a ``;`` inside is refused (the sandbox's
+    ``execute`` would refuse a second statement anyway)."""
+    return bool(_SELECT.match(sql)) and ";" not in sql
+
+
+def asks_for_order(question: str) -> bool:
+    return bool(_ORDERED.search(question))
+
+
+@dataclass
+class Draft:
+    database: Database
+    index: int
+    question: str
+    sql: str
+    reference: str
+    ordered: bool
+
+
+@generators.register("nl2sql")
+class NL2SQL:
+    name = "nl2sql"
+    params: ClassVar[tuple[Param, ...]] = (PER_DATABASE, DATABASES, MAX_ROWS, REFERENCE_URL,
+                                           REFERENCE_MODEL)
+
+    async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
+        from codesynth.llm import LLM
+
+        url = ctx.param(REFERENCE_URL)
+        strong = LLM(ctx.llm.config, url, model=ctx.param(REFERENCE_MODEL) or None) \
+            if url else None
+        try:
+            if strong is not None:
+                await strong.resolve_model()
+            kept = 0
+            items = [(db, i) for db in self._databases(ctx)
+                     for i in range(ctx.param(PER_DATABASE))]
+            batch = max(1, ctx.llm.config.concurrency)
+            async for records in in_order(_chunks(items, batch),
+                                          lambda chunk: self._judge(ctx, strong, chunk), 1):
+                for record in records:
+                    yield record
+                    kept += 1
+                    if kept >= ctx.n:
+                        return
+        finally:
+            if strong is not None:
+                await strong.close()
+
+    def _databases(self, ctx: Context) -> list[Database]:
+        files = database_files(ctx.seeds) if ctx.seeds.exists() else []
+        if not files:
+            return [generated(i, ctx.rng(self.name, "db", i))
+                    for i in range(ctx.param(DATABASES))]
+        databases = []
+        for file in files:
+            database = from_file(file)
+            if database is None:
+                ctx.reject("database_too_large", database=str(file))
+            else:
+                databases.append(database)
+        return databases
+
+    async def _draft(self, ctx: Context, strong: Any, item: tuple[Database, int]
+                     ) -> Draft | None:
+        database, index = item
+        where = {"database": database.name, "sample": index}
+        reply = await ctx.ask(QUESTION.format(schema=database.schema), sample=index)
+        if reply is None:
+            return None
+        question, sql = parse_question(reply)
+        if question is None or sql is None:
+            ctx.reject("unparseable", **where, missing="question" if question is None
+                       else "sql")
+            return None
+        if not single_select(sql):
+            ctx.reject("not_a_select", **where, sql=sql[:300])
+            return None
+        prompt = REFERENCE.format(schema=database.schema, question=question)
+        if strong is not None:
+            from codesynth.llm import LLMError
+
+            try:
+                answer: str | None = (await strong.ask([{"role": "user", "content": prompt}],
+                                                       sample=index)).text
+            except LLMError as exc:
+                ctx.reject("request_failed", error=str(exc)[:300])
+                return None
+        else:  # another sample of the same model: an independent attempt
+            answer = await ctx.ask(prompt, sample=1000 + index)
+        if answer is None:
+            return None
+        reference = sql_block(answer)
+        if reference is None or not single_select(reference):
+            ctx.reject("reference_unparseable", **where, question=question)
+            return None
+        return Draft(database, index, question, sql, reference, asks_for_order(question))
+
+    async def _judge(self, ctx: Context, strong: Any,
+                     chunk: list[tuple[Database, int]]) -> list[dict[str, Any]]:
+        drafts = [d for d in await asyncio.gather(*(self._draft(ctx, strong, item)
+                                                    for item in chunk)) if d is not None]
+        if not drafts:
+            return []
+        limit = ctx.param(MAX_ROWS)
+        references = await asyncio.to_thread(lambda: list(ctx.sandbox.run_many(
+            [query_job(f"{d.database.id}-{d.index}-ref", d.database.dump, d.reference, limit)
+             for d in drafts], ctx.limits)))
+        checks = []
+        for draft, execution in zip(drafts, references, strict=True):
+            result, reason = reference_result(execution, limit)
+            where = {"database": draft.database.name, "sample": draft.index,
+                     "question": draft.question}
+            if reason is not None:
+                ctx.reject(reason, **where, reference=draft.reference,
+                           trace=execution.reason[:300])
+                continue
+            assert result is not None
+            checks.append((draft, execution, result))
+        candidates = await asyncio.to_thread(lambda: list(ctx.sandbox.run_many(
+            [query_job(f"{d.database.id}-{d.index}", d.database.dump, d.sql, limit,
+                       expected=result, ordered=d.ordered) for d, _, result in checks],
+            ctx.limits)))
+        records = []
+        for (draft, ref_execution, result), execution in zip(checks, candidates, strict=True):
+            reason, detail = outcome(execution)
+            if reason is not None:
+                ctx.reject(reason, database=draft.database.name, sample=draft.index,
+                           question=draft.question, sql=draft.sql, reference=draft.reference,
+                           **detail)
+                continue
+            records.append(self._record(ctx, strong, draft, result, execution, ref_execution))
+        return records
+
+    def _record(self, ctx: Context, strong: Any, draft: Draft, result: dict[str, Any],
+                execution: Any, reference: Any) -> dict[str, Any]:
+        origin = Origin(method=self.name, model=ctx.llm.model,
+                        template_hash=template_hash(QUESTION, REFERENCE),
+                        parent_ids=(draft.database.id,), seed=ctx.seed,
+                        params={"sample": draft.index, "reference_model":
+                                strong.model if strong is not None else ctx.llm.model,
+                                "reference": "strong" if strong is not None else "resample"})
+        return {"id": content_id(self.name, draft.database.id, draft.question, draft.sql),
+                "question": draft.question, "sql": draft.sql,
+                "reference_sql": draft.reference, "database": draft.database.name,
+                "database_id": draft.database.id, "schema": draft.database.schema,
+                "ordered": draft.ordered, "result": result,
+                "trace": {"query": execution.to_dict(), "reference": reference.to_dict()},
+                "origin": origin.to_dict()}
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
