@@ -225,7 +225,7 @@ def agreement_job(job_id: str, code: str, entry: str, inputs: list[str], expecte
 def disagreement(execution: Execution) -> dict[str, Any]:
     """The first input on which a variant did not agree (from the trace)."""
     failed = next((t for t in execution.tests if t.outcome != "passed"), None)
+    message = (failed.message if failed is not None else None) or execution.reason
     return {"status": execution.status.value,
             "input": failed.source if failed is not None else None,
-            "message": (failed.message if failed is not None else execution.reason)[:300]
-            if (failed is not None and failed.message) or execution.reason else None}
+            "message": message[:300] if message else None}

@@ -136,7 +136,7 @@ class Refactor:
             runnable.append((code, how))
         verdicts = await check(ctx, base, [code for code, _ in runnable])
         records = []
-        for (code, how), verdict in zip(runnable, verdicts, strict=True):
+        for (_code, how), verdict in zip(runnable, verdicts, strict=True):
             if verdict.reason is not None:
                 ctx.reject(verdict.reason, source=source_id, transforms=how["transforms"],
                            sample=how.get("sample"), **verdict.detail)

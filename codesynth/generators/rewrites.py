@@ -296,7 +296,7 @@ TRANSFORMS: dict[str, Transform] = {
 def apply_chain(code: str, names: list[str], entry: str | None,
                 rng: random.Random) -> tuple[str, list[str]]:
     """``code`` through each named transform in turn (those that apply), and which did."""
-    applied = []
+    applied: list[str] = []
     for name in names:
         new = TRANSFORMS[name](code, entry, rng)
         if new is not None:
