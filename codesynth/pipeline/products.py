@@ -125,12 +125,17 @@ def run_product(name: str, pipeline: Pipeline, files: dict[str, StageFile], out:
     for row in out.read():  # what a resumed stage kept already: duplicates of it are dropped
         if row.get("kept"):
             dedup.check(row)
+    resumed = set(out.done)
     for row in rows:
         if isinstance(row, tuple):  # (reason, detail): a rejection
             made.rejected[row[0]] += 1
             made.inputs += 1
             continue
-        if content_id(name, row["id"]) in out.done:
+        if content_id(name, row["id"]) in resumed:
+            continue  # written by an earlier run of this stage
+        if content_id(name, row["id"]) in out.done:  # the very same record again
+            made.rejected["exact_duplicate"] += 1
+            made.inputs += 1
             continue
         reason = dedup.check(row)
         out.write({**row, "id": content_id(name, row["id"]), "product_id": row["id"],
