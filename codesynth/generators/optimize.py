@@ -23,6 +23,7 @@ from codesynth.generators.timing import compare
 from codesynth.generators.variants import (
     INPUTS,
     Baseline,
+    Verdict,
     baseline,
     check,
     reply_code,
@@ -67,26 +68,35 @@ class Optimize:
                                            INPUTS)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
-        sources = [s for s in load_sources(ctx.seeds)]
+        """Programs are asked about and checked ``concurrency`` at a time; the timing runs
+        one variant at a time, so that measurements never compete with each other."""
+        sources = load_sources(ctx.seeds)
         kept = 0
-        async for records in in_order(sources, lambda s: self._variants(ctx, s), 1):
-            for record in records:
-                yield record
-                kept += 1
-                if kept >= ctx.n:
-                    return
+        batch = max(1, ctx.llm.config.concurrency // ctx.param(SAMPLES))
+        async for base, correct in in_order(sources, lambda s: self._correct(ctx, s), batch):
+            loops: int | None = None
+            for code, index, verdict in correct:
+                if loops is None:
+                    loops = await self._calibrate(ctx, base)
+                record = await self._faster(ctx, base, code, index, verdict, loops)
+                if record is not None:
+                    yield record
+                    kept += 1
+                    if kept >= ctx.n:
+                        return
 
-    async def _variants(self, ctx: Context, source: Source) -> list[dict[str, Any]]:
+    async def _correct(self, ctx: Context, source: Source
+                       ) -> tuple[Baseline | None, list[tuple[str, int, Verdict]]]:
+        """The model's variants of one program that pass its tests and agree with it."""
         if source.job.test_style != "assert":
             ctx.reject("timing_needs_assert_tests", source=source.job.id)
-            return []
+            return None, []
         base = await baseline(ctx, source, ctx.param(INPUTS), self.name)
         if base is None or ctx.stopped:
-            return []
-        samples = ctx.param(SAMPLES)
+            return None, []
         replies = await asyncio.gather(*(ctx.ask(FASTER.format(
             entry=source.entry, code=source.job.code.rstrip()), sample=i)
-            for i in range(samples)))
+            for i in range(ctx.param(SAMPLES))))
         runnable: list[tuple[str, int]] = []
         for index, reply in enumerate(replies):
             if reply is None:
@@ -101,33 +111,37 @@ class Optimize:
             assert code is not None
             runnable.append((code, index))
         verdicts = await check(ctx, base, [code for code, _ in runnable])
-        records = []
-        loops: int | None = None
+        correct = []
         for (code, index), verdict in zip(runnable, verdicts, strict=True):
             if verdict.reason is not None:
                 ctx.reject(verdict.reason, source=source.job.id, sample=index,
                            **verdict.detail)
-                continue
-            if loops is None:
-                loops = await self._calibrate(ctx, base)
-            timing = await self._time(ctx, base, code, loops)
-            if timing.get("reason"):
-                ctx.reject(timing["reason"], source=source.job.id, sample=index)
-                continue
-            faster = timing["p_value"] < ctx.param(ALPHA) and \
-                timing["speedup"] >= ctx.param(MIN_SPEEDUP) and timing["speedup_ci95"][0] > 1
-            if not faster:
-                ctx.reject("not_faster", source=source.job.id, sample=index,
-                           speedup=timing["speedup"], p_value=round(timing["p_value"], 4))
-                continue
-            how = {"transforms": ["model"], "model": True, "sample": index,
-                   "template_hash": template_hash(FASTER)}
-            records.append(variant_record(ctx, self.name, base, verdict, how,
-                                          speedup=timing["speedup"], timing=timing))
-        return records
+            else:
+                correct.append((code, index, verdict))
+        return base, correct
 
-    async def _calibrate(self, ctx: Context, base: Baseline) -> int:
+    async def _faster(self, ctx: Context, base: Baseline | None, code: str, index: int,
+                      verdict: Verdict, loops: int) -> dict[str, Any] | None:
+        assert base is not None
+        source_id = base.source.job.id
+        timing = await self._time(ctx, base, code, loops)
+        if timing.get("reason"):
+            ctx.reject(timing["reason"], source=source_id, sample=index)
+            return None
+        faster = timing["p_value"] < ctx.param(ALPHA) and \
+            timing["speedup"] >= ctx.param(MIN_SPEEDUP) and timing["speedup_ci95"][0] > 1
+        if not faster:
+            ctx.reject("not_faster", source=source_id, sample=index,
+                       speedup=timing["speedup"], p_value=round(timing["p_value"], 4))
+            return None
+        how = {"transforms": ["model"], "model": True, "sample": index,
+               "template_hash": template_hash(FASTER)}
+        return variant_record(ctx, self.name, base, verdict, how, speedup=timing["speedup"],
+                              timing=timing)
+
+    async def _calibrate(self, ctx: Context, base: Baseline | None) -> int:
         """Loops of the tests that take about ``target_seconds`` of CPU in one job."""
+        assert base is not None
         job = base.source.job
         probes = [timed_job(f"{job.id}~cal{n}", job.code, job.tests, n) for n in (0, 20)]
         empty, twenty = await asyncio.to_thread(run_jobs, ctx, probes)

@@ -105,8 +105,8 @@ class Refactor:
         import asyncio
 
         samples = ctx.param(MODEL_SAMPLES)
-        styles = [STYLES[(i + int(source.job.id.encode().hex(), 16)) % len(STYLES)]
-                  for i in range(samples)]
+        offset = ctx.rng(self.name, source.job.id, "styles").randrange(len(STYLES))
+        styles = [STYLES[(offset + i) % len(STYLES)] for i in range(samples)]
         replies = await asyncio.gather(*(ctx.ask(REWRITE.format(
             style=style, entry=source.entry, code=source.job.code.rstrip()), sample=i)
             for i, style in enumerate(styles)))
