@@ -21,7 +21,7 @@ from typing import Any
 from codesynth.generators.base import Context
 from codesynth.jsonl import AtomicJSONLWriter, json_line
 from codesynth.pipeline.config import Pipeline
-from codesynth.pipeline.dedup import Deduplicator
+from codesynth.pipeline.dedup import normalize_text
 from codesynth.pipeline.export import shaped
 from codesynth.pipeline.schema import PRODUCTS
 from codesynth.pipeline.stages import REQUEST_FAILED, Counts, StageIncomplete, Tick, kept
@@ -34,9 +34,21 @@ from codesynth.registry import generators
 MODEL_PRODUCTS = ("refactor", "optimize", "nl2sql")  # they ask the model
 FILES = {"lintseq": "edit_sequences", "repairs": "repairs", "refactor": "refactor_variants",
          "optimize": "optimized", "nl2sql": "sql_pairs"}
-# What makes two rows of a product the same (exact dedup, normalized as the dedup stage).
-KEYS = {"lintseq": ("code",), "repairs": ("buggy_code",), "refactor": ("code",),
-        "optimize": ("code",), "nl2sql": ("question",)}
+
+
+def _lines(code: Any) -> list[str]:
+    return [line.rstrip() for line in str(code).strip().splitlines()]
+
+
+# What makes two rows of a product the same (exact dedup): a sequence of edits; a repair's
+# kind and attempts; a variant's text (trailing spaces aside); a question's words.
+KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "lintseq": lambda r: r["edits"],
+    "repairs": lambda r: [r["kind"], _lines(r["buggy_code"]),
+                          [_lines(s["code"]) for s in r.get("steps", ())]],
+    "refactor": lambda r: _lines(r["code"]), "optimize": lambda r: _lines(r["code"]),
+    "nl2sql": lambda r: normalize_text(r["question"]),
+}
 
 
 def final(files: dict[str, StageFile]) -> list[dict[str, Any]]:
@@ -121,10 +133,7 @@ def run_product(name: str, pipeline: Pipeline, files: dict[str, StageFile], out:
             Path(options["seeds"]) if "seeds" in options else pipeline.output / "no-databases"
         rows = asyncio.run(_with_llm(name, pipeline, llm_factory, seeds, sandbox, limits,
                                      made))
-    dedup = Deduplicator(fields=KEYS[name], near=False)
-    for row in out.read():  # what a resumed stage kept already: duplicates of it are dropped
-        if row.get("kept"):
-            dedup.check(row)
+    seen = {content_id(KEYS[name](row)) for row in out.read() if row.get("kept")}
     resumed = set(out.done)
     for row in rows:
         if isinstance(row, tuple):  # (reason, detail): a rejection
@@ -137,7 +146,9 @@ def run_product(name: str, pipeline: Pipeline, files: dict[str, StageFile], out:
             made.rejected["exact_duplicate"] += 1
             made.inputs += 1
             continue
-        reason = dedup.check(row)
+        key = content_id(KEYS[name](row))
+        reason = "exact_duplicate" if key in seen else None
+        seen.add(key)
         out.write({**row, "id": content_id(name, row["id"]), "product_id": row["id"],
                    "kept": reason is None, "reason": reason})
     counts = Counts.of(out.read())
