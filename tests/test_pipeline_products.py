@@ -23,15 +23,12 @@ def reply(request: Request) -> str:
     if "run faster" in prompt and program:
         return f"```python\n{program.group(1)}```"  # the same program: unchanged
     if "Write one question" in prompt:
-        if seed % 2:
-            return "Question: How many departments are there?\n```sql\n" \
-                   "SELECT COUNT(*) FROM departments\n```"
-        return "Question: How many employees are there?\n```sql\n" \
-               "SELECT COUNT(*) FROM employees\n```"
+        table = "departments" if seed % 2 else "employees"
+        return f"Question: How many {table} are there?"
     if "Write the SQLite query" in prompt:
-        table = "departments" if "departments" in prompt.split("question:")[-1] \
-            else "employees"
-        return f"```sql\nSELECT COUNT(id) FROM {table}\n```"
+        table = "departments" if "departments are there" in prompt else "employees"
+        column = "COUNT(*)" if seed < 1000 else "COUNT(id)"
+        return f"```sql\nSELECT {column} FROM {table}\n```"
     return task_reply(request)
 
 

@@ -144,20 +144,23 @@ QUESTIONS = [
     ("Which names are in the red team?", "SELECT name FROM staff WHERE team = 'red'",
      "SELECT name FROM staff WHERE team = 'red' ORDER BY name DESC"),
     # The question asks for an order the query does not give.
-    ("List the names sorted by salary from highest", "SELECT name FROM staff",
+    ("Can you list the names sorted by salary from highest?", "SELECT name FROM staff",
      "SELECT name FROM staff ORDER BY salary DESC, name"),
     ("What is in the table?", "SELECT nme FROM staff", "SELECT * FROM staff"),
 ]
 
 
 def weak(request: Request) -> str:
-    seed = int(request.body.get("seed", 0))
-    if seed == 5:
-        return "Question: what?\n```sql\nSELECT 1; DROP TABLE staff\n```"
-    if seed >= 6:
-        return "I can write questions about this table."
-    question, sql, _ = QUESTIONS[seed]
-    return f"Question: {question}\n" + fenced(sql + "\n", "sql")
+    prompt, seed = request.last_user, int(request.body.get("seed", 0))
+    if "Write one question" in prompt:
+        if seed == 5:
+            return "Question: What is in it?"
+        if seed >= 6:
+            return "I can write questions about this table."
+        return f"Question: {QUESTIONS[seed][0]}"
+    if "What is in it?" in prompt:
+        return fenced("SELECT 1; DROP TABLE staff\n", "sql")
+    return next(fenced(sql + "\n", "sql") for q, sql, _ in QUESTIONS if q in prompt)
 
 
 def strong(request: Request) -> str:
@@ -183,5 +186,5 @@ def test_nl2sql_keeps_pairs_whose_result_equals_the_strong_reference(run: Run,
         assert record["origin"]["params"]["reference"] == "strong"
     reasons = {r["sample"]: r["reason"] for r in rejected}
     assert reasons == {1: "result_differs", 3: "result_differs", 4: "sql_error",
-                       5: "not_a_select", 6: "unparseable"}
+                       5: "not_a_select", 6: "no_question"}
     assert "no such column" in next(r for r in rejected if r["sample"] == 4)["error"]

@@ -1,8 +1,9 @@
 """``nl2sql``: natural-language questions and SQL over SQLite databases, each pair checked by
-execution. The model (the "weak" role) writes a question and its query from the schema; a
-reference query for the same question comes independently from a second endpoint (the
-"strong" role, ``reference_base_url``) or, without one, from another sample of the same
-model. Both run in the sandbox (a Python job that loads the database's dump into an
+execution. The model (the "weak" role) writes a question from the schema, then, asked
+apart, the query that answers it; a reference query for the same question comes
+independently from a second endpoint (the "strong" role, ``reference_base_url``) or, without
+one, from another sample of the same prompt (``same_text`` in the record says when both
+queries are the same text: weaker evidence than two different queries that agree). Both run in the sandbox (a Python job that loads the database's dump into an
 in-memory SQLite); the pair is kept when the query's result equals the reference's,
 compared as a multiset of rows unless the question asks for an order. Records carry the
 schema, the result and both execution traces.
@@ -30,20 +31,14 @@ QUESTION = """Here is a SQLite database:
 
 {schema}
 
-Write one question a user could ask about this data and the SQLite query that answers it. \
-Use this format:
-Question: <the question>
-```sql
-<the query>
-```
-"""
-REFERENCE = """Here is a SQLite database:
+Write one question about the data in these tables that a SQL query can answer (for \
+example: how many ..., which ..., what is the average ...). Answer with the question only."""
+QUERY = """Here is a SQLite database:
 
 {schema}
 
 Write the SQLite query that answers this question: {question}
-Answer with one ```sql block.
-"""
+Answer with one ```sql block."""
 PER_DATABASE = Param("per_database", int, 4, "questions asked per database", minimum=1,
                      maximum=1000)
 DATABASES = Param("databases", int, 3, "databases made when the seeds hold no SQLite file",
@@ -54,7 +49,7 @@ REFERENCE_URL = Param("reference_base_url", str, "", "OpenAI-compatible endpoint
                       "of the same model)")
 REFERENCE_MODEL = Param("reference_model", str, "", "model name at reference_base_url "
                         "(empty: the server's first)")
-_QUESTION = re.compile(r"^\W*question\W*[:\-]\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_QUESTION = re.compile(r"^\W*question\W*[:\-]\s*(.+)$", re.IGNORECASE)
 _ORDERED = re.compile(r"\b(order(ed)?|sort(ed)?|rank(ed|ing)?|ascending|descending|"
                       r"alphabetical(ly)?|from (highest|lowest|largest|smallest|oldest|newest)"
                       r"|top \d+)\b", re.IGNORECASE)
@@ -68,10 +63,16 @@ def sql_block(text: str) -> str | None:
     return blocks[0].strip().rstrip(";").strip() or None
 
 
-def parse_question(text: str) -> tuple[str | None, str | None]:
-    match = _QUESTION.search(text)
-    question = match.group(1).strip() if match else None
-    return question, sql_block(text)
+def parse_question(text: str) -> str | None:
+    """The question in a reply: its first line with a question mark, without a
+    ``Question:`` label; None when there is none."""
+    for line in text.splitlines():
+        line = line.strip().strip("*\"'` ")
+        match = _QUESTION.match(line)
+        line = (match.group(1) if match else line).strip().strip("*\"'` ")
+        if "?" in line and len(line.split()) >= 3:
+            return line[:line.rindex("?") + 1]
+    return None
 
 
 def single_select(sql: str) -> bool:
@@ -140,34 +141,42 @@ class NL2SQL:
 
     async def _draft(self, ctx: Context, strong: Any, item: tuple[Database, int]
                      ) -> Draft | None:
+        """A question, the model's query for it, and the reference query for it: the
+        strong endpoint's, or another sample of the same prompt (each asked apart)."""
         database, index = item
         where = {"database": database.name, "sample": index}
         reply = await ctx.ask(QUESTION.format(schema=database.schema), sample=index)
         if reply is None:
             return None
-        question, sql = parse_question(reply)
-        if question is None or sql is None:
-            ctx.reject("unparseable", **where, missing="question" if question is None
-                       else "sql")
+        question = parse_question(reply)
+        if question is None:
+            ctx.reject("no_question", **where, reply=reply[:300])
             return None
-        if not single_select(sql):
-            ctx.reject("not_a_select", **where, sql=sql[:300])
+        prompt = QUERY.format(schema=database.schema, question=question)
+        answer = await ctx.ask(prompt, sample=index)
+        if answer is None:
             return None
-        prompt = REFERENCE.format(schema=database.schema, question=question)
+        sql = sql_block(answer)
+        if sql is None or not single_select(sql):
+            ctx.reject("unparseable" if sql is None else "not_a_select", **where,
+                       question=question, reply=answer[:300])
+            return None
         if strong is not None:
             from codesynth.llm import LLMError
 
             try:
-                answer: str | None = (await strong.ask([{"role": "user", "content": prompt}],
-                                                       sample=index)).text
+                # A sample index of its own: the cache key holds the model's name, not the
+                # endpoint, and both endpoints may serve a model of the same name.
+                reference_reply: str | None = (await strong.ask(
+                    [{"role": "user", "content": prompt}], sample=2000 + index)).text
             except LLMError as exc:
                 ctx.reject("request_failed", error=str(exc)[:300])
                 return None
-        else:  # another sample of the same model: an independent attempt
-            answer = await ctx.ask(prompt, sample=1000 + index)
-        if answer is None:
+        else:  # another sample of the same prompt: an independent attempt
+            reference_reply = await ctx.ask(prompt, sample=1000 + index)
+        if reference_reply is None:
             return None
-        reference = sql_block(answer)
+        reference = sql_block(reference_reply)
         if reference is None or not single_select(reference):
             ctx.reject("reference_unparseable", **where, question=question)
             return None
@@ -212,16 +221,18 @@ class NL2SQL:
     def _record(self, ctx: Context, strong: Any, draft: Draft, result: dict[str, Any],
                 execution: Any, reference: Any) -> dict[str, Any]:
         origin = Origin(method=self.name, model=ctx.llm.model,
-                        template_hash=template_hash(QUESTION, REFERENCE),
+                        template_hash=template_hash(QUESTION, QUERY),
                         parent_ids=(draft.database.id,), seed=ctx.seed,
                         params={"sample": draft.index, "reference_model":
                                 strong.model if strong is not None else ctx.llm.model,
                                 "reference": "strong" if strong is not None else "resample"})
+        same = " ".join(draft.sql.lower().split()) == " ".join(draft.reference.lower().split())
         return {"id": content_id(self.name, draft.database.id, draft.question, draft.sql),
                 "question": draft.question, "sql": draft.sql,
                 "reference_sql": draft.reference, "database": draft.database.name,
                 "database_id": draft.database.id, "schema": draft.database.schema,
                 "ordered": draft.ordered, "result": result,
+                "same_text": same,  # the two queries are the same text: weaker evidence
                 "trace": {"query": execution.to_dict(), "reference": reference.to_dict()},
                 "origin": origin.to_dict()}
 
