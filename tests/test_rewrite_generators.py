@@ -188,3 +188,30 @@ def test_nl2sql_keeps_pairs_whose_result_equals_the_strong_reference(run: Run,
     assert reasons == {1: "result_differs", 3: "result_differs", 4: "sql_error",
                        5: "not_a_select", 6: "no_question"}
     assert "no such column" in next(r for r in rejected if r["sample"] == 4)["error"]
+
+
+def templated(request: Request) -> str:
+    prompt, seed = request.last_user, int(request.body.get("seed", 0))
+    question = prompt.split("answers this question: ", 1)[1].split("\n", 1)[0]
+    if question.startswith("How many rows does the staff"):
+        return fenced("SELECT COUNT(*) FROM staff\n" if seed < 1000
+                      else "SELECT COUNT(id) FROM staff\n", "sql")
+    return fenced("SELECT MIN(salary) FROM staff\n" if seed < 1000
+                  else "SELECT MAX(salary) FROM staff\n", "sql")
+
+
+def test_nl2sql_template_questions_with_a_resampled_reference(run: Run,
+                                                             tmp_path: Path) -> None:
+    database = _database(tmp_path / "staff.db")
+    with ScriptedServer(templated) as server:
+        records, rejected, _ = generate(run, tmp_path, "nl2sql", database, server.base_url,
+                                        "--param", "questions=templates",
+                                        "--param", "per_database=6")
+        asked = [r.last_user for r in server.requests]
+    assert not any("Write one question" in prompt for prompt in asked)
+    assert records and all(r["question"].startswith("How many rows does the staff")
+                           for r in records)
+    assert all(r["asked_by"] == "template" and r["result"]["rows"] == [[4]] and
+               r["same_text"] is False and r["origin"]["params"]["reference"] == "resample"
+               for r in records)
+    assert rejected and {r["reason"] for r in rejected} == {"result_differs"}

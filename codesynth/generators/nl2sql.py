@@ -1,12 +1,13 @@
 """``nl2sql``: natural-language questions and SQL over SQLite databases, each pair checked by
-execution. The model (the "weak" role) writes a question from the schema, then, asked
-apart, the query that answers it; a reference query for the same question comes
-independently from a second endpoint (the "strong" role, ``reference_base_url``) or, without
-one, from another sample of the same prompt (``same_text`` in the record says when both
-queries are the same text: weaker evidence than two different queries that agree). Both run in the sandbox (a Python job that loads the database's dump into an
-in-memory SQLite); the pair is kept when the query's result equals the reference's,
-compared as a multiset of rows unless the question asks for an order. Records carry the
-schema, the result and both execution traces.
+execution. The question comes from the model (the "weak" role) or from templates over the
+schema (``questions``); the model, asked apart, writes the query that answers it; a
+reference query for the same question comes independently from a second endpoint (the
+"strong" role, ``reference_base_url``) or, without one, from another sample of the same
+prompt (``same_text`` in the record says when both queries are the same text: weaker
+evidence than two different queries that agree). Both run in the sandbox (a Python job that
+loads the database's dump into an in-memory SQLite); the pair is kept when the query's
+result equals the reference's, compared as a multiset of rows unless the question asks for
+an order. Records carry the schema, the result and both execution traces.
 
 Seeds: ``.sqlite`` / ``.db`` files (a file or a folder); without any, ``databases`` small
 databases are made from built-in schemas with seeded rows.
@@ -21,7 +22,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from codesynth.generators.base import Context, Param, in_order, template_hash
-from codesynth.generators.sql_databases import Database, database_files, from_file, generated
+from codesynth.generators.sql_databases import (
+    Database,
+    database_files,
+    from_file,
+    generated,
+    template_questions,
+)
 from codesynth.generators.sql_jobs import outcome, query_job, reference_result
 from codesynth.llm.extract import fenced_blocks
 from codesynth.records import Origin, content_id
@@ -47,6 +54,10 @@ MAX_ROWS = Param("max_rows", int, 100, "rows a result may have", minimum=1, maxi
 REFERENCE_URL = Param("reference_base_url", str, "", "OpenAI-compatible endpoint of the "
                       "stronger model writing the reference queries (empty: another sample "
                       "of the same model)")
+QUESTIONS = Param("questions", str, "model", "who asks: model (the model writes the "
+                  "questions), templates (made from the schema: counts, averages, maxima, "
+                  "filters, groupings; for models too small to ask), or both (in turn)",
+                  choices=("model", "templates", "both"))
 REFERENCE_MODEL = Param("reference_model", str, "", "model name at reference_base_url "
                         "(empty: the server's first)")
 _QUESTION = re.compile(r"^\W*question\W*[:\-]\s*(.+)$", re.IGNORECASE)
@@ -93,13 +104,14 @@ class Draft:
     sql: str
     reference: str
     ordered: bool
+    asked_by: str = "model"  # or "template"
 
 
 @generators.register("nl2sql")
 class NL2SQL:
     name = "nl2sql"
-    params: ClassVar[tuple[Param, ...]] = (PER_DATABASE, DATABASES, MAX_ROWS, REFERENCE_URL,
-                                           REFERENCE_MODEL)
+    params: ClassVar[tuple[Param, ...]] = (PER_DATABASE, DATABASES, MAX_ROWS, QUESTIONS,
+                                           REFERENCE_URL, REFERENCE_MODEL)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         from codesynth.llm import LLM
@@ -145,13 +157,20 @@ class NL2SQL:
         strong endpoint's, or another sample of the same prompt (each asked apart)."""
         database, index = item
         where = {"database": database.name, "sample": index}
-        reply = await ctx.ask(QUESTION.format(schema=database.schema), sample=index)
-        if reply is None:
-            return None
-        question = parse_question(reply)
-        if question is None:
-            ctx.reject("no_question", **where, reply=reply[:300])
-            return None
+        mode = ctx.param(QUESTIONS)
+        if mode == "templates" or (mode == "both" and index % 2):
+            question = template_questions(database, ctx.rng(self.name, database.id, index))
+            if question is None:
+                ctx.reject("no_question", **where, reply="no table")
+                return None
+        else:
+            reply = await ctx.ask(QUESTION.format(schema=database.schema), sample=index)
+            if reply is None:
+                return None
+            question = parse_question(reply)
+            if question is None:
+                ctx.reject("no_question", **where, reply=reply[:300])
+                return None
         prompt = QUERY.format(schema=database.schema, question=question)
         answer = await ctx.ask(prompt, sample=index)
         if answer is None:
@@ -180,7 +199,9 @@ class NL2SQL:
         if reference is None or not single_select(reference):
             ctx.reject("reference_unparseable", **where, question=question)
             return None
-        return Draft(database, index, question, sql, reference, asks_for_order(question))
+        return Draft(database, index, question, sql, reference, asks_for_order(question),
+                     "template" if mode == "templates" or (mode == "both" and index % 2)
+                     else "model")
 
     async def _judge(self, ctx: Context, strong: Any,
                      chunk: list[tuple[Database, int]]) -> list[dict[str, Any]]:
@@ -231,7 +252,7 @@ class NL2SQL:
                 "question": draft.question, "sql": draft.sql,
                 "reference_sql": draft.reference, "database": draft.database.name,
                 "database_id": draft.database.id, "schema": draft.database.schema,
-                "ordered": draft.ordered, "result": result,
+                "ordered": draft.ordered, "result": result, "asked_by": draft.asked_by,
                 "same_text": same,  # the two queries are the same text: weaker evidence
                 "trace": {"query": execution.to_dict(), "reference": reference.to_dict()},
                 "origin": origin.to_dict()}

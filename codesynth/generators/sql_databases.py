@@ -22,6 +22,8 @@ class Database:
     name: str
     dump: str  # the SQL script that rebuilds it
     schema: str  # CREATE statements and a few rows per table, for the prompt
+    # table -> [(column, declared type, a value from the first row)], for template questions
+    columns: tuple[tuple[str, tuple[tuple[str, str, object], ...]], ...] = ()
 
 
 def database_files(path: Path) -> list[Path]:
@@ -51,13 +53,49 @@ def describe(db: sqlite3.Connection, rows: int = 3) -> str:
     return "\n".join(parts)
 
 
+def columns_of(db: sqlite3.Connection) -> tuple[tuple[str, tuple[tuple[str, str, object],
+                                                                   ...]], ...]:
+    out = []
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name "
+                              "NOT LIKE 'sqlite_%' ORDER BY name").fetchall():
+        quoted = '"' + name.replace('"', '""') + '"'
+        info = db.execute(f"PRAGMA table_info({quoted})").fetchall()
+        first = db.execute(f"SELECT * FROM {quoted} LIMIT 1").fetchone() or ()
+        values = list(first) + [None] * (len(info) - len(first))
+        out.append((name, tuple((c[1], str(c[2]).upper(), v)
+                                for c, v in zip(info, values, strict=True))))
+    return tuple(out)
+
+
+def template_questions(database: Database, rng: random.Random) -> str | None:
+    """A question made from the schema (a count, an average, a maximum, a filter, a
+    grouping), for models too small to ask good ones; None for a database with no table."""
+    if not database.columns:
+        return None
+    table, columns = rng.choice(database.columns)
+    numbers = [(c, v) for c, kind, v in columns if kind in ("INTEGER", "REAL", "NUMERIC")
+               and c != "id" and not c.endswith("_id") and isinstance(v, int | float)]
+    texts = [c for c, kind, _ in columns if kind == "TEXT" and c not in ("name", "title")]
+    choices = [f"How many rows does the {table} table have?"]
+    if numbers:
+        column, value = rng.choice(numbers)
+        choices += [f"What is the average {column} in the {table} table?",
+                    f"What is the largest {column} in the {table} table?",
+                    f"How many rows of the {table} table have a {column} greater than "
+                    f"{value}?"]
+    if texts:
+        column = rng.choice(texts)
+        choices.append(f"How many rows of the {table} table are there for each {column}?")
+    return rng.choice(choices)
+
+
 def from_file(path: Path) -> Database | None:
     """The database in ``path``, or None when its dump is too large."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         dump = "\n".join(db.iterdump())
         if len(dump) > MAX_DUMP:
             return None
-        return Database(content_id("db", dump), path.name, dump, describe(db))
+        return Database(content_id("db", dump), path.name, dump, describe(db), columns_of(db))
 
 
 FIRST = ("Ada", "Ben", "Cleo", "Dev", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea")
@@ -128,6 +166,7 @@ def generated(index: int, rng: random.Random) -> Database:
         SCHEMAS[name](db, rng)
         db.commit()
         dump = "\n".join(db.iterdump())
-        return Database(content_id("db", dump), f"{name}-{index}", dump, describe(db))
+        return Database(content_id("db", dump), f"{name}-{index}", dump, describe(db),
+                        columns_of(db))
     finally:
         db.close()
