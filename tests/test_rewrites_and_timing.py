@@ -117,3 +117,13 @@ def test_the_null_distribution_counts_every_ordering(m: int, n: int) -> None:
 def test_clearly_faster_is_significant_and_equal_is_not() -> None:
     assert p_smaller([1.0, 1.1, 1.2, 1.3, 1.4], [2.0, 2.1, 2.2, 2.3, 2.4]) == 1 / 252
     assert p_smaller([1, 3, 5, 7], [2, 4, 6, 8]) > 0.3
+
+
+def test_parameters_are_renamed_only_where_they_are_not_the_signature() -> None:
+    code = ("def _h(a, b=1):\n    return a + b\n\n\ndef _k(x):\n    return x\n\n\n"
+            "def f(x, y):\n    t = _h(x, y) + _k(x=y)\n    return t\n")
+    out = TRANSFORMS["rename_locals"](code, "f", random.Random(0))
+    assert out is not None
+    assert "def _h(first, second=1):\n    return first + second" in out  # private
+    assert "def _k(x):\n    return x" in out  # private, but called with x=...
+    assert "def f(x, y):" in out and "temp = _h(x, y) + _k(x=y)" in out  # the entry point

@@ -43,16 +43,25 @@ class _Rename(cst.CSTTransformer):
         return updated.with_changes(value=new) if new else updated
 
 
+def _keyword_arguments(tree: ast.Module) -> set[tuple[str, str]]:
+    """(function, keyword) of every call ``f(..., keyword=...)`` in the program."""
+    return {(node.func.id, k.arg) for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name) for k in node.keywords if k.arg}
+
+
 def rename_locals(code: str, entry: str | None, rng: random.Random) -> str | None:
-    """Local variables of top-level functions (never parameters: they are the signature)
-    renamed, with every use of each, as libcst's scope analysis finds them."""
+    """Local variables of top-level functions renamed, with every use of each, as libcst's
+    scope analysis finds them. Parameters are the signature: only those of private
+    functions (``_name``, not the entry point) that no call passes by keyword are renamed."""
     module = _parse(code)
     if module is None:
         return None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     scopes = wrapper.resolve(ScopeProvider)
-    taken = {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)} | \
-        {n.arg for n in ast.walk(ast.parse(code)) if isinstance(n, ast.arg)}
+    tree = ast.parse(code)
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+        {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    by_keyword = _keyword_arguments(tree)
     nodes: dict[int, str] = {}
     for function in module.body:
         if not isinstance(function, cst.FunctionDef) or not function.body.body:
@@ -66,18 +75,26 @@ def rename_locals(code: str, entry: str | None, rng: random.Random) -> str | Non
         for extra in (function.params.star_arg, function.params.star_kwarg):
             if isinstance(extra, cst.Param):
                 params.add(extra.name.value)
+        private = function.name.value.startswith("_") and function.name.value != entry
+        renamable = {p.name.value for p in (*function.params.posonly_params,
+                                            *function.params.params)
+                     if (function.name.value, p.name.value) not in by_keyword} \
+            if private else set()
         names = sorted({a.name for a in scope.assignments if isinstance(a, Assignment)
-                        and a.name not in params})
+                        and (a.name not in params or a.name in renamable)})
         for name in names:
             assignments = [a for a in scope.assignments[name] if isinstance(a, Assignment)]
-            if not all(isinstance(a.node, cst.Name) for a in assignments):
+            if not all(isinstance(a.node, cst.Name) or (isinstance(a.node, cst.Param)
+                                                         and name in renamable)
+                       for a in assignments):
                 continue  # an import or a def: left alone
             new = _WORDS.get(name) or f"{name}_{rng.choice(('val', 'tmp', 'local'))}"
             while new in taken:
                 new += "_"
             taken.add(new)
             for assignment in assignments:
-                nodes[id(assignment.node)] = new
+                node = assignment.node
+                nodes[id(node.name if isinstance(node, cst.Param) else node)] = new
                 for access in assignment.references:
                     if isinstance(access.node, cst.Name):
                         nodes[id(access.node)] = new

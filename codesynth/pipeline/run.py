@@ -264,13 +264,18 @@ def _product(name: str, pipeline: Pipeline, state: RunState, files: dict[str, An
     if name in products.MODEL_PRODUCTS:
         url = base_url()
 
+        made: list[Any] = []
+
         def factory() -> Any:
             llm = LLM(config, url)
             view.watch(name, llm)
+            made.append(llm)
             return llm
 
     counts = products.run_product(name, pipeline, files, files[name], factory, sandbox,
                                   limits, tick)
+    if factory is not None and made:
+        summary.setdefault("llm", {})[name] = made[0].usage.to_dict()
     card = state.data.get("card")
     if card is not None:
         card.setdefault("products", {})[name] = counts["file"]
