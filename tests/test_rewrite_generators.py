@@ -215,3 +215,16 @@ def test_nl2sql_template_questions_with_a_resampled_reference(run: Run,
                r["same_text"] is False and r["origin"]["params"]["reference"] == "resample"
                for r in records)
     assert rejected and {r["reason"] for r in rejected} == {"result_differs"}
+
+
+def test_a_broken_source_is_a_rejection_not_a_crash(run: Run, tmp_path: Path) -> None:
+    raises = {**CLIP, "id": "raises", "code": CLIP["code"] + "raise ValueError(3)\n"}
+    wrong = {**CLIP, "id": "wrong", "code": CLIP["code"].replace("<=", "<")}
+    seeds = write_jsonl(tmp_path / "verified.jsonl", [raises, wrong])
+    with ScriptedServer(rewrite_reply) as server:
+        records, rejected, _ = generate(run, tmp_path, "refactor", seeds, server.base_url,
+                                        "--allow-empty")
+    assert records == []
+    assert {r["source"]: r["reason"] for r in rejected} == {"raises": "source_error",
+                                                            "wrong": "source_failed"}
+    assert server.count == 0  # nothing is asked about a program that does not pass

@@ -30,6 +30,7 @@ from codesynth.generators.sql_databases import (
     template_questions,
 )
 from codesynth.generators.sql_jobs import outcome, query_job, reference_result
+from codesynth.generators.variants import run_jobs
 from codesynth.llm.extract import fenced_blocks
 from codesynth.records import Origin, content_id
 from codesynth.registry import generators
@@ -117,6 +118,13 @@ class NL2SQL:
         from codesynth.llm import LLM
 
         url = ctx.param(REFERENCE_URL)
+        if url:
+            from codesynth.errors import UserError
+            from codesynth.llm.config import url_problem
+
+            problem = url_problem(url)
+            if problem:
+                raise UserError(f"params.reference_base_url: {problem}")
         strong = LLM(ctx.llm.config, url, model=ctx.param(REFERENCE_MODEL) or None) \
             if url else None
         try:
@@ -210,9 +218,9 @@ class NL2SQL:
         if not drafts:
             return []
         limit = ctx.param(MAX_ROWS)
-        references = await asyncio.to_thread(lambda: list(ctx.sandbox.run_many(
-            [query_job(f"{d.database.id}-{d.index}-ref", d.database.dump, d.reference, limit)
-             for d in drafts], ctx.limits)))
+        references = await run_jobs(ctx, [
+            query_job(f"{d.database.id}-{d.index}-ref", d.database.dump, d.reference, limit)
+            for d in drafts])
         checks = []
         for draft, execution in zip(drafts, references, strict=True):
             result, reason = reference_result(execution, limit)
@@ -224,10 +232,9 @@ class NL2SQL:
                 continue
             assert result is not None
             checks.append((draft, execution, result))
-        candidates = await asyncio.to_thread(lambda: list(ctx.sandbox.run_many(
-            [query_job(f"{d.database.id}-{d.index}", d.database.dump, d.sql, limit,
-                       expected=result, ordered=d.ordered) for d, _, result in checks],
-            ctx.limits)))
+        candidates = await run_jobs(ctx, [
+            query_job(f"{d.database.id}-{d.index}", d.database.dump, d.sql, limit,
+                      expected=result, ordered=d.ordered) for d, _, result in checks])
         records = []
         for (draft, ref_execution, result), execution in zip(checks, candidates, strict=True):
             reason, detail = outcome(execution)

@@ -144,7 +144,7 @@ class Optimize:
         assert base is not None
         job = base.source.job
         probes = [timed_job(f"{job.id}~cal{n}", job.code, job.tests, n) for n in (0, 20)]
-        empty, twenty = await asyncio.to_thread(run_jobs, ctx, probes)
+        empty, twenty = await run_jobs(ctx, probes)
         per_loop = max((twenty.cpu_time - empty.cpu_time) / 20, 1e-6)
         return max(1, min(100_000, math.ceil(ctx.param(TARGET) / per_loop)))
 
@@ -158,8 +158,7 @@ class Optimize:
             jobs += [timed_job(f"{job.id}~t{r}e", job.code, job.tests, 0),
                      timed_job(f"{job.id}~t{r}o", job.code, job.tests, loops),
                      timed_job(f"{job.id}~t{r}v", code, job.tests, loops)]
-        results: list[Execution] = await asyncio.to_thread(
-            lambda: [ctx.sandbox.run(j, ctx.limits) for j in jobs])
+        results: list[Execution] = await run_jobs(ctx, jobs, one_at_a_time=True)
         if not all(e.passed for e in results):
             bad = next(e for e in results if not e.passed)
             return {"reason": f"timing_{bad.status.value}"}

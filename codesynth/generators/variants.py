@@ -44,8 +44,14 @@ class Verdict:
     agreement: Execution | None = None
 
 
-def run_jobs(ctx: Context, jobs: list[Job]) -> list[Execution]:
-    return list(ctx.sandbox.run_many(jobs, ctx.limits))
+async def run_jobs(ctx: Context, jobs: list[Job], one_at_a_time: bool = False
+                   ) -> list[Execution]:
+    """The jobs' executions, in order, from a worker thread. The sandbox is opened here, in
+    the event loop's thread: programs checked concurrently must not open one each."""
+    box = ctx.sandbox
+    if one_at_a_time:
+        return await asyncio.to_thread(lambda: [box.run(j, ctx.limits) for j in jobs])
+    return await asyncio.to_thread(lambda: list(box.run_many(jobs, ctx.limits)))
 
 
 async def baseline(ctx: Context, source: Source, count: int, scope: str) -> Baseline | None:
@@ -60,7 +66,7 @@ async def baseline(ctx: Context, source: Source, count: int, scope: str) -> Base
     if not inputs:
         ctx.reject("no_differential_inputs", source=job.id)
         return None
-    tests, probe = await asyncio.to_thread(run_jobs, ctx, [
+    tests, probe = await run_jobs(ctx, [
         job, probe_job(f"{job.id}~probe", job.code, source.entry, inputs)])
     if not tests.passed:
         ctx.reject(f"source_{tests.status.value}", source=job.id)
@@ -103,7 +109,7 @@ async def check(ctx: Context, base: Baseline, codes: list[str]) -> list[Verdict]
                         test_style=job.test_style, entry_point=job.entry_point))
         jobs.append(agreement_job(f"{job.id}~v{index}~agree", code, entry, base.inputs,
                                   base.expected))
-    results = await asyncio.to_thread(run_jobs, ctx, jobs) if jobs else []
+    results = await run_jobs(ctx, jobs) if jobs else []
     verdicts = []
     for index, code in enumerate(codes):
         tests, agree = results[2 * index], results[2 * index + 1]
