@@ -49,6 +49,7 @@ class Pipeline:
     decontaminate: dict[str, Any] = field(default_factory=dict)
     export: dict[str, Any] = field(default_factory=dict)
     bugs: dict[str, Any] | None = None
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # product stages
     raw: dict[str, Any] = field(default_factory=dict)
 
     def digest(self) -> str:
@@ -242,8 +243,13 @@ def load(path: str | Path, output: str | Path | None = None) -> Pipeline:
             name if name == "humaneval" else str(schema.resolve(path.parent, name))
             for name in benchmarks]
     bugs = dict(data["bugs"]) if "bugs" in data else None
+    products = {name: dict(data[name]) for name in schema.PRODUCTS if name in data}
+    if "seeds" in products.get("nl2sql", {}):
+        products["nl2sql"]["seeds"] = str(schema.resolve(path.parent,
+                                                         products["nl2sql"]["seeds"]))
     raw = json.loads(json.dumps(data, default=str))
     return Pipeline(path=path, name=str(run.get("name", path.stem)), output=Path(chosen),
                     seed=int(run.get("seed", 0)), allow_empty=bool(run.get("allow_empty")),
                     llm=dict(data.get("llm", {})), generate=steps, bugs=bugs, raw=raw,
+                    products=products,
                     **sections)

@@ -167,12 +167,27 @@ def dataset_card(summary: dict[str, Any]) -> str:
         lines.append("- `bugfix_pairs.jsonl`: bug-fix pairs made from `verified` by the bugs "
                      "stage (AST bug operators), each fail-to-pass: the buggy program fails "
                      "a test the fixed one passes")
+    for product, file in summary.get("products", {}).items():
+        lines.append(f"- `{file}`: {PRODUCT_FILES[product]} (the {product} stage)")
     lines += ["", "Records in `hf/` and `.parquet` hold `provenance` (and `result`) as JSON "
               "text.", "", "## Fields", ""]
     for shape in [*summary.get("files", {}), *(["bugfix_pairs"] if "bugs" in stages else [])]:
         lines += [f"### {shape}", "", "| field | content |", "|---|---|"]
         lines += [f"| `{k}` | {v} |" for k, v in FIELDS[shape].items()] + [""]
     return "\n".join(lines)
+
+
+PRODUCT_FILES = {
+    "lintseq": "LintSeq edit sequences of the verified programs: insertion-only diffs "
+               "through states that all lint clean",
+    "repairs": "repair pairs (failed attempt, its error trace, the closest passing fix) and "
+               "chains of several failed attempts",
+    "refactor": "refactoring variants: pass the original tests and agree with the original "
+                "on generated inputs; with the transforms and the diff",
+    "optimize": "faster variants: pass the same tests, statistically faster in repeated "
+                "CPU-time measurements; with the timings and the speed-up",
+    "nl2sql": "questions and SQL whose result equals an independent reference query's; "
+              "with the schema, the result and the execution traces"}
 
 
 def _what(shape: str) -> str:

@@ -12,14 +12,15 @@ from typing import Any
 from rich.console import Console
 
 from codesynth.errors import ModelUnavailable, UserError
-from codesynth.pipeline import cleaning, stages
+from codesynth.pipeline import cleaning, products, stages
 from codesynth.pipeline.config import Pipeline
 from codesynth.pipeline.export import export, shaped, write_card
 from codesynth.pipeline.state import RunState
 from codesynth.pipeline.view import View
 from codesynth.records import Limits
 
-ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs")
+ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs",
+         "lintseq", "repairs", "refactor", "optimize", "nl2sql")  # the last ones: optional
 
 
 def limits_of(pipeline: Pipeline) -> Limits:
@@ -65,6 +66,8 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
         stack.enter_context(view)
         for number, name in enumerate(ORDER, 1):
             if name == "bugs" and pipeline.bugs is None:
+                continue
+            if name in products.PRODUCTS and name not in pipeline.products:
                 continue
             if state.completed(name):
                 view.done(name, summary["stages"].get(name, {}))
@@ -150,6 +153,9 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
     out = files[name]
     previous = files[ORDER[number - 2]] if number > 1 else None
     try:
+        if name in products.PRODUCTS:
+            return _product(name, pipeline, state, files, config, base_url, sandbox, limits,
+                            view, summary)
         if name in ("generate", "solve"):
             total = sum(s.n for s in pipeline.generate) if name == "generate" else \
                 sum(1 for _ in stages.kept(files["generate"])) * stages.samples_per_task(pipeline)
@@ -266,4 +272,36 @@ def _bugs(pipeline: Pipeline, state: RunState, files: dict[str, Any], summary: d
     if card is not None:  # the card lists the bugs stage and its file
         stages_now = {**summary["stages"], "bugs": counts}
         write_card(pipeline.output / "dataset", {**card, "stages": stages_now})
+    return counts
+
+
+def _product(name: str, pipeline: Pipeline, state: RunState, files: dict[str, Any],
+             config: Any, base_url: Any, sandbox: Any, limits: Limits, view: View,
+             summary: dict[str, Any]) -> dict[str, Any]:
+    """A product stage (products.py); the card then lists its file."""
+    from codesynth.llm import LLM
+    from codesynth.pipeline.export import write_card
+
+    tick = view.start(name, None)
+    factory = None
+    if name in products.MODEL_PRODUCTS:
+        url = base_url()
+
+        made: list[Any] = []
+
+        def factory() -> Any:
+            llm = LLM(config, url)
+            view.watch(name, llm)
+            made.append(llm)
+            return llm
+
+    counts = products.run_product(name, pipeline, files, files[name], factory, sandbox,
+                                  limits, tick)
+    if factory is not None and made:
+        summary.setdefault("llm", {})[name] = made[0].usage.to_dict()
+    card = state.data.get("card")
+    if card is not None:
+        card.setdefault("products", {})[name] = counts["file"]
+        write_card(pipeline.output / "dataset", {**card, "stages": {**summary["stages"],
+                                                                     name: counts}})
     return counts

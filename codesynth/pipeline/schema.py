@@ -132,8 +132,15 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "export": {"formats": Spec("list", choices=FORMATS), "shapes": Spec("list", choices=SHAPES),
                "hub_repo": STR, "private": BOOL, "push": BOOL},
     "bugs": {"strategy": Spec("str", choices=("ast",)), "per_sample": Int(1, 18)},
+    # Product stages (codesynth/pipeline/products.py), each optional.
+    "lintseq": {"samples": Int(1, 100), "linter": Spec("str", choices=("pyflakes", "ruff"))},
+    "repairs": {"max_chain": Int(2, 100)},
+    "refactor": {"n": Int(1, 10_000_000), "params": TABLE},
+    "optimize": {"n": Int(1, 10_000_000), "params": TABLE},
+    "nl2sql": {"n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
 }
 REQUIRED = {"generate": ("method", "n")}
+PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql")  # optional stages
 # [llm]: the types come from LLMConfig's fields; the ranges, choices and tests from here.
 def _llm_numbers() -> dict[str, Spec]:
     """The numeric [llm] keys, bounded as LLMConfig bounds them (one table for the flags,
@@ -298,5 +305,25 @@ def hub_token() -> str | None:
     return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
 
 
+def _product_params(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    """A generator product's params, checked as ``[[generate]]`` params are; nl2sql's
+    databases must be readable."""
+    from codesynth.generators.base import check_params
+
+    method = str(where[0])
+    for key, value in table.get("params", {}).items():
+        try:
+            check_params(method, {key: value}, "")
+        except UserError as exc:
+            yield (*where, "params", key), str(exc).split(f"params.{key}: ", 1)[-1]
+    if "seeds" in table:
+        seeds = resolve(base, table["seeds"])
+        if not seeds.exists():
+            yield (*where, "seeds"), f"{show(str(seeds))} does not exist"
+        elif (problem := inputs.seeds_problem(method, seeds)) is not None:
+            yield (*where, "seeds"), problem
+
+
 CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
-    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export}
+    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
+    "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params}
