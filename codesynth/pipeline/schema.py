@@ -281,6 +281,10 @@ def _sandbox(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]
     for option in ("workers", "image"):
         if option in table and option not in accepted:
             yield (*where, option), f"the {backend} backend takes no {option}"
+    wall, timeout = table.get("wall_time"), table.get("timeout", 10.0)
+    if isinstance(wall, int | float) and isinstance(timeout, int | float) and wall < timeout:
+        yield (*where, "wall_time"), (f"the wall backstop ({wall:g} s) must be at least the "
+                                      f"timeout ({timeout:g} s)")
 
 
 def _benchmarks(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
