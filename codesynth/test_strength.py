@@ -1,0 +1,165 @@
+"""Test strength by mutation: how many seeded mutants of a passing program its tests kill.
+
+For each passing program, up to K mutants are drawn from the AST bug operators
+(:mod:`codesynth.bugs.operators`) with an RNG seeded by the seed and the record's id, and run
+with the record's tests. A mutant that fails (any status but ``passed``; ``sandbox_error`` is
+no verdict and is not counted) is killed. A survivor is probed on generated inputs
+(:mod:`codesynth.behaviour`): one whose outputs equal the original's on every input is
+reported as ``equivalent`` and left out of the score, since no test can kill it.
+
+``result.test_strength = {mutants, killed, equivalent, score, survivors, seed}``, with
+``score = killed / (mutants - equivalent)`` (None when no mutant could be made).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from codesynth.behaviour import call_examples, entry_function, inputs_for, outputs, probe_job
+from codesynth.bugs.operators import Mutant, mutate
+from codesynth.bugs.pairs import unified_diff
+from codesynth.records import Execution, Job, Limits, Status
+
+DEFAULT_MUTANTS = 20
+PROBE_INPUTS = 24
+
+
+def mutants_of(job: Job, count: int, seed: int) -> list[Mutant]:
+    """Up to ``count`` distinct mutants of ``job.code``, the same for the same seed and id."""
+    rng = random.Random(f"{seed}:{job.id}:strength")
+    pool = mutate(job.code, rng, per_operator=max(1, count))
+    return rng.sample(pool, min(count, len(pool)))
+
+
+@dataclass
+class Survivor:
+    mutant: Mutant
+    equivalent: bool | None = None  # None: not probed (no inputs to generate)
+    outputs: list[str] | None = None
+
+    def to_dict(self, original: str) -> dict[str, Any]:
+        return {"operator": self.mutant.operator, "description": self.mutant.description,
+                "line": self.mutant.line, "equivalent": self.equivalent,
+                "diff": unified_diff(original, self.mutant.code)}
+
+
+@dataclass
+class Strength:
+    job: Job
+    mutants: list[Mutant]
+    killed: int = 0
+    unknown: int = 0  # sandbox_error: no verdict
+    survivors: list[Survivor] = field(default_factory=list)
+    inputs: list[tuple[Any, ...]] = field(default_factory=list)
+    origins: list[str] = field(default_factory=list)  # per input: tests, random or model
+    original_outputs: list[str] | None = None
+
+    @property
+    def equivalent(self) -> int:
+        return sum(s.equivalent is True for s in self.survivors)
+
+    @property
+    def score(self) -> float | None:
+        judged = len(self.mutants) - self.unknown - self.equivalent
+        return None if judged <= 0 else round(self.killed / judged, 4)
+
+    def to_dict(self, seed: int) -> dict[str, Any]:
+        return {"mutants": len(self.mutants), "killed": self.killed,
+                "equivalent": self.equivalent, "score": self.score,
+                "survivors": [s.to_dict(self.job.code) for s in self.survivors],
+                **({"unknown": self.unknown} if self.unknown else {}), "seed": seed}
+
+
+def measure(sandbox: Any, jobs: Sequence[Job], limits: Limits | None = None,
+            count: int = DEFAULT_MUTANTS, seed: int = 0, probe_inputs: int = PROBE_INPUTS,
+            extra_inputs: dict[str, list[tuple[Any, ...]]] | None = None) -> list[Strength]:
+    """The strength of each job's tests (the jobs' programs are taken to pass them). Every
+    mutant of every job runs in one batch, then every probe in another."""
+    strengths = [Strength(job, mutants_of(job, count, seed)) for job in jobs]
+    runs = [(s, m) for s in strengths for m in s.mutants]
+    executions = sandbox.run_many(
+        [Job(id=f"{s.job.id}~m{i}", code=m.code, tests=s.job.tests,
+             test_style=s.job.test_style, entry_point=s.job.entry_point,
+             language=s.job.language) for i, (s, m) in enumerate(runs)], limits)
+    for (strength, mutant), execution in zip(runs, executions, strict=True):
+        if execution.status is Status.SANDBOX_ERROR:
+            strength.unknown += 1
+        elif execution.passed:
+            strength.survivors.append(Survivor(mutant))
+        else:
+            strength.killed += 1
+    probe(sandbox, [s for s in strengths if s.survivors], limits, seed, probe_inputs,
+          extra_inputs or {})
+    return strengths
+
+
+def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, seed: int,
+          count: int, extra_inputs: dict[str, list[tuple[Any, ...]]] | None = None) -> None:
+    """Run the original and each survivor on generated inputs (and ``extra_inputs``, e.g. a
+    model's edge cases, by job id); equal outputs on all of them: equivalent."""
+    batch: list[tuple[Strength, Survivor | None, Job]] = []
+    for strength in strengths:
+        job = strength.job
+        entry = entry_function(job.code, job.entry_point)
+        if entry is None:
+            continue
+        examples = {repr(e) for e in call_examples(job.tests, job.test_style, entry)}
+        drawn = inputs_for(job, random.Random(f"{seed}:{job.id}:inputs"), count)
+        extra = [e for e in (extra_inputs or {}).get(job.id, []) if repr(e) not in
+                 {repr(d) for d in drawn}]
+        strength.inputs = drawn + extra
+        strength.origins = ["tests" if repr(d) in examples else "random" for d in drawn] \
+            + ["model"] * len(extra)
+        if not strength.inputs:
+            continue
+        batch.append((strength, None, probe_job(f"{job.id}~p", job.code, entry,
+                                                strength.inputs)))
+        for index, survivor in enumerate(strength.survivors):
+            batch.append((strength, survivor, probe_job(f"{job.id}~p{index}",
+                                                        survivor.mutant.code, entry,
+                                                        strength.inputs)))
+    if not batch:
+        return
+    probe_limits = Limits(timeout=max(10.0, (limits or Limits()).timeout))
+    for (strength, survivor, _), execution in zip(
+            batch, sandbox.run_many([job for _, _, job in batch], probe_limits), strict=True):
+        seen = outputs(execution)
+        if survivor is None:
+            strength.original_outputs = seen
+        elif seen is not None:
+            survivor.outputs = seen
+            survivor.equivalent = seen == strength.original_outputs \
+                if strength.original_outputs is not None else None
+        else:  # the probe itself did not finish (a hang, a crash): it behaves differently
+            survivor.equivalent = False if strength.original_outputs is not None else None
+
+
+def annotate(sandbox: Any, pairs: Sequence[tuple[Job, Execution]], limits: Limits | None,
+             count: int = DEFAULT_MUTANTS, seed: int = 0) -> list[Execution]:
+    """The executions, the passing ones with ``test_strength`` added."""
+    import dataclasses
+
+    passing = [job for job, execution in pairs if execution.passed]
+    measured = {id(s.job): s for s in measure(sandbox, passing, limits, count, seed)}
+    return [dataclasses.replace(execution, test_strength=measured[id(job)].to_dict(seed))
+            if id(job) in measured else execution for job, execution in pairs]
+
+
+def distribution(scores: Sequence[float | None]) -> dict[str, Any]:
+    """Counts of scores in tenths, plus the mean and the quartiles (for the dataset card)."""
+    known = sorted(s for s in scores if s is not None)
+    bins = {f"{b / 10:.1f}-{(b + 1) / 10:.1f}": 0 for b in range(10)}
+    for score in known:
+        b = min(int(score * 10), 9)
+        bins[f"{b / 10:.1f}-{(b + 1) / 10:.1f}"] += 1
+
+    def quantile(q: float) -> float | None:
+        return known[min(len(known) - 1, int(q * len(known)))] if known else None
+
+    return {"records": len(scores), "measured": len(known),
+            "mean": round(sum(known) / len(known), 4) if known else None,
+            "p25": quantile(0.25), "median": quantile(0.5), "p75": quantile(0.75),
+            "bins": bins}
