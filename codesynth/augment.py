@@ -50,7 +50,8 @@ def majority(outputs: Sequence[Sequence[str] | None]) -> list[str | None]:
     return labels
 
 
-def candidates(strength: Strength, labels: Sequence[str | None] | None = None) -> list[tuple[str, str, str]]:
+def candidates(strength: Strength, labels: Sequence[str | None] | None = None
+               ) -> list[tuple[str, str, str]]:
     """``(test source, input origin, label kind)`` for inputs where a survivor differs."""
     entry = entry_function(strength.job.code, strength.job.entry_point)
     expected = labels if labels is not None else strength.original_outputs
@@ -78,8 +79,8 @@ def candidates(strength: Strength, labels: Sequence[str | None] | None = None) -
 def augment(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None = None,
             labels: dict[str, Sequence[str | None]] | None = None
             ) -> list[list[dict[str, Any]]]:
-    """Kept tests per strength (in order; [] for none), for the strengths with surviving, non-equivalent mutants;
-    ``labels`` (by job id, per probe input) replace the reference's outputs as expected
+    """Kept tests per strength (in order; [] for none): those that kill surviving,
+    non-equivalent mutants. ``labels`` (by job id, per probe input) replace the reference's outputs as expected
     values, e.g. the :func:`majority` of several passing candidates."""
     plans = []
     kept: list[list[dict[str, Any]]] = [[] for _ in strengths]

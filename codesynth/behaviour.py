@@ -136,14 +136,16 @@ def like(value: Any, rng: random.Random, nonnegative: bool, depth: int = 0) -> A
         pick = rng.random()
         if pick < 0.3:
             drawn = value + rng.randint(-3, 3)
-        elif pick < 0.8:
+        elif pick < 0.7:
             drawn = rng.randint(-10, 20)
+        elif pick < 0.85:
+            drawn = rng.randint(-200, 200)
         else:
             drawn = rng.choice((0, 1, 2, -1, 100))
         return abs(drawn) if nonnegative else drawn
     if isinstance(value, float):
-        drawn = round(rng.uniform(-10, 10) if rng.random() < 0.6 else value * rng.uniform(0, 2), 3)
-        return abs(drawn) if nonnegative else drawn
+        real = round(rng.uniform(-10, 10) if rng.random() < 0.6 else value * rng.uniform(0, 2), 3)
+        return abs(real) if nonnegative else real
     if isinstance(value, str):
         alphabet = sorted(set(value)) + list("abcAB 1")
         return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, max(8, len(value) + 3))))

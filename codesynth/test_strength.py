@@ -117,10 +117,9 @@ def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, se
             continue
         batch.append((strength, None, probe_job(f"{job.id}~p", job.code, entry,
                                                 strength.inputs)))
-        for index, survivor in enumerate(strength.survivors):
-            batch.append((strength, survivor, probe_job(f"{job.id}~p{index}",
-                                                        survivor.mutant.code, entry,
-                                                        strength.inputs)))
+        for index, mutant in enumerate(strength.survivors):
+            batch.append((strength, mutant, probe_job(f"{job.id}~p{index}", mutant.mutant.code,
+                                                      entry, strength.inputs)))
     if not batch:
         return
     probe_limits = Limits(timeout=max(10.0, (limits or Limits()).timeout))

@@ -11,6 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from codesynth.cli._display import Tally, console, summary_table, track
+from codesynth.cli._quality_args import add_cache_option, with_cache
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
 from codesynth.errors import UserError
 from codesynth.execute import execute_pairs
@@ -49,6 +50,7 @@ def register(commands: Any) -> None:
                            help="print a machine-readable summary on stdout")
     humaneval.add_argument("--restart", action="store_true", help=RESTART_HELP)
     add_sandbox_options(humaneval, timeout=3.0)
+    add_cache_option(humaneval)
     humaneval.set_defaults(handler=run_humaneval)
 
 
@@ -84,6 +86,7 @@ def run_humaneval(args: argparse.Namespace) -> int:
         return problems, total
 
     sandbox, (problems, total) = open_during(args, limits, prepare)
+    sandbox = with_cache(sandbox, args)
     resumed = sum(kept.values())
     if resumed:
         console.print(Text(f"resuming: {resumed} of {total} samples kept from "

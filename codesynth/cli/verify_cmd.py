@@ -14,8 +14,8 @@ from codesynth.cli._display import Tally, console, summary_table, track
 from codesynth.cli._quality_args import add_quality_options, checks_from, with_cache
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
 from codesynth.execute import execute_pairs
-from codesynth.quality import checked
 from codesynth.jsonl import ResumableJSONLWriter, file_identity, read_objects
+from codesynth.quality import checked
 from codesynth.verify import (
     Validation,
     read_jobs,
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
                                                                                limits))
         for (record, tests), execution in track(results, validation.count - resumed,
                                                 "verify", tally):
-            extra = {"augmented_tests": tests} if tests else {}
-            writer.write({**record, **extra, "result": execution.to_dict()})
+            added = {"augmented_tests": tests} if tests else {}
+            writer.write({**record, **added, "result": execution.to_dict()})
     info = getattr(sandbox, "info", {})
     extra = {"resumed (kept)": str(resumed), "output total": str(validation.count)} \
         if resumed else None

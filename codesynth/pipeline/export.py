@@ -155,8 +155,9 @@ def dataset_card(summary: dict[str, Any]) -> str:
               f"Benchmarks: {', '.join(map(str, decontam.get('benchmarks', [])))} "
               f"({decontam.get('problems', 0)} problems). Removed by n-gram overlap: "
               f"{len(decontam.get('ngram', []))}; removed because they solve a benchmark "
-              f"problem when executed: {len(decontam.get('execution', []))}.", "",
-              "## Files", ""]
+              f"problem when executed: {len(decontam.get('execution', []))}.", ""]
+    lines += test_strength_lines(summary.get("test_strength"))
+    lines += ["## Files", ""]
     for shape, files in summary.get("files", {}).items():
         if files:
             lines.append(f"- {', '.join(f'`{f}`' for f in files)}: {_what(shape)}")
@@ -170,6 +171,20 @@ def dataset_card(summary: dict[str, Any]) -> str:
         lines += [f"### {shape}", "", "| field | content |", "|---|---|"]
         lines += [f"| `{k}` | {v} |" for k, v in FIELDS[shape].items()] + [""]
     return "\n".join(lines)
+
+
+def test_strength_lines(strength: dict[str, Any] | None) -> list[str]:
+    """The card's test strength section: the mutation scores of the records' tests."""
+    if not strength:
+        return []
+    lines = ["## Test strength", "",
+             f"Each record's tests were run against seeded mutants of its program (AST bug "
+             f"operators); the score is the share of mutants killed, equivalent mutants left "
+             f"out. Measured on {strength['measured']} of {strength['records']} records: "
+             f"mean {strength['mean']}, quartiles {strength['p25']} / {strength['median']} / "
+             f"{strength['p75']}.", "", "| score | records |", "|---|---|"]
+    lines += [f"| {span} | {count} |" for span, count in strength["bins"].items()]
+    return [*lines, ""]
 
 
 def _what(shape: str) -> str:

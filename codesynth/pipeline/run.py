@@ -50,8 +50,12 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
             if not opened:
                 options = {k: v for k, v in pipeline.sandbox.items()
                            if k in ("workers", "image")}
-                opened.append(stack.enter_context(open_sandbox(
-                    pipeline.sandbox.get("backend", "local"), limits=limits, **options)))
+                from codesynth.exec_cache import cached
+
+                opened.append(stack.enter_context(cached(open_sandbox(
+                    pipeline.sandbox.get("backend", "local"), limits=limits, **options),
+                    enabled=pipeline.verify.get("cache", True),
+                    path=pipeline.output / "exec-cache.sqlite")))
             return opened[0]
 
         urls: list[str] = []
@@ -154,9 +158,15 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
                                                  if r.get("kept", True))
         tick = view.start(name, inputs)  # bugs: as many mutants as the operators find
         if name == "verify":
-            return stages.verify(previous, out, sandbox(), limits, tick).to_dict()
+            from codesynth.quality import Checks
+
+            checks = Checks(strength=int(pipeline.verify.get("test_strength", 0)),
+                            reruns=int(pipeline.verify.get("reruns", 0)),
+                            augment=bool(pipeline.verify.get("augment", False)),
+                            seed=pipeline.seed)
+            return stages.verify(previous, out, sandbox(), limits, tick, checks).to_dict()
         if name == "filter":
-            return stages.select(previous, out, pipeline, tick).to_dict()
+            return stages.select(previous, out, pipeline, tick, sandbox, limits).to_dict()
         if name == "dedup":
             return cleaning.dedup(previous, out, pipeline, tick).to_dict()
         if name == "decontaminate":
@@ -187,6 +197,12 @@ def _export(pipeline: Pipeline, state: RunState, files: dict[str, Any],
             "records": len(records), "pass_rate": (verify.get("out", 0) / total) if total else 0,
             "decontamination": summary.get("decontamination")
             or state.data.get("decontamination")}
+    scores = [((r.get("result") or {}).get("test_strength") or {}).get("score")
+              for r in records]
+    if any(((r.get("result") or {}).get("test_strength")) for r in records):
+        from codesynth.test_strength import distribution
+
+        info["test_strength"] = distribution(scores)
     state.data["model"] = info["model"]
     result = export(records, pipeline.output / "dataset", pipeline.export, info)
     state.data["card"] = {**info, "files": result["files"]}  # the bugs stage adds to it

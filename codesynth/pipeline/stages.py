@@ -218,14 +218,19 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
 
 
 def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limits,
-           tick: Tick) -> Counts:
+           tick: Tick, checks: Any = None) -> Counts:
+    """Every candidate with its task's tests; ``checks`` (:class:`codesynth.quality.Checks`)
+    add reruns (flaky), test strength and augmented tests."""
     counts = Counts()
     todo = (r for r in kept(candidates) if content_id("verify", r["id"]) not in out.done)
     jobs = ((r, Job(id=r["id"], code=r["code"], tests=r["tests"], test_style=r["test_style"],
                     entry_point=r.get("entry_point"))) for r in todo)
     from codesynth.execute import execute_pairs
+    from codesynth.quality import checked
 
-    for record, execution in execute_pairs(sandbox, jobs, limits):
+    results = checked(sandbox, jobs, checks, limits) if checks is not None and checks.active \
+        else ((r, e, None) for r, e in execute_pairs(sandbox, jobs, limits))
+    for record, execution, added in results:
         result = execution.to_dict()
         tests = result.get("tests", [])
         out.write({**record, "id": content_id("verify", record["id"]),
@@ -236,6 +241,7 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
                                     "tests_passed": sum(t["outcome"] == "passed"
                                                         for t in tests),
                                     "tests_total": len(tests)},
+                   **({"augmented_tests": added} if added else {}),
                    "result": result})
         counts.inputs += 1
         tick(counts)
@@ -244,28 +250,69 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
     return counts
 
 
-def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick) -> Counts:
-    """Filters on verified candidates; ``keep = "one"`` keeps the first passing per task."""
-    keep_all = pipeline.filter.get("keep", "one") == "all"
+def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick,
+           sandbox: Callable[[], Sandbox] | None = None, limits: Limits | None = None
+           ) -> Counts:
+    """Filters on verified candidates; ``keep = "one"`` keeps the first passing per task,
+    ``"best"`` the passing one chosen by behaviour (:mod:`codesynth.selection`). Flaky
+    candidates are dropped unless ``allow_flaky``; ``min_test_strength`` drops candidates
+    whose tests kill too few mutants."""
+    keep = pipeline.filter.get("keep", "one")
     min_tests = int(pipeline.filter.get("min_tests", 1))
     max_lines = int(pipeline.filter.get("max_code_lines", 200))
+    min_strength = pipeline.filter.get("min_test_strength")
+    allow_flaky = bool(pipeline.filter.get("allow_flaky", False))
+    chosen = _best_per_task(verified, pipeline, sandbox, limits) if keep == "best" else {}
     counts = Counts()
     tasks_done: set[str] = set()
     for record in kept(verified):
+        result = record.get("result") or {}
+        strength = (result.get("test_strength") or {}).get("score")
         reason = None
         if record["verification"]["tests_total"] < min_tests:
             reason = "too_few_tests"
         elif record["code"].count("\n") + 1 > max_lines:
             reason = "code_too_long"
-        elif not keep_all and record["task_id"] in tasks_done:
+        elif result.get("flaky") and not allow_flaky:
+            reason = "flaky"
+        elif min_strength is not None and (strength is None or strength < min_strength):
+            reason = "weak_tests"
+        elif keep == "best" and chosen.get(record["task_id"]) != record["id"]:
+            reason = "not_selected"
+        elif keep == "one" and record["task_id"] in tasks_done:
             reason = "task_has_a_solution"
         if reason is None:
             tasks_done.add(record["task_id"])
-        row = judged("filter", record, reason)
+        extra = {"selection": chosen[("score", record["id"])]} \
+            if ("score", record["id"]) in chosen else {}
+        row = judged("filter", record, reason, **extra)
         out.write(row)
         counts.add(row)
         tick(counts)
     return counts
+
+
+def _best_per_task(verified: StageFile, pipeline: Pipeline,
+                   sandbox: Callable[[], Sandbox] | None, limits: Limits | None
+                   ) -> dict[Any, Any]:
+    """task id -> the chosen verify row's id; ("score", row id) -> its cluster and score."""
+    from codesynth.selection import select as choose
+
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for record in verified.read():
+        by_task.setdefault(record["task_id"], []).append(record)
+    tasks = [(task, rows) for task, rows in by_task.items()
+             if any(r.get("kept", True) for r in rows)]
+    if not tasks or sandbox is None:
+        return {}
+    found: dict[Any, Any] = {}
+    for (task, rows), (index, scored) in zip(
+            tasks, choose(sandbox(), tasks, limits, pipeline.seed), strict=True):
+        if index is not None:
+            found[task] = rows[index]["id"]
+        for row, score in zip(rows, scored, strict=True):
+            found[("score", row["id"])] = score.to_dict()
+    return found
 
 
 def run_async(coroutine: Any) -> Any:

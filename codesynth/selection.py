@@ -1,0 +1,114 @@
+"""Selection among a task's candidates by behaviour (AlphaCode's clustering, CodeT's dual
+execution agreement), for tasks whose tests a model wrote and may be weak.
+
+Every candidate's function runs on the same generated inputs (the tests' argument tuples and
+type-aware random ones, :mod:`codesynth.behaviour`); candidates with equal outputs on all of
+them form a cluster. A cluster's score is its size times the number of tests its members pass
+(CodeT: solutions that agree with each other and with the tests); raising any exception
+counts as one output. The best candidate is a
+passing member of the best-scoring cluster that has one; ties go to the stronger tests
+(``result.test_strength.score``), then to input order.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from codesynth.behaviour import entry_function, inputs_for, outputs, probe_job
+from codesynth.records import Job, Limits
+
+PROBE_INPUTS = 24
+
+
+@dataclass
+class Scored:
+    index: int  # in the task's candidates
+    cluster: int
+    cluster_size: int
+    tests_passed: int
+    score: int
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "cluster_size": self.cluster_size,
+                "tests_passed": self.tests_passed, "agreement": self.score}
+
+
+def _tests_passed(record: dict[str, Any]) -> int:
+    result = record.get("result") or {}
+    return sum(t.get("outcome") == "passed" for t in result.get("tests", []))
+
+
+def _strength(record: dict[str, Any]) -> float:
+    strength = (record.get("result") or {}).get("test_strength") or {}
+    score = strength.get("score")
+    return float(score) if isinstance(score, int | float) else -1.0
+
+
+def probe_jobs(records: Sequence[dict[str, Any]], seed: int, task_id: str
+               ) -> list[Job | None]:
+    """One probe per candidate, all on the inputs drawn from the task's tests."""
+    first = next((r for r in records if r.get("code")), None)
+    if first is None:
+        return [None] * len(records)
+    base = Job(id=task_id, code=first["code"], tests=first.get("tests") or "x",
+               test_style=first.get("test_style", "assert"),
+               entry_point=first.get("entry_point"))
+    inputs = inputs_for(base, random.Random(f"{seed}:{task_id}:select"), PROBE_INPUTS)
+    jobs: list[Job | None] = []
+    for index, record in enumerate(records):
+        code = record.get("code")
+        entry = entry_function(code, record.get("entry_point")) if code else None
+        jobs.append(probe_job(f"{task_id}~s{index}", code, entry, inputs)
+                    if code and entry and inputs else None)
+    return jobs
+
+
+def score(records: Sequence[dict[str, Any]], behaviours: Sequence[list[str] | None]
+          ) -> list[Scored]:
+    """Clusters and dual-agreement scores of one task's candidates."""
+    clusters: dict[str, int] = {}
+    labels = []
+    for index, seen in enumerate(behaviours):
+        # An input that makes a candidate raise is outside the task (an empty list where one
+        # is needed): which exception it raises does not tell two candidates apart.
+        key = repr([v if not v.startswith("!") else "!" for v in seen]) \
+            if seen is not None else f"unknown:{index}"
+        labels.append(clusters.setdefault(key, len(clusters)))
+    sizes = [labels.count(c) for c in range(len(clusters))]
+    scored = []
+    for index, record in enumerate(records):
+        cluster = labels[index]
+        members = [i for i, c in enumerate(labels) if c == cluster]
+        passed = min(_tests_passed(records[i]) for i in members)
+        scored.append(Scored(index, cluster, sizes[cluster], passed, sizes[cluster] * passed,
+                             bool((record.get("result") or {}).get("passed"))))
+    return scored
+
+
+def best(records: Sequence[dict[str, Any]], scored: Sequence[Scored]) -> int | None:
+    """The index of the chosen candidate (a passing one), or None when none passes."""
+    passing = [s for s in scored if s.passed]
+    if not passing:
+        return None
+    return min(passing, key=lambda s: (-s.score, -_strength(records[s.index]), s.index)).index
+
+
+def select(sandbox: Any, tasks: Sequence[tuple[str, Sequence[dict[str, Any]]]],
+           limits: Limits | None = None, seed: int = 0
+           ) -> list[tuple[int | None, list[Scored]]]:
+    """For each ``(task id, candidates)``: the chosen index and every candidate's score.
+    Every probe of every task runs in one batch."""
+    plans = [probe_jobs(records, seed, task_id) for task_id, records in tasks]
+    batch = [job for jobs in plans for job in jobs if job is not None]
+    probe_limits = Limits(timeout=max(10.0, (limits or Limits()).timeout))
+    results = iter(list(sandbox.run_many(batch, probe_limits)) if batch else [])
+    chosen = []
+    for (_, records), jobs in zip(tasks, plans, strict=True):
+        behaviours = [outputs(next(results)) if job is not None else None for job in jobs]
+        scored = score(records, behaviours)
+        chosen.append((best(records, scored), scored))
+    return chosen
