@@ -80,8 +80,8 @@ def augment(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None =
             labels: dict[str, Sequence[str | None]] | None = None
             ) -> list[list[dict[str, Any]]]:
     """Kept tests per strength (in order; [] for none): those that kill surviving,
-    non-equivalent mutants. ``labels`` (by job id, per probe input) replace the reference's outputs as expected
-    values, e.g. the :func:`majority` of several passing candidates."""
+    non-equivalent mutants. ``labels`` (by job id, per probe input) replace the reference's
+    outputs as expected values, e.g. the :func:`majority` of several passing candidates."""
     plans = []
     kept: list[list[dict[str, Any]]] = [[] for _ in strengths]
     for position, strength in enumerate(strengths):

@@ -46,8 +46,9 @@ def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks
         passing = [(i, job) for i, ((job, _), e) in enumerate(zip(pairs, executions,
                                                                   strict=True))
                    if e.passed and e.flaky is None]
-        strengths = test_strength.measure(sandbox, [job for _, job in passing], limits,
-                                          checks.strength, checks.seed)
+        strengths = test_strength.measure(
+            sandbox, [job for _, job in passing], limits, checks.strength, checks.seed,
+            durations=[executions[index].duration for index, _ in passing])
         if checks.augment:
             new = augment.augment(sandbox, strengths, limits)
             added = {index: tests for (index, _), tests in zip(passing, new, strict=True)}

@@ -13,6 +13,7 @@ reported as ``equivalent`` and left out of the score, since no test can kill it.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,10 +22,21 @@ from typing import Any
 from codesynth.behaviour import call_examples, entry_function, inputs_for, outputs, probe_job
 from codesynth.bugs.operators import Mutant, mutate
 from codesynth.bugs.pairs import unified_diff
-from codesynth.records import Execution, Job, Limits, Status
+from codesynth.records import Job, Limits, Status
 
 DEFAULT_MUTANTS = 20
 PROBE_INPUTS = 24
+# A mutant gets 10x the original's run time, at least this much (and never more than the
+# record's limit): mutants that loop forever are common, and each would hold a worker for the
+# whole limit. A mutant that times out is killed, as in mutation tools.
+MUTANT_FLOOR = 1.0
+
+
+def mutant_limits(limits: Limits | None, duration: float | None) -> Limits:
+    base = limits or Limits()
+    timeout = min(base.timeout, max(MUTANT_FLOOR, 10 * (duration or 0.0)))
+    cpu = base.cpu_time if base.cpu_time is None else min(base.cpu_time, timeout)
+    return dataclasses.replace(base, timeout=timeout, cpu_time=cpu)
 
 
 def mutants_of(job: Job, count: int, seed: int) -> list[Mutant]:
@@ -75,15 +87,19 @@ class Strength:
 
 def measure(sandbox: Any, jobs: Sequence[Job], limits: Limits | None = None,
             count: int = DEFAULT_MUTANTS, seed: int = 0, probe_inputs: int = PROBE_INPUTS,
-            extra_inputs: dict[str, list[tuple[Any, ...]]] | None = None) -> list[Strength]:
-    """The strength of each job's tests (the jobs' programs are taken to pass them). Every
-    mutant of every job runs in one batch, then every probe in another."""
+            extra_inputs: dict[str, list[tuple[Any, ...]]] | None = None,
+            durations: Sequence[float] | None = None) -> list[Strength]:
+    """The strength of each job's tests (the jobs' programs are taken to pass them, in
+    ``durations`` seconds when known). Every mutant of every job runs in one batch, under
+    :func:`mutant_limits` of the slowest original, then every probe in another."""
     strengths = [Strength(job, mutants_of(job, count, seed)) for job in jobs]
     runs = [(s, m) for s in strengths for m in s.mutants]
+    slowest = max(durations) if durations else None
     executions = sandbox.run_many(
         [Job(id=f"{s.job.id}~m{i}", code=m.code, tests=s.job.tests,
              test_style=s.job.test_style, entry_point=s.job.entry_point,
-             language=s.job.language) for i, (s, m) in enumerate(runs)], limits)
+             language=s.job.language) for i, (s, m) in enumerate(runs)],
+        mutant_limits(limits, slowest))
     for (strength, mutant), execution in zip(runs, executions, strict=True):
         if execution.status is Status.SANDBOX_ERROR:
             strength.unknown += 1
@@ -136,17 +152,6 @@ def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, se
             survivor.equivalent = False if strength.original_outputs is not None else None
 
 
-def annotate(sandbox: Any, pairs: Sequence[tuple[Job, Execution]], limits: Limits | None,
-             count: int = DEFAULT_MUTANTS, seed: int = 0) -> list[Execution]:
-    """The executions, the passing ones with ``test_strength`` added."""
-    import dataclasses
-
-    passing = [job for job, execution in pairs if execution.passed]
-    measured = {id(s.job): s for s in measure(sandbox, passing, limits, count, seed)}
-    return [dataclasses.replace(execution, test_strength=measured[id(job)].to_dict(seed))
-            if id(job) in measured else execution for job, execution in pairs]
-
-
 def distribution(scores: Sequence[float | None]) -> dict[str, Any]:
     """Counts of scores in tenths, plus the mean and the quartiles (for the dataset card)."""
     known = sorted(s for s in scores if s is not None)
@@ -162,3 +167,22 @@ def distribution(scores: Sequence[float | None]) -> dict[str, Any]:
             "mean": round(sum(known) / len(known), 4) if known else None,
             "p25": quantile(0.25), "median": quantile(0.5), "p75": quantile(0.75),
             "bins": bins}
+
+
+def first_assertion_only(tests: str, function: str = "check") -> str:
+    """``tests`` cut to their first assertion: in ``function`` (HumanEval's ``check``) when
+    there is one, else at the top level. What a weak suite looks like, to measure against."""
+    import ast
+
+    tree = ast.parse(tests)
+    body = next((n.body for n in tree.body
+                 if isinstance(n, ast.FunctionDef) and n.name == function), tree.body)
+    kept, seen = [], False
+    for statement in body:
+        asserts = any(isinstance(n, ast.Assert) for n in ast.walk(statement))
+        if asserts and seen:
+            continue
+        seen = seen or asserts
+        kept.append(statement)
+    body[:] = kept
+    return ast.unparse(tree) + "\n"

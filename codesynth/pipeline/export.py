@@ -20,7 +20,7 @@ from codesynth.jsonl import json_line
 
 SHAPES = ("sft", "chat", "verified")
 PROVENANCE = "generator (method, model, template hash, parents, round, seed, params), " \
-    "solving request and verification summary"
+    "solving request and verification summary (and augmented_tests, when made)"
 # Every exported file's fields, for the dataset card (a test checks them against the files).
 FIELDS: dict[str, dict[str, str]] = {
     "sft": {"id": "candidate id", "instruction": "the task",
@@ -55,6 +55,8 @@ def shaped(record: dict[str, Any], shape: str) -> dict[str, Any]:
     provenance = {"origin": record.get("origin"), "solve": record.get("solve"),
                   "verification": record.get("verification"),
                   "candidate_id": record.get("candidate_id")}
+    if record.get("augmented_tests"):  # tests that kill mutants the task's tests let live
+        provenance["augmented_tests"] = record["augmented_tests"]
     if shape == "sft":
         return {"id": record["candidate_id"], "instruction": record["instruction"],
                 "response": response(record), "provenance": provenance}

@@ -1,0 +1,54 @@
+"""``--reruns K``: programs whose outcome changes between runs are flaky, per test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from codesynth.flaky import changes
+from codesynth.records import Execution, Status, TestOutcome
+from tests.conftest import Run
+
+# With 16 runs, a fair coin shows both faces except with probability 2 * 2**-16.
+RANDOM = {"id": "coin", "code": "import os\n\ndef coin():\n    return os.urandom(1)[0] % 2 == 0\n",
+          "tests": "assert 1 + 1 == 2\nassert coin()\n"}
+CLOCK = {"id": "clock", "code": "import time\n\ndef odd_microsecond():\n"
+                                "    return time.time_ns() // 1000 % 2 == 1\n",
+         "tests": "assert odd_microsecond()\n"}
+STEADY = {"id": "steady", "code": "def add(a, b):\n    return a + b\n",
+          "tests": "assert add(1, 2) == 3\n"}
+FAILING = {"id": "failing", "code": "def add(a, b):\n    return a - b\n",
+           "tests": "assert add(1, 2) == 3\n"}
+
+
+def test_reruns_catch_random_and_time_dependent_programs(run: Run, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in (RANDOM, CLOCK, STEADY, FAILING)))
+    out = tmp_path / "out.jsonl"
+    code, _, err = run("verify", source, "-o", out, "--reruns", "15")
+    assert code == 0, err
+    rows = {r["id"]: r["result"] for r in map(json.loads, out.read_text().splitlines())}
+    coin = rows["coin"]["flaky"]
+    assert coin["runs"] == 16 and set(coin["statuses"]) == {"passed", "failed"}
+    assert coin["tests"] == ["tests.py:2"]  # per test: the first assert never moved
+    assert rows["clock"]["flaky"]["tests"] == ["tests.py:1"]
+    assert "flaky" not in rows["steady"] and "flaky" not in rows["failing"]
+    assert rows["failing"]["status"] == "failed"
+
+
+def outcome(status: Status, *tests: str) -> Execution:
+    return Execution(status=status, tests=tuple(
+        TestOutcome(name=f"t{i}", outcome=o) for i, o in enumerate(tests)))
+
+
+def test_changes_per_test_and_status_only() -> None:
+    same = outcome(Status.PASSED, "passed", "passed")
+    assert changes([same, same, same]) is None
+    moved = changes([same, outcome(Status.FAILED, "passed", "failed")])
+    assert moved == {"runs": 2, "statuses": ["passed", "failed"], "tests": ["t1"]}
+    # No per-test outcomes (a timeout): the status moved, named "*".
+    assert changes([outcome(Status.PASSED), outcome(Status.TIMEOUT)])["tests"] == ["*"]
+    # A run with no verdict is no evidence either way.
+    assert changes([same, outcome(Status.SANDBOX_ERROR)]) is None
+    # A test one run reports and another does not (it was not reached).
+    assert changes([same, outcome(Status.FAILED, "failed")])["tests"] == ["t0", "t1"]
