@@ -13,7 +13,7 @@ passing member of the best-scoring cluster that has one; ties go to the stronger
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,3 +112,25 @@ def select(sandbox: Any, tasks: Sequence[tuple[str, Sequence[dict[str, Any]]]],
         scored = score(records, behaviours)
         chosen.append((best(records, scored), scored))
     return chosen
+
+
+def choose_per_task(rows: Iterable[dict[str, Any]], sandbox: Callable[[], Any] | None,
+                    limits: Limits | None, seed: int) -> dict[Any, Any]:
+    """For the pipeline's verify rows (``task_id``, ``kept``): task id -> the chosen row's
+    id, and ("score", row id) -> its cluster and agreement. The sandbox opens only if a
+    task has a passing candidate."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_task.setdefault(row["task_id"], []).append(row)
+    tasks = [(task, group) for task, group in by_task.items()
+             if any(r.get("kept", True) for r in group)]
+    if not tasks or sandbox is None:
+        return {}
+    found: dict[Any, Any] = {}
+    for (task, group), (index, scored) in zip(tasks, select(sandbox(), tasks, limits, seed),
+                                              strict=True):
+        if index is not None:
+            found[task] = group[index]["id"]
+        for row, scores in zip(group, scored, strict=True):
+            found[("score", row["id"])] = scores.to_dict()
+    return found

@@ -172,3 +172,24 @@ def test_pipeline_keep_best_picks_the_agreeing_solution(run: Run, tmp_path: Path
     # keep = "best": a member of the largest cluster of agreeing candidates.
     assert kept["best"]["clamp"] in TASKS["clamp"][1]
     assert kept["best"]["count_words"] in TASKS["count_words"][1]
+
+
+def test_repairs_take_fixes_from_the_agreeing_cluster(run: Run, tmp_path: Path) -> None:
+    tests, correct, wrong = TASKS["clamp"]
+    failed = "def clamp(x, lo, hi):\n    return x + 1\n"
+    rows = [{"id": f"c{i}", "task_id": "clamp", "code": code, "tests": tests,
+             "entry_point": "clamp"} for i, code in enumerate([failed, wrong[0], *correct])]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, _, err = run("verify", source, "-o", tmp_path / "verified.jsonl")
+    assert code == 0, err
+    fixes = {}
+    for flag in ((), ("--select-fixes",)):
+        out = tmp_path / f"repairs{len(flag)}.jsonl"
+        code, _, err = run("repairs", tmp_path / "verified.jsonl", "-o", out, *flag)
+        assert code == 0, err
+        [pair] = [json.loads(line) for line in out.read_text().splitlines()]
+        assert pair["buggy_code"] == failed
+        fixes[bool(flag)] = pair["fixed_code"]
+    assert fixes[False] == wrong[0]  # the closest passing program: wrong, weak tests
+    assert fixes[True] in correct

@@ -262,7 +262,10 @@ def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick,
     max_lines = int(pipeline.filter.get("max_code_lines", 200))
     min_strength = pipeline.filter.get("min_test_strength")
     allow_flaky = bool(pipeline.filter.get("allow_flaky", False))
-    chosen = _best_per_task(verified, pipeline, sandbox, limits) if keep == "best" else {}
+    from codesynth.selection import choose_per_task
+
+    chosen = choose_per_task(verified.read(), sandbox, limits, pipeline.seed) \
+        if keep == "best" else {}
     counts = Counts()
     tasks_done: set[str] = set()
     for record in kept(verified):
@@ -290,29 +293,6 @@ def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick,
         counts.add(row)
         tick(counts)
     return counts
-
-
-def _best_per_task(verified: StageFile, pipeline: Pipeline,
-                   sandbox: Callable[[], Sandbox] | None, limits: Limits | None
-                   ) -> dict[Any, Any]:
-    """task id -> the chosen verify row's id; ("score", row id) -> its cluster and score."""
-    from codesynth.selection import select as choose
-
-    by_task: dict[str, list[dict[str, Any]]] = {}
-    for record in verified.read():
-        by_task.setdefault(record["task_id"], []).append(record)
-    tasks = [(task, rows) for task, rows in by_task.items()
-             if any(r.get("kept", True) for r in rows)]
-    if not tasks or sandbox is None:
-        return {}
-    found: dict[Any, Any] = {}
-    for (task, rows), (index, scored) in zip(
-            tasks, choose(sandbox(), tasks, limits, pipeline.seed), strict=True):
-        if index is not None:
-            found[task] = rows[index]["id"]
-        for row, score in zip(rows, scored, strict=True):
-            found[("score", row["id"])] = score.to_dict()
-    return found
 
 
 def run_async(coroutine: Any) -> Any:
