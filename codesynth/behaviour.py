@@ -79,13 +79,13 @@ def call_examples(tests: Any, test_style: str, entry: str) -> list[Args]:
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 continue
             text = repr(args)
-            if text not in seen and _literal(args):
+            if text not in seen and literal(args):
                 seen.add(text)
                 found.append(args)
     return found
 
 
-def _literal(value: Any) -> bool:
+def literal(value: Any) -> bool:
     """Whether ``repr(value)`` reads back as ``value`` (no inf/nan, no sets of odd things)."""
     try:
         return bool(ast.literal_eval(repr(value)) == value)
@@ -188,7 +188,7 @@ def generate_inputs(examples: Sequence[Args], rng: random.Random, count: int) ->
         if len(inputs) >= count:
             break
         drawn = like(rng.choice(list(examples)), rng, nonnegative)
-        if repr(drawn) not in seen and _literal(drawn):
+        if repr(drawn) not in seen and literal(drawn):
             seen.add(repr(drawn))
             inputs.append(drawn)
     return inputs

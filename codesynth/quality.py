@@ -18,6 +18,7 @@ from codesynth import augment, flaky, test_strength
 from codesynth.records import Execution, Job, Limits
 
 P = TypeVar("P")
+Inputs = dict[str, list[tuple[Any, ...]]]
 CHUNK = 32
 
 
@@ -37,9 +38,10 @@ class Checks:
 
 
 def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks,
-                limits: Limits | None = None
+                limits: Limits | None = None, extra_inputs: Inputs | None = None
                 ) -> list[tuple[Execution, list[dict[str, Any]] | None]]:
-    """Each execution with what the checks add, and the record's new tests (or None)."""
+    """Each execution with what the checks add, and the record's new tests (or None).
+    ``extra_inputs``: more probe inputs by job id (e.g. a model's edge cases)."""
     executions = flaky.rerun(sandbox, pairs, checks.reruns, limits)
     added: dict[int, list[dict[str, Any]]] = {}
     if checks.strength:
@@ -48,7 +50,7 @@ def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks
                    if e.passed and e.flaky is None]
         strengths = test_strength.measure(
             sandbox, [job for _, job in passing], limits, checks.strength, checks.seed,
-            durations=[executions[index].duration for index, _ in passing])
+            extra_inputs=extra_inputs, durations=[executions[i].duration for i, _ in passing])
         if checks.augment:
             new = augment.augment(sandbox, strengths, limits)
             added = {index: tests for (index, _), tests in zip(passing, new, strict=True)}
@@ -66,7 +68,8 @@ def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks
 
 
 def checked(sandbox: Any, pairs: Iterable[tuple[P, Job]], checks: Checks,
-            limits: Limits | None = None, chunk: int = CHUNK
+            limits: Limits | None = None, chunk: int = CHUNK,
+            extra_inputs: Inputs | None = None
             ) -> Iterator[tuple[P, Execution, list[dict[str, Any]] | None]]:
     """``(payload, execution, new tests)`` in input order, the checks applied."""
     iterator = iter(pairs)
@@ -76,6 +79,7 @@ def checked(sandbox: Any, pairs: Iterable[tuple[P, Job]], checks: Checks,
             return
         jobs = [job for _, job in part]
         executions = list(sandbox.run_many(jobs, limits))
-        done = check_chunk(sandbox, list(zip(jobs, executions, strict=True)), checks, limits)
+        done = check_chunk(sandbox, list(zip(jobs, executions, strict=True)), checks, limits,
+                           extra_inputs)
         for (payload, _), (execution, tests) in zip(part, done, strict=True):
             yield payload, execution, tests

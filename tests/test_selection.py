@@ -87,10 +87,15 @@ CATALOG = {
              ["import os\n\ndef coin():\n    return os.urandom(1)[0] % 2 == 0\n"] * 4),
 }
 ORDER = list(CATALOG)
+EDGES = {"clamp": "(-5, 0, 10)\n(15, 0, 10)\n(3, 3, 3)\n", "count_words": "('',)\n('  a  b ',)\n"}
+ASKED: list[str] = []
 
 
 def reply(request: Request) -> str:
     prompt, seed = request.last_user, int(request.body.get("seed", 0))
+    if "edge-case inputs" in prompt:
+        ASKED.append(prompt)
+        return "```python\n" + next(v for k, v in EDGES.items() if f"`{k}(" in prompt) + "```"
     if "new, diverse programming tasks" in prompt:
         instruction = CATALOG[ORDER[seed % len(ORDER)]][0]
         return f"1. Instruction: {instruction}\n"
@@ -128,6 +133,7 @@ samples = 4
 [verify]
 test_strength = 8
 reruns = 16
+edge_cases = 4
 
 [filter]
 keep = "{keep}"
@@ -166,6 +172,7 @@ def test_pipeline_keep_best_picks_the_agreeing_solution(run: Run, tmp_path: Path
         assert "## Test strength" in card and "mean" in card
         for row in rows:
             assert row["result"]["test_strength"]["mutants"] >= 1
+    assert len(ASKED) == 4  # one edge-case request per task with parameters, per run
     # keep = "one" takes the first passing sample: the wrong one the weak tests let through.
     assert kept["one"]["clamp"] == CATALOG["clamp"][2][0]
     assert kept["one"]["count_words"] == CATALOG["count_words"][2][0]

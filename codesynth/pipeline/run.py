@@ -164,7 +164,10 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
                             reruns=int(pipeline.verify.get("reruns", 0)),
                             augment=bool(pipeline.verify.get("augment", False)),
                             seed=pipeline.seed)
-            return stages.verify(previous, out, sandbox(), limits, tick, checks).to_dict()
+            edges = _edge_cases(pipeline, config, base_url, previous, summary) \
+                if pipeline.verify.get("edge_cases") and checks.strength else None
+            return stages.verify(previous, out, sandbox(), limits, tick, checks,
+                                 edges).to_dict()
         if name == "filter":
             return stages.select(previous, out, pipeline, tick, sandbox, limits).to_dict()
         if name == "dedup":
@@ -180,6 +183,28 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
         return _bugs(pipeline, state, files, summary, sandbox(), limits, tick)
     finally:
         out.close()
+
+
+def _edge_cases(pipeline: Pipeline, config: Any, base_url: Any, candidates: Any,
+                summary: dict[str, Any]) -> dict[str, Any]:
+    """The model's edge-case inputs per task (one request per task, cached), for probing."""
+    from codesynth.edge_cases import propose
+    from codesynth.llm import LLM
+
+    tasks: dict[str, dict[str, Any]] = {}
+    for row in stages.kept(candidates):
+        tasks.setdefault(row["task_id"], {**row, "id": row["task_id"]})
+
+    async def ask() -> dict[str, Any]:
+        llm = LLM(config, base_url())
+        try:
+            return await propose(llm, list(tasks.values()),
+                                 int(pipeline.verify["edge_cases"]))
+        finally:
+            summary.setdefault("llm", {})["edge_cases"] = llm.usage.to_dict()
+            await llm.close()
+
+    return stages.run_async(ask())  # type: ignore[no-any-return]
 
 
 def _final(files: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -125,7 +125,7 @@ SCHEMA: dict[str, dict[str, Spec]] = {
                "max_code_lines": Int(1, 1_000_000), "min_test_strength": Float(0, high=1),
                "allow_flaky": BOOL},
     "verify": {"test_strength": Int(0, 1000), "reruns": Int(0, 100), "augment": BOOL,
-               "cache": BOOL},
+               "cache": BOOL, "edge_cases": Int(0, 100)},
     "dedup": {"exact": BOOL, "near": BOOL, "threshold": Float(above=0, high=1),
               "num_perm": Int(16, 1024),
               "fields": Spec("list", choices=("instruction", "code", "tests"))},

@@ -218,9 +218,9 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
 
 
 def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limits,
-           tick: Tick, checks: Any = None) -> Counts:
-    """Every candidate with its task's tests; ``checks`` (:class:`codesynth.quality.Checks`)
-    add reruns (flaky), test strength and augmented tests."""
+           tick: Tick, checks: Any = None, edge_cases: dict[str, Any] | None = None) -> Counts:
+    """Every candidate with its task's tests, and ``checks`` (codesynth.quality): reruns,
+    test strength, augmented tests (probing with ``edge_cases`` by task id too)."""
     counts = Counts()
     todo = (r for r in kept(candidates) if content_id("verify", r["id"]) not in out.done)
     jobs = ((r, Job(id=r["id"], code=r["code"], tests=r["tests"], test_style=r["test_style"],
@@ -228,7 +228,10 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
     from codesynth.execute import execute_pairs
     from codesynth.quality import checked
 
-    results = checked(sandbox, jobs, checks, limits) if checks is not None and checks.active \
+    extra = {r["id"]: edge_cases[r["task_id"]] for r in kept(candidates)
+             if r["task_id"] in edge_cases} if edge_cases else None
+    results = checked(sandbox, jobs, checks, limits, extra_inputs=extra) \
+        if checks is not None and checks.active \
         else ((r, e, None) for r, e in execute_pairs(sandbox, jobs, limits))
     for record, execution, added in results:
         result = execution.to_dict()
@@ -262,10 +265,9 @@ def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick,
     max_lines = int(pipeline.filter.get("max_code_lines", 200))
     min_strength = pipeline.filter.get("min_test_strength")
     allow_flaky = bool(pipeline.filter.get("allow_flaky", False))
-    from codesynth.selection import choose_per_task
+    from codesynth.selection import choose_per_task as choose
 
-    chosen = choose_per_task(verified.read(), sandbox, limits, pipeline.seed) \
-        if keep == "best" else {}
+    chosen = choose(verified.read(), sandbox, limits, pipeline.seed) if keep == "best" else {}
     counts = Counts()
     tasks_done: set[str] = set()
     for record in kept(verified):
