@@ -42,8 +42,11 @@ def report(rows: list[dict[str, Any]]) -> None:
           f"1.0: {sum(a == b == 1.0 for a, b in pairs)}); lower: {len(pairs) - higher - equal}")
     print(f"mean score: official {sum(a for a, _ in pairs) / max(len(pairs), 1):.3f}, "
           f"first assertion only {sum(b for _, b in pairs) / max(len(pairs), 1):.3f}")
+    plain = sum(r["verify_seconds"] for r in rows)
     print(f"cost (official tests, mutants + probes): {mutants / seconds:.1f} mutants/s, "
-          f"{seconds / len(rows) * 1000:.0f} ms per record")
+          f"{seconds / len(rows) * 1000:.0f} ms per record; anchor, plain verification of "
+          f"the same records in the same run: {plain / len(rows) * 1000:.1f} ms per record "
+          f"(x{seconds / plain:.0f})")
 
 
 def main() -> None:
@@ -66,7 +69,9 @@ def main() -> None:
                 test_style=j.test_style, entry_point=j.entry_point) for j in official]
     limits = Limits(timeout=3.0)
     with open_sandbox(args.sandbox, workers=args.workers, limits=limits) as sandbox:
+        start = time.perf_counter()
         originals = list(sandbox.run_many(official, limits))
+        plain = time.perf_counter() - start
         assert all(e.passed for e in originals), "a canonical solution fails its tests"
         durations = [e.duration for e in originals]
         start = time.perf_counter()
@@ -76,7 +81,8 @@ def main() -> None:
     share = seconds / max(sum(len(s.mutants) for s in strong), 1)
     rows = [{"task_id": s.job.id, "official": s.score, "weak": w.score,
              "mutants": len(s.mutants), "equivalent": s.equivalent,
-             "seconds": share * len(s.mutants)} for s, w in zip(strong, weakened, strict=True)]
+             "seconds": share * len(s.mutants), "verify_seconds": plain / len(strong)}
+            for s, w in zip(strong, weakened, strict=True)]
     if args.save:
         with open(args.save, "a") as handle:
             handle.writelines(json.dumps(row) + "\n" for row in rows)

@@ -52,3 +52,35 @@ def test_changes_per_test_and_status_only() -> None:
     assert changes([same, outcome(Status.SANDBOX_ERROR)]) is None
     # A test one run reports and another does not (it was not reached).
     assert changes([same, outcome(Status.FAILED, "failed")])["tests"] == ["t0", "t1"]
+
+
+def test_filter_drops_flaky_and_weakly_tested_records(tmp_path: Path) -> None:
+    """The filter stage: flaky records out unless allowed; min_test_strength."""
+    from codesynth.pipeline.config import Pipeline
+    from codesynth.pipeline.stages import select
+    from codesynth.pipeline.state import StageFile
+
+    def row(ident: str, task: str, **result: object) -> dict[str, object]:
+        return {"id": ident, "task_id": task, "kept": True, "code": "x = 1\n",
+                "verification": {"tests_total": 2}, "result": {"passed": True, **result}}
+
+    verified = StageFile(tmp_path / "03-verify.jsonl")
+    for record in (row("a", "t1", flaky={"runs": 3, "statuses": ["passed", "failed"],
+                                         "tests": ["tests.py:1"]}),
+                   row("b", "t1", test_strength={"score": 0.5}),
+                   row("c", "t2", test_strength={"score": 0.9}),
+                   row("d", "t3")):
+        verified.write(record)
+    verified.close()
+
+    def reasons(**options: object) -> list[object]:
+        out = StageFile(tmp_path / f"04-{len(list(tmp_path.iterdir()))}.jsonl")
+        pipeline = Pipeline(path=tmp_path / "p.toml", name="p", output=tmp_path,
+                            filter=dict(options))
+        select(verified, out, pipeline, lambda counts: None)
+        out.close()
+        return [r["reason"] for r in out.read()]
+
+    assert reasons() == ["flaky", None, None, None]
+    assert reasons(allow_flaky=True) == [None, "task_has_a_solution", None, None]
+    assert reasons(min_test_strength=0.8) == ["flaky", "weak_tests", None, "weak_tests"]
