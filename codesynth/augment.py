@@ -60,13 +60,14 @@ def candidates(strength: Strength, labels: Sequence[str | None] | None = None
     label = "agreement" if labels is not None else "reference"
     found: dict[str, tuple[str, str, str]] = {}
     for survivor in strength.survivors:
-        if survivor.equivalent is not False or survivor.outputs is None:
+        if survivor.equivalent is not False or not survivor.differs:
             continue
         tried = 0
-        for index, (value, want) in enumerate(zip(survivor.outputs, expected, strict=False)):
+        for index in survivor.differs:
+            want = expected[index] if index < len(expected) else None
             if tried >= PER_SURVIVOR:
                 break
-            if want is None or value == want or not literal_output(want):
+            if want is None or not literal_output(want):
                 continue
             args = ", ".join(repr(a) for a in strength.inputs[index])
             test = f"assert {entry}({args}) == {want}"

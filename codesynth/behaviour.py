@@ -25,13 +25,12 @@ MARKER = "@@codesynth-probe@@"
 LONG = 300  # an output repr longer than this is kept as its digest
 CALL_SECONDS = 0.25  # per call
 
-_SCRIPT = """\
+_CALL = """\
 import copy as _cs_copy, hashlib as _cs_hashlib, json as _cs_json, signal as _cs_signal
 def _cs_alarm(*_cs_ignored):
     raise TimeoutError('probe call')
 _cs_signal.signal(_cs_signal.SIGALRM, _cs_alarm)
-_cs_out = []
-for _cs_args in {inputs}:
+def _cs_call(_cs_args):
     try:
         _cs_signal.setitimer(_cs_signal.ITIMER_REAL, {seconds})
         try:
@@ -42,9 +41,10 @@ for _cs_args in {inputs}:
         _cs_value = '!' + type(_cs_exc).__name__
     if len(_cs_value) > {long}:
         _cs_value = '#' + _cs_hashlib.sha1(_cs_value.encode('utf-8', 'replace')).hexdigest()
-    _cs_out.append(_cs_value)
-print('\\n{marker}' + _cs_json.dumps(_cs_out))
+    return _cs_value
 """
+_PROBE = "print('\\n{marker}' + _cs_json.dumps([_cs_call(a) for a in {inputs}]))\n"
+_AGREE = "assert _cs_call({args}) == {expected}\n"
 
 Args = tuple[Any, ...]
 
@@ -206,10 +206,35 @@ def inputs_for(job: Job, rng: random.Random, count: int = 24) -> list[Args]:
     return generate_inputs(examples, rng, count)
 
 
+def _helper(entry: str) -> str:
+    return _CALL.format(seconds=CALL_SECONDS, entry=entry, long=LONG)
+
+
 def probe_job(job_id: str, code: str, entry: str, inputs: Sequence[Args]) -> Job:
-    script = _SCRIPT.format(inputs=repr(list(inputs)), seconds=CALL_SECONDS, entry=entry,
-                            marker=MARKER, long=LONG)
+    """Prints every call's output on one line. That is the program's own stdout, so it can be
+    forged; :func:`agreement_job` checks a claim of equal behaviour through the harness."""
+    script = _helper(entry) + _PROBE.format(marker=MARKER, inputs=repr(list(inputs)))
     return Job(id=job_id, code=code, tests=script, test_style="assert")
+
+
+def agreement_job(job_id: str, code: str, entry: str, inputs: Sequence[Args],
+                  expected: Sequence[str]) -> Job:
+    """One assert per input: the call's output equals ``expected`` (another program's). The
+    verdict and per-test outcomes come from the harness, which the program cannot forge."""
+    asserts = "".join(_AGREE.format(args=repr(a), expected=repr(e))
+                      for a, e in zip(inputs, expected, strict=True))
+    return Job(id=job_id, code=code, tests=_helper(entry) + asserts, test_style="assert")
+
+
+def disagreements(execution: Execution, count: int) -> list[int]:
+    """The inputs (indices) on which an :func:`agreement_job` failed; all of them when the
+    job ended without per-test outcomes (a timeout, a crash)."""
+    checks = [t for t in execution.tests if (t.source or "").startswith("assert _cs_call(")]
+    if execution.passed and len(checks) == count:
+        return []
+    if len(checks) != count:
+        return list(range(count))
+    return [i for i, t in enumerate(checks) if t.outcome != "passed"]
 
 
 def outputs(execution: Execution) -> list[str] | None:

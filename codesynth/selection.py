@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from codesynth.behaviour import entry_function, inputs_for, outputs, probe_job
+from codesynth.behaviour import (
+    agreement_job,
+    disagreements,
+    entry_function,
+    inputs_for,
+    outputs,
+    probe_job,
+)
 from codesynth.records import Job, Limits
 
 PROBE_INPUTS = 24
@@ -48,12 +55,14 @@ def _strength(record: dict[str, Any]) -> float:
     return float(score) if isinstance(score, int | float) else -1.0
 
 
-def probe_jobs(records: Sequence[dict[str, Any]], seed: int, task_id: str
-               ) -> list[Job | None]:
+Plan = tuple[list[tuple[Any, ...]], list[Job | None]]  # a task's inputs, a probe per candidate
+
+
+def probe_jobs(records: Sequence[dict[str, Any]], seed: int, task_id: str) -> Plan:
     """One probe per candidate, all on the inputs drawn from the task's tests."""
     first = next((r for r in records if r.get("code")), None)
     if first is None:
-        return [None] * len(records)
+        return [], [None] * len(records)
     base = Job(id=task_id, code=first["code"], tests=first.get("tests") or "x",
                test_style=first.get("test_style", "assert"),
                entry_point=first.get("entry_point"))
@@ -64,7 +73,7 @@ def probe_jobs(records: Sequence[dict[str, Any]], seed: int, task_id: str
         entry = entry_function(code, record.get("entry_point")) if code else None
         jobs.append(probe_job(f"{task_id}~s{index}", code, entry, inputs)
                     if code and entry and inputs else None)
-    return jobs
+    return inputs, jobs
 
 
 def score(records: Sequence[dict[str, Any]], behaviours: Sequence[list[str] | None]
@@ -101,17 +110,52 @@ def select(sandbox: Any, tasks: Sequence[tuple[str, Sequence[dict[str, Any]]]],
            limits: Limits | None = None, seed: int = 0
            ) -> list[tuple[int | None, list[Scored]]]:
     """For each ``(task id, candidates)``: the chosen index and every candidate's score.
-    Every probe of every task runs in one batch."""
+    Every probe of every task runs in one batch. The outputs a probe prints are the
+    program's own stdout: the members of each leading cluster are then checked, through the
+    harness, to really return what they printed (:func:`confirm`), and one that does not
+    loses its place in the cluster."""
     plans = [probe_jobs(records, seed, task_id) for task_id, records in tasks]
-    batch = [job for jobs in plans for job in jobs if job is not None]
+    batch = [job for _, jobs in plans for job in jobs if job is not None]
     probe_limits = Limits(timeout=max(10.0, (limits or Limits()).timeout))
     results = iter(list(sandbox.run_many(batch, probe_limits)) if batch else [])
+    behaviours = [[outputs(next(results)) if job is not None else None for job in jobs]
+                  for _, jobs in plans]
+    confirm(sandbox, tasks, plans, behaviours, probe_limits)
     chosen = []
-    for (_, records), jobs in zip(tasks, plans, strict=True):
-        behaviours = [outputs(next(results)) if job is not None else None for job in jobs]
-        scored = score(records, behaviours)
+    for (_, records), seen in zip(tasks, behaviours, strict=True):
+        scored = score(records, seen)
         chosen.append((best(records, scored), scored))
     return chosen
+
+
+def confirm(sandbox: Any, tasks: Sequence[tuple[str, Sequence[dict[str, Any]]]],
+            plans: Sequence[Plan], behaviours: list[list[list[str] | None]],
+            limits: Limits, rounds: int = 8) -> None:
+    """Check the members of every task's leading cluster by assertions (their printed
+    outputs against their real ones); a member that fails is unknown (``None``)."""
+    confirmed: set[tuple[int, int]] = set()
+    for _ in range(rounds):
+        checks: list[tuple[int, int, Job]] = []
+        for t, ((_, records), (inputs, jobs)) in enumerate(zip(tasks, plans, strict=True)):
+            scored = score(records, behaviours[t])
+            index = best(records, scored)
+            if index is None:
+                continue
+            for s in scored:
+                seen, job = behaviours[t][s.index], jobs[s.index]
+                if s.cluster == scored[index].cluster and (t, s.index) not in confirmed \
+                        and seen is not None and job is not None:
+                    entry = entry_function(job.code, records[s.index].get("entry_point"))
+                    checks.append((t, s.index, agreement_job(
+                        f"{job.id}~c", job.code, entry or "", inputs, seen)))
+        if not checks:
+            return
+        for (t, i, _), execution in zip(
+                checks, sandbox.run_many([j for _, _, j in checks], limits), strict=True):
+            if disagreements(execution, len(behaviours[t][i] or [])):
+                behaviours[t][i] = None
+            else:
+                confirmed.add((t, i))
 
 
 def choose_per_task(rows: Iterable[dict[str, Any]], sandbox: Callable[[], Any] | None,

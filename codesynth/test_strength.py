@@ -4,8 +4,9 @@ For each passing program, up to K mutants are drawn from the AST bug operators
 (:mod:`codesynth.bugs.operators`) with an RNG seeded by the seed and the record's id, and run
 with the record's tests. A mutant that fails (any status but ``passed``; ``sandbox_error`` is
 no verdict and is not counted) is killed. A survivor is probed on generated inputs
-(:mod:`codesynth.behaviour`): one whose outputs equal the original's on every input is
-reported as ``equivalent`` and left out of the score, since no test can kill it.
+(:mod:`codesynth.behaviour`): one whose outputs equal the original's on every input (checked
+by assertions, through the harness) is reported as ``equivalent`` and left out of the
+score. No test can kill it, as far as the generated inputs can tell.
 
 ``result.test_strength = {mutants, killed, equivalent, score, survivors, seed}``, with
 ``score = killed / (mutants - equivalent)`` (None when no mutant could be made).
@@ -19,7 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from codesynth.behaviour import call_examples, entry_function, inputs_for, outputs, probe_job
+from codesynth.behaviour import (
+    agreement_job,
+    call_examples,
+    disagreements,
+    entry_function,
+    inputs_for,
+    outputs,
+    probe_job,
+)
 from codesynth.bugs.operators import Mutant, mutate
 from codesynth.bugs.pairs import unified_diff
 from codesynth.records import Job, Limits, Status
@@ -50,7 +59,7 @@ def mutants_of(job: Job, count: int, seed: int) -> list[Mutant]:
 class Survivor:
     mutant: Mutant
     equivalent: bool | None = None  # None: not probed (no inputs to generate)
-    outputs: list[str] | None = None
+    differs: list[int] | None = None  # the probe inputs on which it differs from the original
 
     def to_dict(self, original: str) -> dict[str, Any]:
         return {"operator": self.mutant.operator, "description": self.mutant.description,
@@ -114,9 +123,12 @@ def measure(sandbox: Any, jobs: Sequence[Job], limits: Limits | None = None,
 
 def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, seed: int,
           count: int, extra_inputs: dict[str, list[tuple[Any, ...]]] | None = None) -> None:
-    """Run the original and each survivor on generated inputs (and ``extra_inputs``, e.g. a
-    model's edge cases, by job id); equal outputs on all of them: equivalent."""
-    batch: list[tuple[Strength, Survivor | None, Job]] = []
+    """Run the original on generated inputs (and ``extra_inputs``, e.g. a model's edge cases,
+    by job id), then assert each survivor's outputs equal the original's: a survivor that
+    passes every assertion is equivalent. The second step goes through the harness, so a
+    program cannot pass its mutants off as equivalent by printing."""
+    probe_limits = Limits(timeout=max(10.0, (limits or Limits()).timeout))
+    originals: list[tuple[Strength, str, Job]] = []
     for strength in strengths:
         job = strength.job
         entry = entry_function(job.code, job.entry_point)
@@ -129,27 +141,29 @@ def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, se
         strength.inputs = drawn + extra
         strength.origins = ["tests" if repr(d) in examples else "random" for d in drawn] \
             + ["model"] * len(extra)
-        if not strength.inputs:
-            continue
-        batch.append((strength, None, probe_job(f"{job.id}~p", job.code, entry,
-                                                strength.inputs)))
-        for index, mutant in enumerate(strength.survivors):
-            batch.append((strength, mutant, probe_job(f"{job.id}~p{index}", mutant.mutant.code,
-                                                      entry, strength.inputs)))
-    if not batch:
+        if strength.inputs:
+            originals.append((strength, entry, probe_job(f"{job.id}~p", job.code, entry,
+                                                         strength.inputs)))
+    if not originals:
         return
-    probe_limits = Limits(timeout=max(10.0, (limits or Limits()).timeout))
+    checks: list[tuple[Strength, Survivor, Job]] = []
+    for (strength, entry, _), execution in zip(
+            originals, sandbox.run_many([j for _, _, j in originals], probe_limits),
+            strict=True):
+        strength.original_outputs = outputs(execution)
+        if strength.original_outputs is None or len(strength.original_outputs) != len(
+                strength.inputs):
+            strength.original_outputs = None  # the original's behaviour is unknown
+            continue
+        for index, survivor in enumerate(strength.survivors):
+            checks.append((strength, survivor, agreement_job(
+                f"{strength.job.id}~q{index}", survivor.mutant.code, entry, strength.inputs,
+                strength.original_outputs)))
     for (strength, survivor, _), execution in zip(
-            batch, sandbox.run_many([job for _, _, job in batch], probe_limits), strict=True):
-        seen = outputs(execution)
-        if survivor is None:
-            strength.original_outputs = seen
-        elif seen is not None:
-            survivor.outputs = seen
-            survivor.equivalent = seen == strength.original_outputs \
-                if strength.original_outputs is not None else None
-        else:  # the probe itself did not finish (a hang, a crash): it behaves differently
-            survivor.equivalent = False if strength.original_outputs is not None else None
+            checks, sandbox.run_many([j for _, _, j in checks], probe_limits) if checks else [],
+            strict=True):
+        survivor.differs = disagreements(execution, len(strength.inputs))
+        survivor.equivalent = not survivor.differs
 
 
 def distribution(scores: Sequence[float | None]) -> dict[str, Any]:

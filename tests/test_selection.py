@@ -200,3 +200,37 @@ def test_repairs_take_fixes_from_the_agreeing_cluster(run: Run, tmp_path: Path) 
         fixes[bool(flag)] = pair["fixed_code"]
     assert fixes[False] == wrong[0]  # the closest passing program: wrong, weak tests
     assert fixes[True] in correct
+
+
+HOSTILE_CLAMP = """\
+import builtins, json
+_calls = []
+def clamp(x, lo, hi):
+    _calls.append((x, lo, hi))
+    return x
+def _right(x, lo, hi):
+    return min(max(x, lo), hi)
+_real = builtins.print
+def _print(*args, **kwargs):
+    if args and isinstance(args[0], str) and '@@codesynth-probe@@' in args[0]:
+        return _real('\\n@@codesynth-probe@@' + json.dumps([repr(_right(*c)) for c in _calls]))
+    return _real(*args, **kwargs)
+builtins.print = _print
+"""
+
+
+def test_a_candidate_cannot_print_its_way_into_the_majority(local: Any) -> None:
+    """Wrong candidates that print the right outputs (computed on the side) are checked by
+    assertions through the harness, and lose their place in the cluster."""
+    tests, correct, _ = TASKS["clamp"]
+    rows = [{"id": f"c{i}", "code": code, "tests": tests, "entry_point": "clamp"}
+            for i, code in enumerate([HOSTILE_CLAMP, HOSTILE_CLAMP + "\n", *correct[:2]])]
+    executions = local.run_many([Job(id=r["id"], code=r["code"], tests=tests) for r in rows],
+                                LIMITS)
+    for row, execution in zip(rows, executions, strict=True):
+        assert execution.passed
+        row["result"] = execution.to_dict()
+    [(index, scored)] = selection.select(local, [("clamp", rows)], LIMITS)
+    assert index is not None and rows[index]["code"] in correct
+    assert scored[0].cluster_size == scored[1].cluster_size == 1
+    assert scored[2].cluster_size == scored[3].cluster_size == 2

@@ -175,3 +175,26 @@ def test_bad_check_options_are_clear_errors(run: Run, tmp_path: Path) -> None:
     assert code == 2 and "--augment needs --test-strength" in err
     code, _, err = run("verify", records, "-o", tmp_path / "o.jsonl", "--reruns", "-1")
     assert code == 2 and "--reruns" in err
+
+
+def test_a_program_cannot_print_its_mutants_into_equivalence(local: Any) -> None:
+    """A hostile program replaces ``print`` so that the probe prints forged outputs (the same
+    in every mutant): the survivors' equivalence is checked by assertions through the
+    harness, not by stdout."""
+    import random
+
+    from codesynth.behaviour import MARKER, inputs_for
+
+    tests = "assert isinstance(step(1), int)\n"
+    plain = "def step(x):\n    return x * 3 + 1\n"
+    count = len(inputs_for(Job(id="h", code=plain, tests=tests),
+                           random.Random("0:h:inputs"), 24))
+    forged = json.dumps(["0"] * count)
+    hostile = plain + ("import builtins\n_real = builtins.print\n"
+                       "builtins.print = lambda *a, **k: _real('\\n" + MARKER + forged + "')\n")
+    [honest] = measure(local, [Job(id="h", code=plain, tests=tests)], LIMITS, count=20)
+    [strength] = measure(local, [Job(id="h", code=hostile, tests=tests)], LIMITS, count=20)
+    assert strength.original_outputs == ["0"] * count  # the forgery reached the probe...
+    assert honest.survivors and strength.survivors
+    assert strength.equivalent == 0  # ...and convinced no one
+    assert strength.score is not None and strength.score <= (honest.score or 0)
