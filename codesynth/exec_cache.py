@@ -234,4 +234,13 @@ def cached(sandbox: Any, enabled: bool = True, path: str | Path | None = None) -
     where = default_path()
     if where is None:
         return sandbox
-    return CachedSandbox(sandbox, ExecutionStore(path if path is not None else where))
+    chosen = Path(path) if path is not None else where
+    try:
+        store = ExecutionStore(chosen)
+    except (OSError, sqlite3.Error) as exc:
+        from codesynth.errors import UserError
+
+        sandbox.close()
+        raise UserError(f"execution cache {chosen}: cannot open it ({exc}); set {ENV} to "
+                        "another path, or to off, or pass --no-cache") from None
+    return CachedSandbox(sandbox, store)

@@ -38,7 +38,7 @@ PROBE_INPUTS = 24
 # A mutant gets 10x the original's run time, at least this much (and never more than the
 # record's limit): mutants that loop forever are common, and each would hold a worker for the
 # whole limit. A mutant that times out is killed, as in mutation tools.
-MUTANT_FLOOR = 1.0
+MUTANT_FLOOR = 0.5
 
 
 def mutant_limits(limits: Limits | None, duration: float | None) -> Limits:

@@ -158,3 +158,15 @@ def test_eval_pass_at_k_with_duplicate_samples_runs_each_once(
     marks = [json.loads(line)["trace"].get("cache") for line in
              (tmp_path / "r.jsonl").read_text().splitlines()]
     assert marks == [None, "duplicate", "duplicate", None, "duplicate"] * 3
+
+
+def test_a_cache_that_cannot_be_opened_is_a_clear_error(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("CODESYNTH_EXEC_CACHE", str(tmp_path / "file" / "exec.sqlite"))
+    records = write(tmp_path / "in.jsonl", [{"id": "a", "code": ADD,
+                                             "tests": "assert add(1, 2) == 3\n"}])
+    code, _, err = run("verify", records, "-o", tmp_path / "o.jsonl")
+    assert code == 2 and "execution cache" in err and "--no-cache" in err
+    code, _, err = run("verify", records, "-o", tmp_path / "o.jsonl", "--no-cache")
+    assert code == 0, err
