@@ -23,7 +23,8 @@ from codesynth.records import Execution, Job
 
 MARKER = "@@codesynth-probe@@"
 LONG = 300  # an output repr longer than this is kept as its digest
-CALL_SECONDS = 0.25  # per call
+CALL_SECONDS = 0.1  # per call
+TIMED_OUT = "!TimeoutError"  # what a call that ran out of time returns: it says nothing
 
 _CALL = """\
 import copy as _cs_copy, hashlib as _cs_hashlib, json as _cs_json, signal as _cs_signal

@@ -15,12 +15,14 @@ score. No test can kill it, as far as the generated inputs can tell.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from codesynth.behaviour import (
+    TIMED_OUT,
     agreement_job,
     call_examples,
     disagreements,
@@ -79,6 +81,11 @@ class Strength:
     original_outputs: list[str] | None = None
 
     @property
+    def usable(self) -> list[int]:
+        """The probe inputs on which the original returned (or raised) in time."""
+        return [i for i, o in enumerate(self.original_outputs or []) if o != TIMED_OUT]
+
+    @property
     def equivalent(self) -> int:
         return sum(s.equivalent is True for s in self.survivors)
 
@@ -99,16 +106,27 @@ def measure(sandbox: Any, jobs: Sequence[Job], limits: Limits | None = None,
             extra_inputs: dict[str, list[tuple[Any, ...]]] | None = None,
             durations: Sequence[float] | None = None) -> list[Strength]:
     """The strength of each job's tests (the jobs' programs are taken to pass them, in
-    ``durations`` seconds when known). Every mutant of every job runs in one batch, under
-    :func:`mutant_limits` of the slowest original, then every probe in another."""
+    ``durations`` seconds when known). The mutants run in one batch per time limit (each
+    record's :func:`mutant_limits`, rounded up to half seconds), then the probes."""
     strengths = [Strength(job, mutants_of(job, count, seed)) for job in jobs]
-    runs = [(s, m) for s in strengths for m in s.mutants]
-    slowest = max(durations) if durations else None
-    executions = sandbox.run_many(
-        [Job(id=f"{s.job.id}~m{i}", code=m.code, tests=s.job.tests,
-             test_style=s.job.test_style, entry_point=s.job.entry_point,
-             language=s.job.language) for i, (s, m) in enumerate(runs)],
-        mutant_limits(limits, slowest))
+    groups: dict[Limits, list[tuple[Strength, Mutant]]] = {}
+    for index, strength in enumerate(strengths):
+        duration = durations[index] if durations else None
+        rounded = None if duration is None else math.ceil(duration * 20) / 20
+        key = mutant_limits(limits, rounded)
+        groups.setdefault(key, []).extend((strength, m) for m in strength.mutants)
+    for group_limits, runs in groups.items():
+        executions = sandbox.run_many(
+            [Job(id=f"{s.job.id}~m{i}", code=m.code, tests=s.job.tests,
+                 test_style=s.job.test_style, entry_point=s.job.entry_point,
+                 language=s.job.language) for i, (s, m) in enumerate(runs)], group_limits)
+        _judge(runs, executions)
+    probe(sandbox, [s for s in strengths if s.survivors], limits, seed, probe_inputs,
+          extra_inputs or {})
+    return strengths
+
+
+def _judge(runs: Sequence[tuple[Strength, Mutant]], executions: Any) -> None:
     for (strength, mutant), execution in zip(runs, executions, strict=True):
         if execution.status is Status.SANDBOX_ERROR:
             strength.unknown += 1
@@ -116,9 +134,6 @@ def measure(sandbox: Any, jobs: Sequence[Job], limits: Limits | None = None,
             strength.survivors.append(Survivor(mutant))
         else:
             strength.killed += 1
-    probe(sandbox, [s for s in strengths if s.survivors], limits, seed, probe_inputs,
-          extra_inputs or {})
-    return strengths
 
 
 def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, seed: int,
@@ -155,15 +170,18 @@ def probe(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None, se
                 strength.inputs):
             strength.original_outputs = None  # the original's behaviour is unknown
             continue
+        usable = strength.usable
         for index, survivor in enumerate(strength.survivors):
             checks.append((strength, survivor, agreement_job(
-                f"{strength.job.id}~q{index}", survivor.mutant.code, entry, strength.inputs,
-                strength.original_outputs)))
+                f"{strength.job.id}~q{index}", survivor.mutant.code, entry,
+                [strength.inputs[i] for i in usable],
+                [strength.original_outputs[i] for i in usable])))
     for (strength, survivor, _), execution in zip(
             checks, sandbox.run_many([j for _, _, j in checks], probe_limits) if checks else [],
             strict=True):
-        survivor.differs = disagreements(execution, len(strength.inputs))
-        survivor.equivalent = not survivor.differs
+        usable = strength.usable
+        survivor.differs = [usable[i] for i in disagreements(execution, len(usable))]
+        survivor.equivalent = not survivor.differs if usable else None
 
 
 def distribution(scores: Sequence[float | None]) -> dict[str, Any]:
