@@ -112,6 +112,10 @@ class ExecutionStore:
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO executions VALUES (?, ?, ?)", rows)
 
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM executions WHERE key = ?", (key,))
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM executions").fetchone()[0])
@@ -144,7 +148,7 @@ class CachedSandbox:
         return getattr(self.sandbox, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("sandbox", "store", "stats", "_runtime"):
+        if name in ("sandbox", "store", "stats", "_runtime"):  # the wrapper's own
             object.__setattr__(self, name, value)
         else:
             setattr(self.sandbox, name, value)
@@ -164,6 +168,11 @@ class CachedSandbox:
 
     def run(self, job: Job, limits: Limits | None = None) -> Execution:
         return next(iter(self.run_many([job], limits)))
+
+    def forget(self, job: Job, limits: Limits | None = None) -> None:
+        """Drop a job's stored verdict (one that reruns showed to be flaky)."""
+        if self.store is not None:
+            self.store.delete(job_key(job, self._limits(limits), self._runtime))
 
     def run_many(self, jobs: Iterable[Job], limits: Limits | None = None
                  ) -> Iterator[Execution]:

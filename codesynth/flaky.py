@@ -1,4 +1,5 @@
 """Flaky programs: run a record K more times (never from the execution cache) and compare.
+A flaky record's verdict is dropped from the cache.
 
 A record whose status, or any test's outcome, changes between runs is flaky:
 ``result.flaky = {runs, statuses, tests}``, where ``tests`` names the tests whose outcome
@@ -48,8 +49,10 @@ def rerun(sandbox: Any, pairs: Sequence[tuple[Job, Execution]], reruns: int,
     jobs = [job for job, _ in pairs for _ in range(reruns)]
     again = list(runner.run_many(jobs, limits))
     result = []
-    for index, (_, execution) in enumerate(pairs):
+    for index, (job, execution) in enumerate(pairs):
         flaky = changes([execution, *again[index * reruns:(index + 1) * reruns]])
+        if flaky is not None and hasattr(sandbox, "forget"):
+            sandbox.forget(job, limits)  # a cached verdict would hide the flakiness later
         result.append(execution if flaky is None
                       else dataclasses.replace(execution, flaky=flaky))
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from codesynth.flaky import changes
 from codesynth.records import Execution, Status, TestOutcome
@@ -84,3 +85,16 @@ def test_filter_drops_flaky_and_weakly_tested_records(tmp_path: Path) -> None:
     assert reasons() == ["flaky", None, None, None]
     assert reasons(allow_flaky=True) == [None, "task_has_a_solution", None, None]
     assert reasons(min_test_strength=0.8) == ["flaky", "weak_tests", None, "weak_tests"]
+
+
+def test_a_flaky_verdict_leaves_the_cache(run: Run, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("CODESYNTH_EXEC_CACHE", str(tmp_path / "exec.sqlite"))
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in (RANDOM, STEADY)))
+    code, _, err = run("verify", source, "-o", tmp_path / "1.jsonl", "--reruns", "15")
+    assert code == 0, err
+    code, _, err = run("verify", source, "-o", tmp_path / "2.jsonl")
+    assert code == 0, err
+    again = [json.loads(line)["result"] for line in (tmp_path / "2.jsonl").read_text()
+             .splitlines()]
+    assert again[0].get("cache") is None and again[1]["cache"] == "hit"
