@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from codesynth import augment
+from codesynth.behaviour import generate_inputs, literal
 from codesynth.edge_cases import parse_inputs, propose
 from codesynth.llm import LLM, LLMConfig
 from codesynth.records import Job, Limits
@@ -70,3 +74,34 @@ def test_model_edge_cases_kill_a_mutant_random_inputs_miss() -> None:
     assert helped.score is not None and alone.score is not None and helped.score < alone.score
     assert added == [{"test": "assert cap(1001) == 1000", "origin": "model",
                       "label": "reference", "kills": [mutant]}]
+
+
+VALUES = st.recursive(st.integers(-1000, 1000) | st.text(max_size=6) | st.booleans()
+                      | st.floats(-100, 100, allow_nan=False).map(lambda f: round(f, 2)),
+                      lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner),
+                      max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(examples=st.lists(st.tuples(VALUES) | st.tuples(VALUES, VALUES), min_size=1,
+                         max_size=3),
+       seed=st.integers(0, 10**6))
+def test_generated_inputs_are_distinct_literals_of_the_examples_shapes(
+        examples: list[tuple[Any, ...]], seed: int) -> None:
+    import random
+
+    unique = list({repr(e): e for e in examples if literal(e)}.values())
+    drawn = generate_inputs(unique, random.Random(seed), 12)
+    assert drawn[:len(unique[:12])] == unique[:12]
+    assert len({repr(d) for d in drawn}) == len(drawn) <= 12
+    sizes = {len(e) for e in unique}
+    assert all(literal(d) and len(d) in sizes for d in drawn)
+    assert drawn == generate_inputs(unique, random.Random(seed), 12)  # seeded
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=st.text(max_size=200), size=st.integers(1, 3))
+def test_any_reply_gives_literal_tuples_of_the_arity(text: str, size: int) -> None:
+    found, dropped = parse_inputs(text, size, 8)
+    assert len(found) <= 8 and dropped >= 0
+    assert all(isinstance(f, tuple) and len(f) == size and literal(f) for f in found)
