@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,17 @@ def test_a_flaky_verdict_leaves_the_cache(run: Run, tmp_path: Path, monkeypatch:
     again = [json.loads(line)["result"] for line in (tmp_path / "2.jsonl").read_text()
              .splitlines()]
     assert again[0].get("cache") is None and again[1]["cache"] == "hit"
+
+
+def test_new_result_fields_round_trip_and_stay_optional() -> None:
+    full = Execution(status=Status.PASSED, flaky={"runs": 2, "statuses": ["passed", "failed"],
+                                                  "tests": ["*"]}, cache="hit",
+                     test_strength={"mutants": 3, "killed": 2, "equivalent": 1, "score": 1.0,
+                                    "survivors": [], "seed": 0})
+    data = json.loads(json.dumps(full.to_dict()))
+    assert Execution.from_dict(data) == full
+    plain = Execution(status=Status.FAILED)
+    assert not {"flaky", "cache", "test_strength"} & set(plain.to_dict())
+    older = {k: v for k, v in data.items() if k not in ("flaky", "cache", "test_strength")}
+    assert Execution.from_dict(older) == dataclasses.replace(full, flaky=None, cache=None,
+                                                             test_strength=None)
