@@ -198,3 +198,21 @@ def test_a_program_cannot_print_its_mutants_into_equivalence(local: Any) -> None
     assert honest.survivors and strength.survivors
     assert strength.equivalent == 0  # ...and convinced no one
     assert strength.score is not None and strength.score <= (honest.score or 0)
+
+
+def test_augmented_tests_labelled_by_agreement_of_candidates(local: Any) -> None:
+    """Labels from the majority of passing candidates instead of the reference: the tests
+    say `label: agreement`, and still pass on the reference and kill survivors."""
+    from codesynth.behaviour import outputs, probe_job
+
+    job = Job(id="mx2", code=MAXIMUM, tests="assert maximum([1, 2, 3]) == 3\n")
+    [strength] = measure(local, [job], LIMITS, count=20)
+    others = ["def maximum(xs):\n    return max(xs)\n",
+              "def maximum(xs):\n    return sorted(xs)[-1]\n",
+              "def maximum(xs):\n    return xs[-1]\n"]  # wrong, and outvoted
+    probes = [probe_job(f"o{i}", code, "maximum", strength.inputs)
+              for i, code in enumerate([MAXIMUM, *others])]
+    labels = augment.majority([outputs(e) for e in local.run_many(probes, LIMITS)])
+    assert labels == strength.original_outputs
+    [added] = augment.augment(local, [strength], LIMITS, labels={"mx2": labels})
+    assert added and {t["label"] for t in added} == {"agreement"}
