@@ -10,7 +10,7 @@ survivor. Kept tests are chosen greedily, each killing a survivor no earlier one
 
 Records gain ``augmented_tests``: ``[{test, origin, label, kills}]``; ``origin`` is where the
 input came from (``tests``, ``random``, ``model``), ``kills`` the survivors it kills (their
-description).
+index in ``test_strength.survivors`` and their description).
 """
 
 from __future__ import annotations
@@ -103,20 +103,22 @@ def augment(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None =
     for position, strength, found in plans:
         reference = next(runs)
         passing = {t.line for t in reference.tests if t.outcome == "passed"}
-        survivors = [s for s in strength.survivors if s.equivalent is False]
-        kills: dict[int, list[str]] = collections.defaultdict(list)
-        for survivor in survivors:
+        kills: dict[int, list[int]] = collections.defaultdict(list)  # line -> survivors
+        for index, survivor in enumerate(strength.survivors):
+            if survivor.equivalent is not False:
+                continue
             execution = next(runs)
             failed = {t.line for t in execution.tests if t.outcome != "passed"}
             for line in sorted(failed & passing):
-                kills[line].append(survivor.mutant.description)
-        chosen, covered = [], set()
+                kills[line].append(index)
+        chosen: list[dict[str, Any]] = []
+        covered: set[int] = set()
         for line in sorted(kills, key=lambda n: (-len(kills[n]), n)):
-            new = [k for k in kills[line] if k not in covered]
-            if new:
-                covered.update(new)
+            if set(kills[line]) - covered:
+                covered.update(kills[line])
                 test, origin, label = found[line - 1]
-                chosen.append({"test": test, "origin": origin, "label": label,
-                               "kills": kills[line]})
+                chosen.append({"test": test, "origin": origin, "label": label, "kills": [
+                    {"survivor": i, "description": strength.survivors[i].mutant.description}
+                    for i in kills[line]]})
         kept[position] = chosen
     return kept

@@ -6,9 +6,10 @@ original (new tests), and clusters candidate solutions (selection).
 Inputs are type-aware: the argument tuples the tests pass to the function (literals in the
 asserts) are the examples, and random values of the same shapes (ints near the ones seen,
 strings over the characters seen, lists of such elements, ...) are drawn around them with a
-seeded RNG. Without examples, the parameters' annotations (``int``, ``list[str]``...) are
-used. A probe is an ``assert``-style job: the program, then one loop over the inputs that
-prints a JSON line of outputs, each call bounded by an interval timer.
+seeded RNG (numbers mostly keep the examples' sign). Without examples, the parameters'
+annotations (``int``, ``list[str]``...) are used. A probe is an ``assert``-style job: the
+program, then one loop over the inputs that prints a JSON line of outputs, each call bounded
+by an interval timer.
 """
 
 from __future__ import annotations
@@ -182,13 +183,15 @@ def generate_inputs(examples: Sequence[Args], rng: random.Random, count: int) ->
     """The examples, then random inputs of their shapes, ``count`` in all, distinct."""
     if not examples:
         return []
+    # Numbers keep the examples' sign for most inputs (a negative may be outside the task),
+    # not all: an input domain narrower than the program's hides mutants.
     nonnegative = all(_all_nonnegative(e) for e in examples)
     inputs = list(examples)[:count]
     seen = {repr(e) for e in inputs}
     for _ in range(count * 10):
         if len(inputs) >= count:
             break
-        drawn = like(rng.choice(list(examples)), rng, nonnegative)
+        drawn = like(rng.choice(list(examples)), rng, nonnegative and rng.random() < 0.75)
         if repr(drawn) not in seen and literal(drawn):
             seen.add(repr(drawn))
             inputs.append(drawn)

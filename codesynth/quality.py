@@ -58,7 +58,7 @@ def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks
             report = strength.to_dict(checks.seed)
             tests = added.get(index)
             if tests:
-                killed = {k for t in tests for k in t["kills"]}
+                killed = {k["survivor"] for t in tests for k in t["kills"]}
                 judged = len(strength.mutants) - strength.unknown - strength.equivalent
                 report["augmented"] = {
                     "tests": len(tests), "killed": len(killed),

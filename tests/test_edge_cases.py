@@ -72,8 +72,10 @@ def test_model_edge_cases_kill_a_mutant_random_inputs_miss() -> None:
     assert by_name[mutant].equivalent is True  # no random input lands on 1001
     assert {s.mutant.description: s for s in helped.survivors}[mutant].equivalent is False
     assert helped.score is not None and alone.score is not None and helped.score < alone.score
+    index = [s.mutant.description for s in helped.survivors].index(mutant)
     assert added == [{"test": "assert cap(1001) == 1000", "origin": "model",
-                      "label": "reference", "kills": [mutant]}]
+                      "label": "reference",
+                      "kills": [{"survivor": index, "description": mutant}]}]
 
 
 VALUES = st.recursive(st.integers(-1000, 1000) | st.text(max_size=6) | st.booleans()
