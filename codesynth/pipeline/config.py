@@ -22,7 +22,7 @@ from codesynth.records import canonical_json
 # Settings that change how the work is done, not what it gives: a resumed run may change them
 # (e.g. a model server restarted on another port) without being refused.
 OPERATIONAL = {"llm": ("base_url", "api_key", "timeout", "max_retries", "budget_requests",
-                       "budget_tokens"), "sandbox": ("workers",)}
+                       "budget_tokens"), "sandbox": ("workers",), "verify": ("cache",)}
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Pipeline:
     generate: list[Generate] = field(default_factory=list)
     solve: dict[str, Any] = field(default_factory=dict)
     filter: dict[str, Any] = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)  # test_strength, reruns, augment, cache
     dedup: dict[str, Any] = field(default_factory=dict)
     decontaminate: dict[str, Any] = field(default_factory=dict)
     export: dict[str, Any] = field(default_factory=dict)
@@ -236,7 +237,8 @@ def load(path: str | Path, output: str | Path | None = None) -> Pipeline:
                       str(schema.resolve(path.parent, step.get("seeds", "seeds"))),
                       dict(step.get("params", {}))) for step in data["generate"]]
     sections = {name: dict(data.get(name, {}))
-                for name in ("solve", "filter", "dedup", "decontaminate", "export", "sandbox")}
+                for name in ("solve", "filter", "dedup", "decontaminate", "export", "sandbox",
+                             "verify")}
     benchmarks = sections["decontaminate"].get("benchmarks")
     if benchmarks:
         sections["decontaminate"]["benchmarks"] = [

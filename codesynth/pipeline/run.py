@@ -52,8 +52,12 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
             if not opened:
                 options = {k: v for k, v in pipeline.sandbox.items()
                            if k in ("workers", "image")}
-                opened.append(stack.enter_context(open_sandbox(
-                    pipeline.sandbox.get("backend", "local"), limits=limits, **options)))
+                from codesynth.exec_cache import cached
+
+                opened.append(stack.enter_context(cached(open_sandbox(
+                    pipeline.sandbox.get("backend", "local"), limits=limits, **options),
+                    enabled=pipeline.verify.get("cache", True),
+                    path=pipeline.output / "exec-cache.sqlite")))
             return opened[0]
 
         urls: list[str] = []
@@ -183,9 +187,18 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
                                                  if r.get("kept", True))
         tick = view.start(name, inputs)  # bugs: as many mutants as the operators find
         if name == "verify":
-            return stages.verify(previous, out, sandbox(), limits, tick).to_dict()
+            from codesynth.quality import Checks
+
+            checks = Checks(strength=int(pipeline.verify.get("test_strength", 0)),
+                            reruns=int(pipeline.verify.get("reruns", 0)),
+                            augment=bool(pipeline.verify.get("augment", False)),
+                            seed=pipeline.seed)
+            edges = _edge_cases(pipeline, config, base_url, previous, summary) \
+                if pipeline.verify.get("edge_cases") and checks.strength else None
+            return stages.verify(previous, out, sandbox(), limits, tick, checks,
+                                 edges).to_dict()
         if name == "filter":
-            return stages.select(previous, out, pipeline, tick).to_dict()
+            return stages.select(previous, out, pipeline, tick, sandbox, limits).to_dict()
         if name == "dedup":
             return cleaning.dedup(previous, out, pipeline, tick).to_dict()
         if name == "decontaminate":
@@ -199,6 +212,28 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
         return _bugs(pipeline, state, files, summary, sandbox(), limits, tick)
     finally:
         out.close()
+
+
+def _edge_cases(pipeline: Pipeline, config: Any, base_url: Any, candidates: Any,
+                summary: dict[str, Any]) -> dict[str, Any]:
+    """The model's edge-case inputs per task (one request per task, cached), for probing."""
+    from codesynth.edge_cases import propose
+    from codesynth.llm import LLM
+
+    tasks: dict[str, dict[str, Any]] = {}
+    for row in stages.kept(candidates):
+        tasks.setdefault(row["task_id"], {**row, "id": row["task_id"]})
+
+    async def ask() -> dict[str, Any]:
+        llm = LLM(config, base_url())
+        try:
+            return await propose(llm, list(tasks.values()),
+                                 int(pipeline.verify["edge_cases"]))
+        finally:
+            summary.setdefault("llm", {})["edge_cases"] = llm.usage.to_dict()
+            await llm.close()
+
+    return stages.run_async(ask())  # type: ignore[no-any-return]
 
 
 def _final(files: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -216,6 +251,12 @@ def _export(pipeline: Pipeline, state: RunState, files: dict[str, Any],
             "records": len(records), "pass_rate": (verify.get("out", 0) / total) if total else 0,
             "decontamination": summary.get("decontamination")
             or state.data.get("decontamination")}
+    scores = [((r.get("result") or {}).get("test_strength") or {}).get("score")
+              for r in records]
+    if any(((r.get("result") or {}).get("test_strength")) for r in records):
+        from codesynth.test_strength import distribution
+
+        info["test_strength"] = distribution(scores)
     state.data["model"] = info["model"]
     result = export(records, pipeline.output / "dataset", pipeline.export, info)
     state.data["card"] = {**info, "files": result["files"]}  # the bugs stage adds to it
