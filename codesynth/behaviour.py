@@ -215,8 +215,11 @@ def _helper(entry: str) -> str:
 
 
 def probe_job(job_id: str, code: str, entry: str, inputs: Sequence[Args]) -> Job:
-    """Prints every call's output on one line. That is the program's own stdout, so it can be
-    forged; :func:`agreement_job` checks a claim of equal behaviour through the harness."""
+    """Prints every call's output on one line. The loop runs in the judge, so the program
+    cannot forge it (the judge's stdout follows the program's in the trace, and the line is
+    looked for from the end); :func:`agreement_job` checks a claim of equal behaviour through
+    the harness all the same. A call that runs out of time ends the probe (the session
+    stops trusting a connection it interrupted)."""
     script = _helper(entry) + _PROBE.format(marker=MARKER, inputs=repr(list(inputs)))
     return Job(id=job_id, code=code, tests=script, test_style="assert")
 

@@ -220,11 +220,11 @@ builtins.print = _print
 
 
 def test_a_candidate_cannot_print_its_way_into_the_majority(local: Any) -> None:
-    """Wrong candidates that print the right outputs (computed on the side) are checked by
-    assertions through the harness, and lose their place in the cluster."""
+    """A wrong candidate that patches ``print`` to print the right outputs (computed on the
+    side) does not reach the probe, which runs in the judge: it stays alone in its cluster."""
     tests, correct, _ = TASKS["clamp"]
     rows = [{"id": f"c{i}", "code": code, "tests": tests, "entry_point": "clamp"}
-            for i, code in enumerate([HOSTILE_CLAMP, HOSTILE_CLAMP + "\n", *correct[:2]])]
+            for i, code in enumerate([HOSTILE_CLAMP, *correct[:2]])]
     executions = local.run_many([Job(id=r["id"], code=r["code"], tests=tests) for r in rows],
                                 LIMITS)
     for row, execution in zip(rows, executions, strict=True):
@@ -232,5 +232,5 @@ def test_a_candidate_cannot_print_its_way_into_the_majority(local: Any) -> None:
         row["result"] = execution.to_dict()
     [(index, scored)] = selection.select(local, [("clamp", rows)], LIMITS)
     assert index is not None and rows[index]["code"] in correct
-    assert scored[0].cluster_size == scored[1].cluster_size == 1
-    assert scored[2].cluster_size == scored[3].cluster_size == 2
+    assert scored[0].cluster_size == 1
+    assert scored[1].cluster_size == scored[2].cluster_size == 2

@@ -181,9 +181,9 @@ def test_bad_check_options_are_clear_errors(run: Run, tmp_path: Path) -> None:
 
 
 def test_a_program_cannot_print_its_mutants_into_equivalence(local: Any) -> None:
-    """A hostile program replaces ``print`` so that the probe prints forged outputs (the same
-    in every mutant): the survivors' equivalence is checked by assertions through the
-    harness, not by stdout."""
+    """A hostile program replaces ``print`` so that the probe would print forged outputs (the
+    same in every mutant). The probe runs in the judge, which the program cannot patch: it
+    reads the function's real outputs."""
     import random
 
     from codesynth.behaviour import MARKER, inputs_for
@@ -197,10 +197,9 @@ def test_a_program_cannot_print_its_mutants_into_equivalence(local: Any) -> None
                        "builtins.print = lambda *a, **k: _real('\\n" + MARKER + forged + "')\n")
     [honest] = measure(local, [Job(id="h", code=plain, tests=tests)], LIMITS, count=20)
     [strength] = measure(local, [Job(id="h", code=hostile, tests=tests)], LIMITS, count=20)
-    assert strength.original_outputs == ["0"] * count  # the forgery reached the probe...
-    assert honest.survivors and strength.survivors
-    assert strength.equivalent == 0  # ...and convinced no one
-    assert strength.score is not None and strength.score <= (honest.score or 0)
+    assert strength.original_outputs != ["0"] * count  # the forgery never reached it
+    assert strength.original_outputs == honest.original_outputs
+    assert honest.survivors and strength.score is not None
 
 
 def test_augmented_tests_labelled_by_agreement_of_candidates(local: Any) -> None:

@@ -126,7 +126,16 @@ class Session:
         if self.gone is not None:
             raise ProgramGone(self.gone)
         try:
-            reply = self.endpoint.request(message)
+            try:
+                reply = self.endpoint.request(message)
+            except (Malformed, Gone):
+                raise
+            except BaseException as exc:  # a signal handler of the tests, KeyboardInterrupt
+                # The answer to this request may still come: read as the answer to the next
+                # one, it would be another call's result. No call is answered any more.
+                self.broken = (f"a call to the program was interrupted by "
+                               f"{type(exc).__name__}: no later call can be trusted")
+                raise
             if "x" in reply:
                 exc = rebuild_exception(reply["x"], self.decoder.value)
                 if isinstance(exc, (StopIteration, StopAsyncIteration)) \
