@@ -130,11 +130,11 @@ class Session:
                 reply = self.endpoint.request(message)
             except (Malformed, Gone):
                 raise
-            except BaseException as exc:  # a signal handler of the tests, KeyboardInterrupt
+            except BaseException as interruption:  # a signal handler of the tests, Ctrl-C
                 # The answer to this request may still come: read as the answer to the next
                 # one, it would be another call's result. No call is answered any more.
                 self.broken = (f"a call to the program was interrupted by "
-                               f"{type(exc).__name__}: no later call can be trusted")
+                               f"{type(interruption).__name__}: no later call can be trusted")
                 raise
             if "x" in reply:
                 exc = rebuild_exception(reply["x"], self.decoder.value)
@@ -161,7 +161,32 @@ class Session:
         if type(names) is not dict:
             self.broken = "the program answered the load with no names"
             raise ProtocolBroken(self.broken)
-        return {name: value for name, value in names.items() if plain_name(name)}
+        return self._modules({name: value for name, value in names.items()
+                              if plain_name(name)})
+
+    def _modules(self, names: dict[str, Any]) -> dict[str, Any]:
+        """A name of a standard-library module (or pytest's, hypothesis's) means that module
+        to the tests, as their own ``import`` would: the judge's, never an object the program
+        bound to it (``math = Anything()`` would decide every ``math.isclose`` of the
+        tests). One the judge has not imported stays the program's, noted (dropped under
+        ``--strict``)."""
+        import sys
+        import types
+
+        reserved = getattr(sys, "stdlib_module_names", frozenset()) | {"pytest", "hypothesis"}
+        for name in [n for n in names if n in reserved]:
+            own = sys.modules.get(name)
+            if isinstance(own, types.ModuleType):
+                value = names[name]
+                if value is not own and not (type(value) is Remote and value._t == "module"):
+                    self.note(f"the program binds {name} to something else than the {name} "
+                              f"module: the tests see the {name} module", False)
+                names[name] = own
+            else:
+                self.note(f"the tests' {name} is the program's {name}", False)
+                if self.strict:
+                    del names[name]
+        return names
 
     def get(self, ident: int | None, name: str) -> Any:
         return self.request({"op": "get", "h": ident, "n": name})[0]
