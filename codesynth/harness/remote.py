@@ -35,6 +35,11 @@ from codesynth.harness.wire import (
 )
 
 MAX_SUSPICIOUS = 50
+# Names tests use as modules, which no program object may stand for (see Session._modules).
+MODULE_NAMES = frozenset({
+    "pytest", "hypothesis", "unittest", "math", "cmath", "re", "json", "itertools",
+    "functools", "collections", "typing", "os", "sys", "decimal", "fractions", "statistics",
+    "heapq", "bisect", "copy", "operator"})
 
 
 class ProgramGone(BaseException):
@@ -165,27 +170,25 @@ class Session:
                               if plain_name(name)})
 
     def _modules(self, names: dict[str, Any]) -> dict[str, Any]:
-        """A name of a standard-library module (or pytest's, hypothesis's) means that module
-        to the tests, as their own ``import`` would: the judge's, never an object the program
-        bound to it (``math = Anything()`` would decide every ``math.isclose`` of the
-        tests). One the judge has not imported stays the program's, noted (dropped under
-        ``--strict``)."""
+        """A program *object* under the name of a standard-library module (or pytest's,
+        hypothesis's) would decide what the tests' ``math.isclose`` or
+        ``@pytest.mark.parametrize`` do, in tests that use the program's import (a star
+        import, MBPP's tests). Such a name is the judge's module when the program's value is
+        a module; when it is another object it is noted, and it is the module anyway for the
+        names tests use as modules (``MODULE_NAMES``) or under ``--strict``. Plain data
+        (a list called ``numbers``) cannot pretend anything and stays the program's."""
         import sys
-        import types
 
         reserved = getattr(sys, "stdlib_module_names", frozenset()) | {"pytest", "hypothesis"}
-        for name in [n for n in names if n in reserved]:
+        for name in [n for n in names if n in reserved and type(names[n]) is Remote]:
             own = sys.modules.get(name)
-            if isinstance(own, types.ModuleType):
-                value = names[name]
-                if value is not own and not (type(value) is Remote and value._t == "module"):
-                    self.note(f"the program binds {name} to something else than the {name} "
-                              f"module: the tests see the {name} module", False)
+            if names[name]._t == "module":
+                if own is not None:
+                    names[name] = own
+                continue
+            self.note(f"the program binds {name} to its own {names[name]._t}", False)
+            if own is not None and (name in MODULE_NAMES or self.strict):
                 names[name] = own
-            else:
-                self.note(f"the tests' {name} is the program's {name}", False)
-                if self.strict:
-                    del names[name]
         return names
 
     def get(self, ident: int | None, name: str) -> Any:

@@ -121,6 +121,16 @@ class Runner:
             self.zygote.warm(style)
 
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        """One job. Its processes are made ahead of time, while the last job ran: if they
+        could not set themselves up then (that job had used up its processes or memory),
+        they died before receiving anything, and the job is run again on new ones."""
+        reply = self._run_once(job, limits)
+        if reply.pop("_unstarted", False):
+            reply = self._run_once(job, limits)
+            reply.pop("_unstarted", None)
+        return reply
+
+    def _run_once(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
         self.warm_up(job["test_style"])
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
@@ -211,6 +221,8 @@ class Runner:
         verdict = decide(obs, expected, fsize)
         if faulted and verdict["status"] == "sandbox_error":
             verdict["reason"] += " " + tail(fds["err"], 500)[0].strip()
+            if not events and not tail(fds["judge_err"], 1)[0]:
+                verdict["_unstarted"] = True  # died before it had its job (see run)
         if self.net is not None:  # every process of the job is gone: is the network clean?
             try:
                 self.net.settle()
