@@ -44,7 +44,9 @@ def run_ours(samples: Path, sandbox: str, workers: int | None, root: str | None 
                "-o", str(samples.with_suffix(".ours.jsonl")), "--sandbox", sandbox]
     if workers:
         command += ["--workers", str(workers)]
-    env = {**os.environ, "PYTHONPATH": root} if root else None
+    # The execution cache off: this measures running the samples (164 distinct programs x5
+    # would otherwise run 164 times, and not at all in later rounds). See exec_cache.py.
+    env = {**os.environ, "CODESYNTH_EXEC_CACHE": "off", **({"PYTHONPATH": root} if root else {})}
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root, env=env)
     elapsed = time.perf_counter() - start

@@ -254,6 +254,12 @@ class Execution(_Record):
     runtime: str = ""
     suspicious: tuple[dict[str, str], ...] = ()  # {test, what}: reward hacks (README)
     limit: str | None = None  # the limit that ended the job: wall, cpu, backstop, memory, output
+    # Optional additions (absent from the JSON when unset, so older readers see no change):
+    test_strength: dict[str, Any] | None = None  # mutants, killed, equivalent, score, ...
+    flaky: dict[str, Any] | None = None  # runs, statuses, tests whose outcome changed
+    cache: str | None = None  # "hit" (the execution cache) or "duplicate" (same run)
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("test_strength", "flaky", "cache")
 
     @property
     def passed(self) -> bool:
@@ -261,6 +267,9 @@ class Execution(_Record):
 
     def to_dict(self) -> dict[str, Any]:
         data = _plain(self)
+        for name in self.OPTIONAL:
+            if data[name] is None:
+                del data[name]
         return {"passed": self.passed, **data}
 
     _DECODED = ("status", "tests", "exception", "limits", "suspicious")

@@ -69,6 +69,9 @@ generators = Registry("generator", "codesynth.generators", {
     "oss-instruct": "codesynth.generators.oss_instruct:OSSInstruct",
     "self-align": "codesynth.generators.self_align:SelfAlign",
     "seed-tasks": "codesynth.generators.seed_tasks:SeedTasks",
+    "refactor": "codesynth.generators.refactor:Refactor",
+    "optimize": "codesynth.generators.optimize:Optimize",
+    "nl2sql": "codesynth.generators.nl2sql:NL2SQL",
 })
 
 benchmarks = Registry("benchmark", "codesynth.benchmarks", {

@@ -17,6 +17,9 @@ from codesynth.sandbox.protocol import Sandbox
 BACKENDS = ["local", "docker"]
 # CI sets this: there, a docker test that cannot run is a failure, not a skip.
 REQUIRE_DOCKER = os.environ.get("CODESYNTH_REQUIRE_DOCKER") == "1"
+# The execution cache would make a test's outcome depend on the tests run before it; the
+# tests of the cache turn it on with a database of their own.
+os.environ["CODESYNTH_EXEC_CACHE"] = "off"
 
 # Short limits keep the hostile cases fast; tests that need other limits pass their own.
 FAST = Limits(timeout=3.0, memory_mb=256, max_processes=32, file_size_mb=8, max_output=4096)

@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args, _ = parser.parse_known_args()
+    if os.environ.get("FAKE_LLAMA_IGNORE_SIGTERM"):  # as a server busy shutting down would
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     HTTPServer((args.host, args.port), Handler).serve_forever()
 
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -213,3 +217,43 @@ def test_generate_names_the_cause_when_the_model_dies_and_a_rerun_finishes(
     assert len(records) == 2 and len({r["id"] for r in records}) == 2
     assert summary["llm"]["cache_hits"] >= answered >= 1
     assert server_processes() == []
+
+
+def test_the_server_dies_with_codesynth_even_if_it_ignores_sigterm(tmp_path: Path) -> None:
+    """codesynth killed (SIGTERM from a scheduler, SIGKILL): its embedded server must not
+    outlive it, whatever the server does with SIGTERM."""
+    marker = tmp_path / "portable"
+    marker.mkdir()
+    (marker / "portable.marker").write_text("")
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from codesynth.llm.embedded import EmbeddedModel\n"
+        "model = EmbeddedModel(server_module='tests.fake_llama_server')\n"
+        f"model.library = Path({str(marker)!r})\n"
+        "model.start()\n"
+        "print(model._proc.pid, flush=True)\n"
+        "time.sleep(600)\n")
+    env = {**os.environ, "FAKE_LLAMA_IGNORE_SIGTERM": "1",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent),
+                                          os.environ.get("PYTHONPATH", "")])}
+    for how in (signal.SIGTERM, signal.SIGKILL):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                text=True, env=env)
+        assert proc.stdout is not None
+        server = int(proc.stdout.readline())
+        proc.send_signal(how)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _running(server):
+            time.sleep(0.05)
+        assert not _running(server), f"the server outlived codesynth killed by {how.name}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

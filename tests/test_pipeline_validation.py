@@ -58,6 +58,8 @@ MISTAKES = [
     ("threshold =", 'threshold = "high"', "[dedup] threshold: expected a number > 0 <= 1"),
     ("timeout =", 'timeout = "5s"',
      "[sandbox] timeout: expected a number > 0 <= 86400, got '5s'"),
+    ("timeout =", "timeout = 5\nwall_time = 2",
+     "[sandbox] wall_time: the wall backstop (2 s) must be at least the timeout (5 s)"),
     ("backend =", 'backend = "dockr"',
      "[sandbox] backend: unknown sandbox backend 'dockr' (known: docker, local"),
     ("benchmarks =", 'benchmarks = ["mbpp"]', "[decontaminate] benchmarks: 'mbpp' is neither"),

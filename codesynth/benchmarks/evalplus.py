@@ -17,8 +17,8 @@ from typing import Any
 
 from codesynth.benchmarks import sanitize
 from codesynth.benchmarks._evalplus_check import check_program
-from codesynth.benchmarks.base import Benchmark, Problem, Problems, require
-from codesynth.benchmarks.humaneval import CHAT_INSTRUCTION, STOP
+from codesynth.benchmarks.base import Problem, Problems, require
+from codesynth.benchmarks.humaneval import STOP, FunctionPrompt
 from codesynth.errors import InputError
 from codesynth.records import Execution, Job, Status
 
@@ -32,7 +32,7 @@ def evalplus_status(execution: Execution) -> str:
     return "timeout" if execution.status is Status.TIMEOUT else "fail"
 
 
-class EvalPlus(Benchmark):
+class EvalPlus(FunctionPrompt):
     name = "evalplus"
     description = "HumanEval+ / MBPP+ (EvalPlus): base and plus tests, scored apart"
     stop = STOP
@@ -74,16 +74,6 @@ class EvalPlus(Benchmark):
     @staticmethod
     def dataset(problem: Problem) -> str:
         return "mbpp" if problem.task_id.lower().startswith("mbpp/") else "humaneval"
-
-    def chat_messages(self, problem: Problem, problems: Problems) -> list[dict[str, str]]:
-        return [{"role": "user",
-                 "content": f"{CHAT_INSTRUCTION}\n\n```python\n{problem.prompt}```"}]
-
-    def completion_from_reply(self, problem: Problem, text: str, mode: str) -> str:
-        if mode == "completion":
-            return sanitize.truncate(text, self.stop)
-        return sanitize.body_after_prompt(problem.prompt, sanitize.program(text),
-                                          problem.entry_point)
 
     def sanitize_sample(self, problem: Problem, sample: dict[str, Any]) -> str:
         if isinstance(sample.get("solution"), str):

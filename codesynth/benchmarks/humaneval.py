@@ -19,7 +19,22 @@ CHAT_INSTRUCTION = ("Complete the following Python function. Reply with the comp
                     "function (signature included) in one ```python code block.")
 
 
-class HumanEval(Benchmark):
+class FunctionPrompt(Benchmark):
+    """A benchmark whose prompt is a function's signature and docstring (HumanEval's shape):
+    chat asks for the function, and a sample is the body that follows the prompt."""
+
+    def chat_messages(self, problem: Problem, problems: Problems) -> list[dict[str, str]]:
+        return [{"role": "user",
+                 "content": f"{CHAT_INSTRUCTION}\n\n```python\n{problem.prompt}```"}]
+
+    def completion_from_reply(self, problem: Problem, text: str, mode: str) -> str:
+        if mode == "completion":
+            return sanitize.truncate(text, self.stop)
+        return sanitize.body_after_prompt(problem.prompt, sanitize.program(text),
+                                          problem.entry_point)
+
+
+class HumanEval(FunctionPrompt):
     name = "humaneval"
     description = "HumanEval functional correctness (pass@k)"
     stop = STOP
@@ -41,16 +56,6 @@ class HumanEval(Benchmark):
             problems[row["task_id"]] = Problem(row["task_id"], row["prompt"], row,
                                                row["entry_point"])
         return problems
-
-    def chat_messages(self, problem: Problem, problems: Problems) -> list[dict[str, str]]:
-        return [{"role": "user",
-                 "content": f"{CHAT_INSTRUCTION}\n\n```python\n{problem.prompt}```"}]
-
-    def completion_from_reply(self, problem: Problem, text: str, mode: str) -> str:
-        if mode == "completion":
-            return sanitize.truncate(text, self.stop)
-        return sanitize.body_after_prompt(problem.prompt, sanitize.program(text),
-                                          problem.entry_point)
 
     def jobs(self, problem: Problem, sample: dict[str, Any], job_id: str) -> list[Job]:
         return [problem_job(problem.row, sample["completion"], job_id)]

@@ -20,6 +20,7 @@ from codesynth import __version__
 from codesynth.benchmarks.base import Benchmark, Problems, Source
 from codesynth.benchmarks.results import Scores, traces
 from codesynth.cli._display import Tally, console, summary_table, track
+from codesynth.cli._quality_args import with_cache
 from codesynth.cli._sandbox_args import limits_from, open_during
 from codesynth.errors import InputError, UserError
 from codesynth.execute import execute_pairs
@@ -112,6 +113,7 @@ def score(args: argparse.Namespace, bench: Benchmark, run: dict[str, Any] | None
         return problems, source, total
 
     sandbox, (problems, source, total) = open_during(args, limits, prepare)
+    sandbox = with_cache(sandbox, args)
     resumed = sum(kept.values())
     if resumed:
         console.print(Text(f"resuming: {resumed} of {total} samples kept from "

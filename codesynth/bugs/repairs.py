@@ -80,10 +80,13 @@ def _common(task: str, fix: Attempt, first: Attempt) -> dict[str, Any]:
             "test_style": first.task["test_style"], "entry_point": first.task["entry_point"]}
 
 
-def repairs(task: str, attempts: list[Attempt], max_chain: int = 3
-            ) -> Iterator[dict[str, Any]]:
-    """Pairs (and chains) for one task's attempts, in input order."""
-    fixes = [a for a in attempts if a.passed]
+def repairs(task: str, attempts: list[Attempt], max_chain: int = 3,
+            fixes_from: set[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Pairs (and chains) for one task's attempts, in input order. ``fixes_from``: the
+    indices of the attempts that may serve as fixes (e.g. the passing members of the
+    cluster :mod:`codesynth.selection` chose), else every passing one."""
+    fixes = [a for i, a in enumerate(attempts)
+             if a.passed and (fixes_from is None or i in fixes_from)]
     failed: list[Attempt] = []
     for candidate in attempts:
         if not candidate.passed and all(candidate.code != f.code for f in failed):

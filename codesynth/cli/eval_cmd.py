@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from codesynth.cli._llm_args import add_llm_options
+from codesynth.cli._quality_args import add_cache_option
 from codesynth.cli._sandbox_args import add_sandbox_options
 from codesynth.errors import UserError
 from codesynth.registry import benchmarks
@@ -101,6 +102,7 @@ def _add_benchmark(subparsers: Any, name: str) -> None:
                           help=f"samples JSONL to write (default: {name}_samples.jsonl)")
     add_llm_options(parser)
     add_sandbox_options(parser, timeout=plugin.timeout)
+    add_cache_option(parser)
     parser.set_defaults(handler=run_benchmark)
 
 

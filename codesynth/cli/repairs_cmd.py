@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from codesynth.cli._display import console
+from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, sandbox_from
 from codesynth.errors import InputError, UserError
 from codesynth.jsonl import AtomicJSONLWriter, read_objects
 
@@ -30,6 +31,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--problems", default=None,
                         help="HumanEval problems for result rows (default: the shipped file)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    parser.add_argument("--select-fixes", action="store_true",
+                        help="take fixes only from the passing candidates that agree most "
+                             "(behaviour clusters on generated inputs, run in the sandbox): "
+                             "weak tests let wrong programs pass")
+    add_sandbox_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -56,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if not groups:
         raise InputError(args.input, None, "no records (the file is empty)")
     counts = {"tasks": len(groups), "repair": 0, "chain": 0, "tasks_without_fix": 0}
+    allowed = _agreeing_fixes(args, groups) if args.select_fixes else {}
     with AtomicJSONLWriter(args.output) as writer:
         for task, attempts in groups.items():
             if not any(a.passed for a in attempts):
                 counts["tasks_without_fix"] += 1
-            for record in repairs(task, attempts, args.max_chain):
+            for record in repairs(task, attempts, args.max_chain, allowed.get(task)):
                 counts[record["kind"]] += 1
                 writer.write(record)
     console.print(f"repairs: {counts['repair']} pair(s) and {counts['chain']} chain(s) from "
@@ -70,3 +77,21 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps({"input": args.input, "output": args.output,
                                      **counts}) + "\n")
     return 0
+
+
+def _agreeing_fixes(args: argparse.Namespace, groups: dict[str, Any]) -> dict[str, set[int]]:
+    """Per task, the passing attempts in the cluster selection chooses."""
+    from codesynth.exec_cache import cached
+    from codesynth.selection import select
+
+    tasks = [(task, [{**a.task, "code": a.code, "result": a.result} for a in attempts])
+             for task, attempts in groups.items() if any(a.passed for a in attempts)]
+    limits = limits_from(args)
+    with cached(sandbox_from(args, limits)) as sandbox:
+        chosen = select(sandbox, tasks, limits)
+    allowed = {}
+    for (task, _), (index, scored) in zip(tasks, chosen, strict=True):
+        if index is not None:
+            cluster = scored[index].cluster
+            allowed[task] = {s.index for s in scored if s.cluster == cluster and s.passed}
+    return allowed

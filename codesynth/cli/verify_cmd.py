@@ -11,9 +11,11 @@ from typing import Any
 from rich.text import Text
 
 from codesynth.cli._display import Tally, console, summary_table, track
+from codesynth.cli._quality_args import add_quality_options, checks_from, with_cache
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
 from codesynth.execute import execute_pairs
 from codesynth.jsonl import ResumableJSONLWriter, file_identity, read_objects
+from codesynth.quality import checked
 from codesynth.verify import (
     Validation,
     read_jobs,
@@ -37,11 +39,13 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.add_argument("--restart", action="store_true", help=RESTART_HELP)
     add_sandbox_options(parser)
+    add_quality_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     limits = limits_from(args)
+    checks = checks_from(args)
     output = ResumableJSONLWriter(args.output, restart=args.restart)  # checks the path only
     kept: collections.Counter[str] = collections.Counter()
 
@@ -49,12 +53,15 @@ def run(args: argparse.Namespace) -> int:
         validation = validate_file(args.input)
         fingerprint = {"command": "verify", "input": file_identity(args.input),
                        "options": verdict_options(args, limits)}
+        if checks.active:  # what the checks add depends on them (absent: as before)
+            fingerprint["checks"] = checks.fingerprint()
         if output.open_partial(fingerprint):
             for row in output.kept(read_objects(args.input), ("result",)):
                 kept[str((row.get("result") or {}).get("status"))] += 1
         return validation
 
     sandbox, validation = open_during(args, limits, prepare)
+    sandbox = with_cache(sandbox, args)
     resumed = sum(kept.values())
     if validation.duplicates:
         console.print(Text(f"warning: {validation.duplicates} duplicate id(s), e.g. "
@@ -65,9 +72,14 @@ def run(args: argparse.Namespace) -> int:
                            f"{output.partial}", style="yellow"))
     tally = Tally()
     with sandbox, output as writer:
-        results = execute_pairs(sandbox, read_jobs(args.input, skip=resumed), limits)
-        for record, execution in track(results, validation.count - resumed, "verify", tally):
-            writer.write({**record, "result": execution.to_dict()})
+        jobs = read_jobs(args.input, skip=resumed)
+        results = (((r, t), e) for r, e, t in checked(sandbox, jobs, checks, limits)) \
+            if checks.active else (((r, None), e) for r, e in execute_pairs(sandbox, jobs,
+                                                                               limits))
+        for (record, tests), execution in track(results, validation.count - resumed,
+                                                "verify", tally):
+            added = {"augmented_tests": tests} if tests else {}
+            writer.write({**record, **added, "result": execution.to_dict()})
     info = getattr(sandbox, "info", {})
     extra = {"resumed (kept)": str(resumed), "output total": str(validation.count)} \
         if resumed else None

@@ -82,6 +82,8 @@ class Evidence:
     def __init__(self, fd: int, key: bytes) -> None:
         sign = _signer(key)
 
+        spent = [0, 0]  # bytes and events written (the final one aside)
+
         def emit(kind: str, **fields: Any) -> None:
             event = {"e": kind, **fields}
             payload = _encode(event).encode()
@@ -93,6 +95,18 @@ class Evidence:
                 limit //= 4
                 event = _cut(event, limit)
                 payload = _encode(event).encode()
+            if kind != "final":
+                # Nor may many events together: past half the runner's budget texts are cut
+                # short, and past three quarters (or _WRITTEN_EVENTS) events are left out.
+                # The final verdict, which counts every test, always fits.
+                if spent[0] + len(payload) > MAX_DECODED_BYTES // 2:
+                    event = _cut(event, 200)
+                    payload = _encode(event).encode()
+                if spent[0] + len(payload) > MAX_DECODED_BYTES * 3 // 4 or \
+                        spent[1] >= _WRITTEN_EVENTS:
+                    return
+                spent[0] += len(payload)
+                spent[1] += 1
             line = sign(payload) + b" " + payload + b"\n"
             written = _write(fd, line)
             if written < len(line):
@@ -118,6 +132,7 @@ class Evidence:
 # has already cut: these budgets are far above what it writes.
 MAX_EVENT_BYTES = 1 << 20  # one event's JSON
 _SAFE_EVENT_BYTES = MAX_EVENT_BYTES // 2  # what the writer keeps its events under
+_WRITTEN_EVENTS = 10_000  # events a judge writes at most (the final one aside)
 MAX_EVENTS = 20_000
 MAX_DECODED_BYTES = 8 << 20  # all events' JSON together
 MAX_TEXT = 20_000  # characters kept of any text

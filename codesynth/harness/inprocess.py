@@ -51,7 +51,8 @@ def load_solution(code: str, evidence: Evidence, session: Session
         evidence.final(status, phase="code", exception=exception_info(exc, SOLUTION_FILE),
                        reason=f"the program raised {type(exc).__name__} before the tests ran")
         return None
-    namespace = {**names, "__builtins__": builtins, "__name__": "solution"}
+    # The tests run as a script would (``if __name__ == "__main__":`` blocks included).
+    namespace = {**names, "__builtins__": builtins, "__name__": "__main__"}
     namespace[NOTE_HELPER] = explain
     namespace[ASSERTION_ERROR] = AssertionError
     shadowed = sorted(n for n in names if hasattr(builtins, n) and names[n] is not
@@ -68,7 +69,7 @@ def report_unparsable_tests(tests: str, evidence: Evidence) -> None:
     try:
         ast.parse(tests, TESTS_FILE)
         compile(tests, TESTS_FILE, "exec", dont_inherit=True)  # ``return`` outside a function
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         evidence.final("error", phase="tests", exception=exception_info(exc, TESTS_FILE),
                        reason="the tests do not parse")
         return
@@ -98,7 +99,7 @@ def prepare_assert(tests: str) -> tuple[tuple[bool, int, str, CodeType], ...] | 
     """Compile each top-level test statement once (the runner calls this before forking)."""
     try:
         tree = ast.parse(tests, TESTS_FILE)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep, too large
         return None
     lines = tests.splitlines()
     items = []
@@ -107,7 +108,7 @@ def prepare_assert(tests: str) -> tuple[tuple[bool, int, str, CodeType], ...] | 
             source = "\n".join(lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
             items.append((not isinstance(stmt, _SETUP), stmt.lineno, source,
                           compile_explained(stmt, TESTS_FILE)))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep, too large
         return None
     return tuple(items)
 
@@ -116,7 +117,7 @@ def prepare_assert(tests: str) -> tuple[tuple[bool, int, str, CodeType], ...] | 
 def prepare_humaneval(tests: str) -> CodeType | None:
     try:
         return compile_explained(ast.parse(tests, TESTS_FILE), TESTS_FILE)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep, too large
         return None
 
 

@@ -35,6 +35,11 @@ from codesynth.harness.wire import (
 )
 
 MAX_SUSPICIOUS = 50
+# Names tests use as modules, which no program object may stand for (see Session._modules).
+MODULE_NAMES = frozenset({
+    "pytest", "hypothesis", "unittest", "math", "cmath", "re", "json", "itertools",
+    "functools", "collections", "typing", "os", "sys", "decimal", "fractions", "statistics",
+    "heapq", "bisect", "copy", "operator"})
 
 
 class ProgramGone(BaseException):
@@ -126,7 +131,16 @@ class Session:
         if self.gone is not None:
             raise ProgramGone(self.gone)
         try:
-            reply = self.endpoint.request(message)
+            try:
+                reply = self.endpoint.request(message)
+            except (Malformed, Gone):
+                raise
+            except BaseException as interruption:  # a signal handler of the tests, Ctrl-C
+                # The answer to this request may still come: read as the answer to the next
+                # one, it would be another call's result. No call is answered any more.
+                self.broken = (f"a call to the program was interrupted by "
+                               f"{type(interruption).__name__}: no later call can be trusted")
+                raise
             if "x" in reply:
                 exc = rebuild_exception(reply["x"], self.decoder.value)
                 if isinstance(exc, (StopIteration, StopAsyncIteration)) \
@@ -152,7 +166,30 @@ class Session:
         if type(names) is not dict:
             self.broken = "the program answered the load with no names"
             raise ProtocolBroken(self.broken)
-        return {name: value for name, value in names.items() if plain_name(name)}
+        return self._modules({name: value for name, value in names.items()
+                              if plain_name(name)})
+
+    def _modules(self, names: dict[str, Any]) -> dict[str, Any]:
+        """A program *object* under the name of a standard-library module (or pytest's,
+        hypothesis's) would decide what the tests' ``math.isclose`` or
+        ``@pytest.mark.parametrize`` do, in tests that use the program's import (a star
+        import, MBPP's tests). Such a name is the judge's module when the program's value is
+        a module; when it is another object it is noted, and it is the module anyway for the
+        names tests use as modules (``MODULE_NAMES``) or under ``--strict``. Plain data
+        (a list called ``numbers``) cannot pretend anything and stays the program's."""
+        import sys
+
+        reserved = getattr(sys, "stdlib_module_names", frozenset()) | {"pytest", "hypothesis"}
+        for name in [n for n in names if n in reserved and type(names[n]) is Remote]:
+            own = sys.modules.get(name)
+            if names[name]._t == "module":
+                if own is not None:
+                    names[name] = own
+                continue
+            self.note(f"the program binds {name} to its own {names[name]._t}", False)
+            if own is not None and (name in MODULE_NAMES or self.strict):
+                names[name] = own
+        return names
 
     def get(self, ident: int | None, name: str) -> Any:
         return self.request({"op": "get", "h": ident, "n": name})[0]

@@ -73,7 +73,7 @@ def _die_with_parent() -> None:
     from codesynth.sandbox import _linux
 
     with contextlib.suppress(OSError):
-        _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGTERM)
+        _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def describe_exit(returncode: int) -> str:

@@ -22,7 +22,7 @@ from codesynth.records import canonical_json
 # Settings that change how the work is done, not what it gives: a resumed run may change them
 # (e.g. a model server restarted on another port) without being refused.
 OPERATIONAL = {"llm": ("base_url", "api_key", "timeout", "max_retries", "budget_requests",
-                       "budget_tokens"), "sandbox": ("workers",)}
+                       "budget_tokens"), "sandbox": ("workers",), "verify": ("cache",)}
 
 
 @dataclass
@@ -45,10 +45,12 @@ class Pipeline:
     generate: list[Generate] = field(default_factory=list)
     solve: dict[str, Any] = field(default_factory=dict)
     filter: dict[str, Any] = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)  # test_strength, reruns, augment, cache
     dedup: dict[str, Any] = field(default_factory=dict)
     decontaminate: dict[str, Any] = field(default_factory=dict)
     export: dict[str, Any] = field(default_factory=dict)
     bugs: dict[str, Any] | None = None
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # product stages
     raw: dict[str, Any] = field(default_factory=dict)
 
     def digest(self) -> str:
@@ -235,15 +237,21 @@ def load(path: str | Path, output: str | Path | None = None) -> Pipeline:
                       str(schema.resolve(path.parent, step.get("seeds", "seeds"))),
                       dict(step.get("params", {}))) for step in data["generate"]]
     sections = {name: dict(data.get(name, {}))
-                for name in ("solve", "filter", "dedup", "decontaminate", "export", "sandbox")}
+                for name in ("solve", "filter", "dedup", "decontaminate", "export", "sandbox",
+                             "verify")}
     benchmarks = sections["decontaminate"].get("benchmarks")
     if benchmarks:
         sections["decontaminate"]["benchmarks"] = [
             name if name == "humaneval" else str(schema.resolve(path.parent, name))
             for name in benchmarks]
     bugs = dict(data["bugs"]) if "bugs" in data else None
+    products = {name: dict(data[name]) for name in schema.PRODUCTS if name in data}
+    if "seeds" in products.get("nl2sql", {}):
+        products["nl2sql"]["seeds"] = str(schema.resolve(path.parent,
+                                                         products["nl2sql"]["seeds"]))
     raw = json.loads(json.dumps(data, default=str))
     return Pipeline(path=path, name=str(run.get("name", path.stem)), output=Path(chosen),
                     seed=int(run.get("seed", 0)), allow_empty=bool(run.get("allow_empty")),
                     llm=dict(data.get("llm", {})), generate=steps, bugs=bugs, raw=raw,
+                    products=products,
                     **sections)

@@ -20,7 +20,7 @@ from codesynth.jsonl import json_line
 
 SHAPES = ("sft", "chat", "verified")
 PROVENANCE = "generator (method, model, template hash, parents, round, seed, params), " \
-    "solving request and verification summary"
+    "solving request and verification summary (and augmented_tests, when made)"
 # Every exported file's fields, for the dataset card (a test checks them against the files).
 FIELDS: dict[str, dict[str, str]] = {
     "sft": {"id": "candidate id", "instruction": "the task",
@@ -55,6 +55,8 @@ def shaped(record: dict[str, Any], shape: str) -> dict[str, Any]:
     provenance = {"origin": record.get("origin"), "solve": record.get("solve"),
                   "verification": record.get("verification"),
                   "candidate_id": record.get("candidate_id")}
+    if record.get("augmented_tests"):  # tests that kill mutants the task's tests let live
+        provenance["augmented_tests"] = record["augmented_tests"]
     if shape == "sft":
         return {"id": record["candidate_id"], "instruction": record["instruction"],
                 "response": response(record), "provenance": provenance}
@@ -158,8 +160,9 @@ def dataset_card(summary: dict[str, Any]) -> str:
               f"Benchmarks: {', '.join(map(str, decontam.get('benchmarks', [])))} "
               f"({decontam.get('problems', 0)} problems). Removed by n-gram overlap: "
               f"{len(decontam.get('ngram', []))}; removed because they solve a benchmark "
-              f"problem when executed: {len(decontam.get('execution', []))}.", "",
-              "## Files", ""]
+              f"problem when executed: {len(decontam.get('execution', []))}.", ""]
+    lines += test_strength_lines(summary.get("test_strength"))
+    lines += ["## Files", ""]
     for shape, files in summary.get("files", {}).items():
         if files:
             lines.append(f"- {', '.join(f'`{f}`' for f in files)}: {_what(shape)}")
@@ -167,12 +170,41 @@ def dataset_card(summary: dict[str, Any]) -> str:
         lines.append("- `bugfix_pairs.jsonl`: bug-fix pairs made from `verified` by the bugs "
                      "stage (AST bug operators), each fail-to-pass: the buggy program fails "
                      "a test the fixed one passes")
+    for product, file in summary.get("products", {}).items():
+        lines.append(f"- `{file}`: {PRODUCT_FILES[product]} (the {product} stage)")
     lines += ["", "Records in `hf/` and `.parquet` hold `provenance` (and `result`) as JSON "
               "text.", "", "## Fields", ""]
     for shape in [*summary.get("files", {}), *(["bugfix_pairs"] if "bugs" in stages else [])]:
         lines += [f"### {shape}", "", "| field | content |", "|---|---|"]
         lines += [f"| `{k}` | {v} |" for k, v in FIELDS[shape].items()] + [""]
     return "\n".join(lines)
+
+
+PRODUCT_FILES = {
+    "lintseq": "LintSeq edit sequences of the verified programs: insertion-only diffs "
+               "through states that all lint clean",
+    "repairs": "repair pairs (failed attempt, its error trace, the closest passing fix) and "
+               "chains of several failed attempts",
+    "refactor": "refactoring variants: pass the original tests and agree with the original "
+                "on generated inputs; with the transforms and the diff",
+    "optimize": "faster variants: pass the same tests, statistically faster in repeated "
+                "CPU-time measurements; with the timings and the speed-up",
+    "nl2sql": "questions and SQL whose result equals an independent reference query's; "
+              "with the schema, the result and the execution traces"}
+
+
+def test_strength_lines(strength: dict[str, Any] | None) -> list[str]:
+    """The card's test strength section: the mutation scores of the records' tests."""
+    if not strength:
+        return []
+    lines = ["## Test strength", "",
+             f"Each record's tests were run against seeded mutants of its program (AST bug "
+             f"operators); the score is the share of mutants killed, equivalent mutants left "
+             f"out. Measured on {strength['measured']} of {strength['records']} records: "
+             f"mean {strength['mean']}, quartiles {strength['p25']} / {strength['median']} / "
+             f"{strength['p75']}.", "", "| score | records |", "|---|---|"]
+    lines += [f"| {span} | {count} |" for span, count in strength["bins"].items()]
+    return [*lines, ""]
 
 
 def _what(shape: str) -> str:

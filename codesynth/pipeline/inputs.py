@@ -25,6 +25,7 @@ _repr.maxlong = 60
 # How the built-in generators read their seeds (plugins: not checked before the run).
 TASK_SEEDS = ("seed-tasks", "self-instruct", "evol-instruct")
 SNIPPET_SEEDS = ("oss-instruct", "self-align")
+RECORD_SEEDS = ("refactor", "optimize")  # verified records (JSONL, or a folder with one)
 
 
 def show(value: Any) -> str:
@@ -76,6 +77,14 @@ def seeds_problem(method: str, path: Path) -> str | None:
             from codesynth.generators.base import load_seed_tasks
 
             load_seed_tasks(path)
+        elif method in RECORD_SEEDS:
+            from codesynth.generators.sources import load_sources
+
+            load_sources(path)
+        elif method == "nl2sql":
+            from codesynth.generators.sql_databases import database_files
+
+            database_files(path)
         elif method in SNIPPET_SEEDS:
             root = path / "snippets" if (path / "snippets").is_dir() else path
             if root.is_file() and root.suffix == ".jsonl":

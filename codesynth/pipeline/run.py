@@ -12,14 +12,15 @@ from typing import Any
 from rich.console import Console
 
 from codesynth.errors import ModelUnavailable, UserError
-from codesynth.pipeline import cleaning, stages
+from codesynth.pipeline import cleaning, products, stages
 from codesynth.pipeline.config import Pipeline
 from codesynth.pipeline.export import export, shaped, write_card
 from codesynth.pipeline.state import RunState
 from codesynth.pipeline.view import View
 from codesynth.records import Limits
 
-ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs")
+ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs",
+         "lintseq", "repairs", "refactor", "optimize", "nl2sql")  # the last ones: optional
 
 
 def limits_of(pipeline: Pipeline) -> Limits:
@@ -51,8 +52,12 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
             if not opened:
                 options = {k: v for k, v in pipeline.sandbox.items()
                            if k in ("workers", "image")}
-                opened.append(stack.enter_context(open_sandbox(
-                    pipeline.sandbox.get("backend", "local"), limits=limits, **options)))
+                from codesynth.exec_cache import cached
+
+                opened.append(stack.enter_context(cached(open_sandbox(
+                    pipeline.sandbox.get("backend", "local"), limits=limits, **options),
+                    enabled=pipeline.verify.get("cache", True),
+                    path=pipeline.output / "exec-cache.sqlite")))
             return opened[0]
 
         urls: list[str] = []
@@ -65,6 +70,8 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
         stack.enter_context(view)
         for number, name in enumerate(ORDER, 1):
             if name == "bugs" and pipeline.bugs is None:
+                continue
+            if name in products.PRODUCTS and name not in pipeline.products:
                 continue
             if state.completed(name):
                 view.done(name, summary["stages"].get(name, {}))
@@ -150,6 +157,9 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
     out = files[name]
     previous = files[ORDER[number - 2]] if number > 1 else None
     try:
+        if name in products.PRODUCTS:
+            return _product(name, pipeline, state, files, config, base_url, sandbox, limits,
+                            view, summary)
         if name in ("generate", "solve"):
             total = sum(s.n for s in pipeline.generate) if name == "generate" else \
                 sum(1 for _ in stages.kept(files["generate"])) * stages.samples_per_task(pipeline)
@@ -177,9 +187,18 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
                                                  if r.get("kept", True))
         tick = view.start(name, inputs)  # bugs: as many mutants as the operators find
         if name == "verify":
-            return stages.verify(previous, out, sandbox(), limits, tick).to_dict()
+            from codesynth.quality import Checks
+
+            checks = Checks(strength=int(pipeline.verify.get("test_strength", 0)),
+                            reruns=int(pipeline.verify.get("reruns", 0)),
+                            augment=bool(pipeline.verify.get("augment", False)),
+                            seed=pipeline.seed)
+            edges = _edge_cases(pipeline, config, base_url, previous, summary) \
+                if pipeline.verify.get("edge_cases") and checks.strength else None
+            return stages.verify(previous, out, sandbox(), limits, tick, checks,
+                                 edges).to_dict()
         if name == "filter":
-            return stages.select(previous, out, pipeline, tick).to_dict()
+            return stages.select(previous, out, pipeline, tick, sandbox, limits).to_dict()
         if name == "dedup":
             return cleaning.dedup(previous, out, pipeline, tick).to_dict()
         if name == "decontaminate":
@@ -193,6 +212,28 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
         return _bugs(pipeline, state, files, summary, sandbox(), limits, tick)
     finally:
         out.close()
+
+
+def _edge_cases(pipeline: Pipeline, config: Any, base_url: Any, candidates: Any,
+                summary: dict[str, Any]) -> dict[str, Any]:
+    """The model's edge-case inputs per task (one request per task, cached), for probing."""
+    from codesynth.edge_cases import propose
+    from codesynth.llm import LLM
+
+    tasks: dict[str, dict[str, Any]] = {}
+    for row in stages.kept(candidates):
+        tasks.setdefault(row["task_id"], {**row, "id": row["task_id"]})
+
+    async def ask() -> dict[str, Any]:
+        llm = LLM(config, base_url())
+        try:
+            return await propose(llm, list(tasks.values()),
+                                 int(pipeline.verify["edge_cases"]))
+        finally:
+            summary.setdefault("llm", {})["edge_cases"] = llm.usage.to_dict()
+            await llm.close()
+
+    return stages.run_async(ask())  # type: ignore[no-any-return]
 
 
 def _final(files: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -210,6 +251,12 @@ def _export(pipeline: Pipeline, state: RunState, files: dict[str, Any],
             "records": len(records), "pass_rate": (verify.get("out", 0) / total) if total else 0,
             "decontamination": summary.get("decontamination")
             or state.data.get("decontamination")}
+    scores = [((r.get("result") or {}).get("test_strength") or {}).get("score")
+              for r in records]
+    if any(((r.get("result") or {}).get("test_strength")) for r in records):
+        from codesynth.test_strength import distribution
+
+        info["test_strength"] = distribution(scores)
     state.data["model"] = info["model"]
     result = export(records, pipeline.output / "dataset", pipeline.export, info)
     state.data["card"] = {**info, "files": result["files"]}  # the bugs stage adds to it
@@ -266,4 +313,36 @@ def _bugs(pipeline: Pipeline, state: RunState, files: dict[str, Any], summary: d
     if card is not None:  # the card lists the bugs stage and its file
         stages_now = {**summary["stages"], "bugs": counts}
         write_card(pipeline.output / "dataset", {**card, "stages": stages_now})
+    return counts
+
+
+def _product(name: str, pipeline: Pipeline, state: RunState, files: dict[str, Any],
+             config: Any, base_url: Any, sandbox: Any, limits: Limits, view: View,
+             summary: dict[str, Any]) -> dict[str, Any]:
+    """A product stage (products.py); the card then lists its file."""
+    from codesynth.llm import LLM
+    from codesynth.pipeline.export import write_card
+
+    tick = view.start(name, None)
+    factory = None
+    if name in products.MODEL_PRODUCTS:
+        url = base_url()
+
+        made: list[Any] = []
+
+        def factory() -> Any:
+            llm = LLM(config, url)
+            view.watch(name, llm)
+            made.append(llm)
+            return llm
+
+    counts = products.run_product(name, pipeline, files, files[name], factory, sandbox,
+                                  limits, tick)
+    if factory is not None and made:
+        summary.setdefault("llm", {})[name] = made[0].usage.to_dict()
+    card = state.data.get("card")
+    if card is not None:
+        card.setdefault("products", {})[name] = counts["file"]
+        write_card(pipeline.output / "dataset", {**card, "stages": {**summary["stages"],
+                                                                     name: counts}})
     return counts

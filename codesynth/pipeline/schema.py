@@ -122,8 +122,11 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "generate": {"method": STR, "n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
     "solve": {"samples": Int(1, 100), "max_tokens": Int(1, MAX_TOKENS),
               "temperature": Float(0, high=2)},
-    "filter": {"keep": Spec("str", choices=("one", "all")), "min_tests": Int(0, 1000),
-               "max_code_lines": Int(1, 1_000_000)},
+    "filter": {"keep": Spec("str", choices=("one", "all", "best")), "min_tests": Int(0, 1000),
+               "max_code_lines": Int(1, 1_000_000), "min_test_strength": Float(0, high=1),
+               "allow_flaky": BOOL},
+    "verify": {"test_strength": Int(0, 1000), "reruns": Int(0, 100), "augment": BOOL,
+               "cache": BOOL, "edge_cases": Int(0, 100)},
     "dedup": {"exact": BOOL, "near": BOOL, "threshold": Float(above=0, high=1),
               "num_perm": Int(16, 1024),
               "fields": Spec("list", choices=("instruction", "code", "tests"))},
@@ -132,8 +135,15 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "export": {"formats": Spec("list", choices=FORMATS), "shapes": Spec("list", choices=SHAPES),
                "hub_repo": STR, "private": BOOL, "push": BOOL},
     "bugs": {"strategy": Spec("str", choices=("ast",)), "per_sample": Int(1, 18)},
+    # Product stages (codesynth/pipeline/products.py), each optional.
+    "lintseq": {"samples": Int(1, 100), "linter": Spec("str", choices=("pyflakes", "ruff"))},
+    "repairs": {"max_chain": Int(2, 100)},
+    "refactor": {"n": Int(1, 10_000_000), "params": TABLE},
+    "optimize": {"n": Int(1, 10_000_000), "params": TABLE},
+    "nl2sql": {"n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
 }
 REQUIRED = {"generate": ("method", "n")}
+PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql")  # optional stages
 # [llm]: the types come from LLMConfig's fields; the ranges, choices and tests from here.
 def _llm_numbers() -> dict[str, Spec]:
     """The numeric [llm] keys, bounded as LLMConfig bounds them (one table for the flags,
@@ -274,6 +284,10 @@ def _sandbox(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]
     for option in ("workers", "image"):
         if option in table and option not in accepted:
             yield (*where, option), f"the {backend} backend takes no {option}"
+    wall, timeout = table.get("wall_time"), table.get("timeout", 10.0)
+    if isinstance(wall, int | float) and isinstance(timeout, int | float) and wall < timeout:
+        yield (*where, "wall_time"), (f"the wall backstop ({wall:g} s) must be at least the "
+                                      f"timeout ({timeout:g} s)")
 
 
 def _benchmarks(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
@@ -298,5 +312,25 @@ def hub_token() -> str | None:
     return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
 
 
+def _product_params(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    """A generator product's params, checked as ``[[generate]]`` params are; nl2sql's
+    databases must be readable."""
+    from codesynth.generators.base import check_params
+
+    method = str(where[0])
+    for key, value in table.get("params", {}).items():
+        try:
+            check_params(method, {key: value}, "")
+        except UserError as exc:
+            yield (*where, "params", key), str(exc).split(f"params.{key}: ", 1)[-1]
+    if "seeds" in table:
+        seeds = resolve(base, table["seeds"])
+        if not seeds.exists():
+            yield (*where, "seeds"), f"{show(str(seeds))} does not exist"
+        elif (problem := inputs.seeds_problem(method, seeds)) is not None:
+            yield (*where, "seeds"), problem
+
+
 CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
-    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export}
+    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
+    "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params}

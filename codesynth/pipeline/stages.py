@@ -218,14 +218,22 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
 
 
 def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limits,
-           tick: Tick) -> Counts:
+           tick: Tick, checks: Any = None, edge_cases: dict[str, Any] | None = None) -> Counts:
+    """Every candidate with its task's tests, and ``checks`` (codesynth.quality): reruns,
+    test strength, augmented tests (probing with ``edge_cases`` by task id too)."""
     counts = Counts()
     todo = (r for r in kept(candidates) if content_id("verify", r["id"]) not in out.done)
     jobs = ((r, Job(id=r["id"], code=r["code"], tests=r["tests"], test_style=r["test_style"],
                     entry_point=r.get("entry_point"))) for r in todo)
     from codesynth.execute import execute_pairs
+    from codesynth.quality import checked
 
-    for record, execution in execute_pairs(sandbox, jobs, limits):
+    extra = {r["id"]: edge_cases[r["task_id"]] for r in kept(candidates)
+             if r["task_id"] in edge_cases} if edge_cases else None
+    results = checked(sandbox, jobs, checks, limits, extra_inputs=extra) \
+        if checks is not None and checks.active \
+        else ((r, e, None) for r, e in execute_pairs(sandbox, jobs, limits))
+    for record, execution, added in results:
         result = execution.to_dict()
         tests = result.get("tests", [])
         out.write({**record, "id": content_id("verify", record["id"]),
@@ -236,6 +244,7 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
                                     "tests_passed": sum(t["outcome"] == "passed"
                                                         for t in tests),
                                     "tests_total": len(tests)},
+                   **({"augmented_tests": added} if added else {}),
                    "result": result})
         counts.inputs += 1
         tick(counts)
@@ -244,24 +253,44 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
     return counts
 
 
-def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick) -> Counts:
-    """Filters on verified candidates; ``keep = "one"`` keeps the first passing per task."""
-    keep_all = pipeline.filter.get("keep", "one") == "all"
+def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick,
+           sandbox: Callable[[], Sandbox] | None = None, limits: Limits | None = None
+           ) -> Counts:
+    """Filters on verified candidates; ``keep = "one"`` keeps the first passing per task,
+    ``"best"`` the passing one chosen by behaviour (:mod:`codesynth.selection`). Flaky
+    candidates are dropped unless ``allow_flaky``; ``min_test_strength`` drops candidates
+    whose tests kill too few mutants."""
+    keep = pipeline.filter.get("keep", "one")
     min_tests = int(pipeline.filter.get("min_tests", 1))
     max_lines = int(pipeline.filter.get("max_code_lines", 200))
+    min_strength = pipeline.filter.get("min_test_strength")
+    allow_flaky = bool(pipeline.filter.get("allow_flaky", False))
+    from codesynth.selection import choose_per_task as choose
+
+    chosen = choose(verified.read(), sandbox, limits, pipeline.seed) if keep == "best" else {}
     counts = Counts()
     tasks_done: set[str] = set()
     for record in kept(verified):
+        result = record.get("result") or {}
+        strength = (result.get("test_strength") or {}).get("score")
         reason = None
         if record["verification"]["tests_total"] < min_tests:
             reason = "too_few_tests"
         elif record["code"].count("\n") + 1 > max_lines:
             reason = "code_too_long"
-        elif not keep_all and record["task_id"] in tasks_done:
+        elif result.get("flaky") and not allow_flaky:
+            reason = "flaky"
+        elif min_strength is not None and (strength is None or strength < min_strength):
+            reason = "weak_tests"
+        elif keep == "best" and chosen.get(record["task_id"]) != record["id"]:
+            reason = "not_selected"
+        elif keep == "one" and record["task_id"] in tasks_done:
             reason = "task_has_a_solution"
         if reason is None:
             tasks_done.add(record["task_id"])
-        row = judged("filter", record, reason)
+        extra = {"selection": chosen[("score", record["id"])]} \
+            if ("score", record["id"]) in chosen else {}
+        row = judged("filter", record, reason, **extra)
         out.write(row)
         counts.add(row)
         tick(counts)

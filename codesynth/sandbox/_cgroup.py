@@ -18,6 +18,9 @@ import os
 import time
 
 CONTROLLERS = ("memory", "pids", "cpuacct")
+# Used where mounted: a cpu cgroup per worker gives every worker an equal share of the CPU,
+# however many processes (or sessions: the kernel's autogroups) one job makes.
+OPTIONAL = ("cpu",)
 PREFIX = "codesynth-"
 
 
@@ -30,7 +33,7 @@ def _v1_mounts() -> dict[str, str]:
             if len(extra) < 3 or extra[0] != "cgroup":
                 continue
             for option in extra[2].split(","):
-                if option in CONTROLLERS:
+                if option in CONTROLLERS or option in OPTIONAL:
                     mounts[option] = fields[4]
     return mounts
 
@@ -52,9 +55,13 @@ def create(name: str) -> dict[str, str] | None:
         return None
     created: dict[str, str] = {}
     try:
-        for controller in CONTROLLERS:
+        for controller in CONTROLLERS + OPTIONAL:
+            if controller not in mounts or controller not in current:
+                continue  # an optional one
             path = os.path.join(mounts[controller], current[controller].lstrip("/"),
                                 PREFIX + name)
+            if controller in OPTIONAL and os.path.exists(path):
+                continue  # the same hierarchy as one already made (cpu,cpuacct)
             os.makedirs(path, exist_ok=True)
             created[controller] = path
         swappiness = os.path.join(created["memory"], "memory.swappiness")
@@ -76,7 +83,7 @@ def remove_stale() -> int:
     """Remove empty codesynth cgroups whose owning process is gone (after a crash)."""
     mounts, current = _v1_mounts(), _current_paths()
     removed = 0
-    for controller in CONTROLLERS:
+    for controller in CONTROLLERS + OPTIONAL:
         if controller not in mounts or controller not in current:
             continue
         parent = os.path.join(mounts[controller], current[controller].lstrip("/"))
@@ -105,6 +112,8 @@ class JobCgroup:
 
         procs = [opened(c, "cgroup.procs", os.O_WRONLY) for c in CONTROLLERS]
         self._procs = [fd for fd in procs if fd is not None]
+        self._optional = [fd for fd in (opened(c, "cgroup.procs", os.O_WRONLY)
+                                        for c in OPTIONAL if c in paths) if fd is not None]
         self._usage = opened("memory", "memory.usage_in_bytes", os.O_RDONLY)
         self._empty = opened("memory", "memory.force_empty", os.O_WRONLY)
         self._mem_limit = opened("memory", "memory.limit_in_bytes", os.O_WRONLY)
@@ -127,10 +136,10 @@ class JobCgroup:
 
         The first move waits for an RCU grace period on cgroup v1 (~20 ms here): the runner
         does it in a thread while it builds its filesystem view (see ``Runner.enter``)."""
-        for fd in self._procs[1:]:
+        for fd in self._procs[1:] + self._optional:
             os.write(fd, b"0")
             os.close(fd)
-        self._procs = self._procs[:1]
+        self._procs, self._optional = self._procs[:1], []
 
     @property
     def memory_procs(self) -> int:

@@ -74,7 +74,8 @@ def enter_local(runner: Runner, config: dict[str, Any]) -> None:
     names = list(_RUNNER_NAMESPACES)
     if runner.userns:
         names.insert(0, "user")
-    limits = "cgroup(memory,pids,cpuacct)" if runner.cgroup else "rlimits only"
+    limits = (f"cgroup({','.join(config['cgroups'])})" if runner.cgroup and
+              config.get("cgroups") else "rlimits only")
     runner.isolation = (f"namespaces({','.join(names)} per runner; "
                         f"{','.join(_JOB_NAMESPACES)} per job; net until a job leaves a trace) "
                         f"+ {limits} + uid {runner.uid}, judge uid {runner.judge_uid} "

@@ -41,6 +41,18 @@ def fresh_world(mounts: list[tuple[str, str]], tmp_binds: list[str]) -> None:
         pass  # no mqueue filesystem: the IPC namespace still has its own queues
     for directory, options in mounts:
         L.mount("tmpfs", directory, "tmpfs", _FLAGS, options)
+    _rebind(hidden)
+
+
+def private_tmp(options: str, tmp_binds: list[str]) -> None:
+    """In a new mount namespace: a /tmp of its own (the judge's), with the runtime that lives
+    under /tmp bound again read-only (the judge imports from it lazily)."""
+    hidden = [(path, os.open(path, os.O_PATH | os.O_CLOEXEC)) for path in tmp_binds]
+    L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV, options)
+    _rebind(hidden)
+
+
+def _rebind(hidden: list[tuple[str, int]]) -> None:
     for path, fd in hidden:
         os.makedirs(path, mode=0o755, exist_ok=True)
         L.bind_readonly(f"/proc/self/fd/{fd}", path)

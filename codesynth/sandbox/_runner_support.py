@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from codesynth.records import WALL_BACKSTOP
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import JobCgroup
 from codesynth.sandbox._seccomp import DESCRIPTION, Filter, load
@@ -100,3 +103,29 @@ def serve(run: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
                      "runner_tainted": "failed before forking a job"}
         out.write(json.dumps(reply).encode() + b"\n")
         out.flush()
+
+
+def cpu_limit(limits: dict[str, Any]) -> float:
+    return float(limits.get("cpu_time") or limits["timeout"])
+
+
+def backstop(limits: dict[str, Any]) -> float:
+    return float(limits.get("wall_time") or WALL_BACKSTOP * float(limits["timeout"]))
+
+
+def hide_command_line() -> None:
+    """Blank our arguments in memory (``/proc/<pid>/cmdline`` reads them there, and CPython's
+    ``sys.orig_argv``): every job's first process is a copy of us, and a job must not read
+    the runner's configuration."""
+    sys.orig_argv = sys.orig_argv[:1]
+    sys.argv = sys.argv[:1]
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            first = mem.read(end - start).find(b"\0") + 1  # keep argv[0]
+            if first > 0:
+                mem.seek(start + first)
+                mem.write(bytes(end - start - first))

@@ -202,7 +202,7 @@ def _job(channel: socket.socket, make: Any, fresh: bool) -> None:
         random.seed(int.from_bytes(os.urandom(16), "little"))
         parent = command.get("workdir")
         if parent:  # while still privileged: it may mount
-            parent = _private_tmp(parent)
+            parent = _private_tmp(parent, make.world[1])
         harden(judge, (fds["null"], fds["judge_out"], fds["judge_err"], fds["evidence"],
                        ours.fileno(), fds["content"]))
         if parent:  # as the judge: its own
@@ -253,15 +253,15 @@ def _judged(orders: socket.socket, connection: socket.socket, make: Any, fresh: 
     os._exit(0)
 
 
-def _private_tmp(parent: str) -> str:
+def _private_tmp(parent: str, tmp_binds: list[str]) -> str:
     """Where the judge keeps what only it may see (the pytest style writes the tests there):
-    in a mount namespace of the judge's own, a /tmp of its own. Without the privilege to
-    mount, ``parent``: then only the judge's uid and a mode of 0700 protect it."""
+    in a mount namespace of the judge's own, a /tmp of its own (with the runtime, when it
+    lives under /tmp). Without the privilege to mount, ``parent``: then only the judge's uid
+    and a mode of 0700 protect it."""
     try:
         L.unshare(L.CLONE_NEWNS)
         L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
-        L.mount("tmpfs", "/tmp", "tmpfs", L.MS_NOSUID | L.MS_NODEV,
-                "mode=1777,size=64m,nr_inodes=4096")
+        _freshns.private_tmp("mode=1777,size=64m,nr_inodes=4096", tmp_binds)
     except OSError:
         return parent
     return "/tmp"

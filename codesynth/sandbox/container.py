@@ -14,9 +14,11 @@ every start, and by ``codesynth sandbox clean``) removes whatever a crash left a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import time
 from typing import Any
 
 from codesynth.errors import SandboxUnavailable, UserError
@@ -29,6 +31,7 @@ from codesynth.sandbox.local import uid_block
 from codesynth.sandbox.pool import PooledSandbox, RunnerPool
 
 ROLE = "org.codesynth.sandbox"  # label on every container we create
+CLOSE_WAIT = 15.0  # seconds close() waits for the engine to remove the containers
 OWNER = "org.codesynth.owner"  # "<host>/<pid>/<process start time>"
 SLACK_MB = 1  # page tables and kernel objects, on top of the job's budget and the runner
 START_MB = 64  # the runner's share until it reports its own size
@@ -196,5 +199,13 @@ class DockerSandbox(PooledSandbox):
         return {**self._pool.info, "image": self.image}
 
     def close(self) -> None:
+        """Stop every runner, then wait (at most ``CLOSE_WAIT`` seconds) until the engine has
+        removed their containers: none outlives ``close``, even on a busy engine."""
         if hasattr(self, "_pool"):
             self._pool.close()
+        if hasattr(self, "_owner"):
+            deadline = time.monotonic() + CLOSE_WAIT
+            with contextlib.suppress(Exception):
+                while our_containers(self.client, self._owner) and \
+                        time.monotonic() < deadline:
+                    time.sleep(0.1)

@@ -107,6 +107,8 @@ class RunnerPool:
             message = {"job": job.to_dict(), "limits": limits.to_dict()}
             failure: Exception | None = None
             for _attempt in range(ATTEMPTS):
+                if self._closed:  # never a new runner after close (it would outlive it)
+                    raise RuntimeError("the sandbox was closed while its job was running")
                 try:
                     runner = self._runner(index)
                     runner.send(message)
@@ -117,6 +119,11 @@ class RunnerPool:
                 except RunnerDied as exc:
                     failure = exc
                     self._discard(index)
+                except OSError:
+                    if self._closed:  # its pipes were closed under it
+                        raise RuntimeError("the sandbox was closed while its job was "
+                                           "running") from None
+                    raise
             return self._fault(failure, limits)
         finally:
             self._free.put(index)

@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import new_key, parse
-from codesynth.records import WALL_BACKSTOP
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import (
@@ -39,7 +38,15 @@ from codesynth.sandbox._enter import enter_container, enter_local
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, judge_id
 from codesynth.sandbox._jobnet import JobNet
 from codesynth.sandbox._jobspace import JobSpace, rmtree
-from codesynth.sandbox._runner_support import cap_reply, mkdtemp, rss_mb, serve
+from codesynth.sandbox._runner_support import (
+    backstop,
+    cap_reply,
+    cpu_limit,
+    hide_command_line,
+    mkdtemp,
+    rss_mb,
+    serve,
+)
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
 from codesynth.sandbox._warm import compiled_tests
@@ -139,13 +146,23 @@ class Runner:
         return found
 
     def run(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+        """One job. Its processes are made ahead of time, while the last job ran: if they
+        could not set themselves up then (that job had used up its processes or memory),
+        they died before receiving anything, and the job is run again on new ones."""
+        reply = self._run_once(job, limits)
+        if reply.pop("_unstarted", False):
+            reply = self._run_once(job, limits)
+            reply.pop("_unstarted", None)
+        return reply
+
+    def _run_once(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
         self.warm_up(job["test_style"])
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         runtime = self.runtime_of(str(job.get("language", "python")))
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
-            "job": job, "key": key.hex(), "timeout": _backstop(limits),  # we stop it first
+            "job": job, "key": key.hex(), "timeout": backstop(limits),  # we stop it first
             "strict": bool(limits.get("strict"))}).encode() + b"\n"
             + compiled_tests(job["test_style"], job["tests"]))
         command: dict[str, Any] = {"limits": limits, "net": self.net is not None}
@@ -226,12 +243,14 @@ class Runner:
         obs = Observation(
             events=events, exit_code=exit_code, signal=signal_number,
             limit_hit=hit, wall_limit=float(limits["timeout"]),
-            cpu_time=cpu_time, cpu_limit=_cpu_limit(limits), oom_killed=oom,
+            cpu_time=cpu_time, cpu_limit=cpu_limit(limits), oom_killed=oom,
             output_capped=max(out_size, err_size) >= fsize,
             setup_message=err.strip()[-500:] if faulted else "")
         verdict = decide(obs, expected, fsize)
         if faulted and verdict["status"] == "sandbox_error":
             verdict["reason"] += " " + tail(fds["err"], 500)[0].strip()
+            if not events and not tail(fds["judge_err"], 1)[0]:
+                verdict["_unstarted"] = True  # died before it had its job (see run)
         if self.net is not None:  # every process of the job is gone: is the network clean?
             try:
                 self.net.settle()
@@ -256,7 +275,7 @@ class Runner:
         if cgroup is not None:
             def cpu() -> float:
                 return (cgroup.snapshot()[1] - before[1]) / 1e9
-        return Clock(float(limits["timeout"]), _cpu_limit(limits), _backstop(limits), cpu)
+        return Clock(float(limits["timeout"]), cpu_limit(limits), backstop(limits), cpu)
 
     def serve(self, inp: Any, out: Any) -> None:
         hello = {"ready": True, "isolation": self.isolation, "runtime": self.runtime}
@@ -265,35 +284,9 @@ class Runner:
         serve(self.run, hello, inp, out)
 
 
-def _cpu_limit(limits: dict[str, Any]) -> float:
-    return float(limits.get("cpu_time") or limits["timeout"])
-
-
-def _backstop(limits: dict[str, Any]) -> float:
-    return float(limits.get("wall_time") or WALL_BACKSTOP * float(limits["timeout"]))
-
-
-def _hide_command_line() -> None:
-    """Blank our arguments in memory (``/proc/<pid>/cmdline`` reads them there, and CPython's
-    ``sys.orig_argv``): every job's first process is a copy of us, and a job must not read
-    the runner's configuration."""
-    sys.orig_argv = sys.orig_argv[:1]
-    sys.argv = sys.argv[:1]
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/self/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (fields 48, 49)
-        with open("/proc/self/mem", "r+b", buffering=0) as mem:
-            mem.seek(start)
-            first = mem.read(end - start).find(b"\0") + 1  # keep argv[0]
-            if first > 0:
-                mem.seek(start + first)
-                mem.write(bytes(end - start - first))
-
-
 def main() -> None:
     config = json.loads(sys.argv[1])
-    _hide_command_line()
+    hide_command_line()
     # No PR_SET_PDEATHSIG here: it fires when the spawning *thread* ends, and hosts spawn
     # runners from worker threads. A dead host closes our stdin; serve() then returns.
     for module in PRELOAD:

@@ -122,3 +122,101 @@ def test_the_runner_configuration_is_not_in_the_programs_argv(sandbox: Sandbox) 
     program = "import sys\nseen = repr((sys.orig_argv, sys.argv))\n"
     e = sandbox.run(job(program, "assert 'cgroup' not in seen and 'uid' not in seen, seen"))
     assert e.status is Status.PASSED, e.reason
+
+
+# Third round: the program's operators and names deciding what the tests compute.
+
+ZERO_DIFFERENCE = code("""
+    class Zero:
+        def __sub__(self, other):
+            return 0.0
+        def __rsub__(self, other):
+            return 0.0
+        def __abs__(self):
+            return 0.0
+    def area(r):
+        return Zero()
+""")
+
+
+@pytest.mark.parametrize("tests", [
+    "assert abs(area(2) - 12.566370614359172) < 1e-6\n",
+    "assert abs(3.14159 - area(1)) < 0.001\n",
+    "assert abs(area(0)) < 1e-9\n",
+])
+def test_arithmetic_the_program_decides_is_recorded_and_fails_under_strict(
+        sandbox: Sandbox, tests: str) -> None:
+    import dataclasses
+
+    from tests.sandbox.helpers import FAST
+
+    e = sandbox.run(job(ZERO_DIFFERENCE, tests))
+    assert e.suspicious, (e.status, e.reason)  # legal Python, but never silent
+    strict = sandbox.run(job(ZERO_DIFFERENCE, tests), dataclasses.replace(FAST, strict=True))
+    assert strict.status is Status.FAILED, (strict.status, strict.reason)
+
+
+def test_a_program_cannot_be_the_tests_math_module(sandbox: Sandbox) -> None:
+    program = code("""
+        class Anything:
+            def isclose(self, *args, **kwargs):
+                return True
+        math = Anything()
+        def volume(r):
+            return 1.0
+    """)
+    e = sandbox.run(job(program, "assert math.isclose(volume(10), 4188.790204786391, "
+                                 "rel_tol=0.001)\n"))
+    assert e.status is Status.FAILED, (e.status, e.reason)
+    assert e.suspicious
+
+
+def test_a_star_import_cannot_replace_pytest_for_the_tests(sandbox: Sandbox) -> None:
+    program = code("""
+        class Mark:
+            def __getattr__(self, name):
+                return lambda *a, **k: (lambda function: None)
+        class Pytest:
+            mark = Mark()
+        pytest = Pytest()
+        def f(x):
+            return 0
+    """)
+    tests = code("""
+        import pytest
+        from solution import *
+        @pytest.mark.parametrize("x, y", [(1, 2), (2, 4)])
+        def test_f(x, y):
+            assert f(x) == y
+        def test_ok():
+            assert True
+    """)
+    e = sandbox.run(job(program, tests, "pytest"))
+    assert e.status is Status.FAILED, (e.status, e.reason, [t.name for t in e.tests])
+
+
+def test_tests_written_as_a_script_run(sandbox: Sandbox) -> None:
+    tests = code("""
+        def test_add():
+            assert add(2, 3) == 5
+        if __name__ == "__main__":
+            test_add()
+    """)
+    e = sandbox.run(job("def add(a, b):\n    return a - b\n", tests))
+    assert e.status is Status.FAILED, (e.status, e.reason)
+
+
+def test_many_huge_failures_stay_a_failure(sandbox: Sandbox) -> None:
+    """Each failure's message is long (the program's text); together they would exceed what
+    the runner decodes, which would make the job a sandbox_error."""
+    program = 'def f(x):\n    raise ValueError("\\U0001F600" * 9000)\n'
+    e = sandbox.run(job(program, "".join(f"assert f({i}) == {i}\n" for i in range(120))))
+    assert e.status is Status.FAILED, (e.status, e.reason)
+
+
+@pytest.mark.parametrize("tests", ["assert " + "not " * 1000 + "x\n",
+                                   "def check(candidate):\n    assert " + "-" * 3000 + "1\n"])
+def test_tests_too_deep_to_compile_are_an_error(sandbox: Sandbox, tests: str) -> None:
+    style = "humaneval" if tests.startswith("def check") else "assert"
+    e = sandbox.run(job("x = 1\ndef f():\n    return 1\n", tests, style, entry_point="f"))
+    assert e.status is Status.ERROR, (e.status, e.reason)

@@ -120,3 +120,53 @@ def test_limits_round_trip_and_refuse_a_backstop_below_the_limit() -> None:
     assert Limits(timeout=2).wall_backstop == 8
     with pytest.raises(ValueError, match="wall_time"):
         Limits(timeout=5, wall_time=1)
+
+
+HOG = code("""
+    import os
+    for _ in range(40):
+        if os.fork() == 0:
+            os.setsid()  # a session of its own: an autogroup, a CPU share of its own
+            while True:
+                pass
+    while True:
+        pass
+""")
+
+
+def test_a_job_of_many_sessions_does_not_starve_another_workers_job() -> None:
+    """Every worker has a CPU share of its own (a cpu cgroup), however many processes or
+    sessions a job on another worker makes: a correct job there is not starved into a
+    timeout. (Docker workers have a CPU quota per container.)"""
+    import threading
+
+    from codesynth.sandbox.local import LocalSandbox
+
+    hog_box, good_box = LocalSandbox(workers=1), LocalSandbox(workers=1)
+    done = threading.Event()
+
+    def hogs() -> None:
+        while not done.is_set():
+            try:
+                hog_box.run(job(HOG, "assert True"),
+                            limits(timeout=20, cpu_time=60, max_processes=64))
+            except RuntimeError as exc:  # closed under it: the test is over
+                assert "closed" in str(exc), exc
+                return
+
+    thread = threading.Thread(target=hogs)
+    try:
+        thread.start()
+        time.sleep(1.0)  # the first hog is spinning
+        good = ("def work(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n"
+                "    return s\n")
+        for _ in range(2):
+            e = good_box.run(job(good, "assert work(2_000_000) == "
+                                       "sum(i * i for i in range(2_000_000))"),
+                             limits(timeout=2))
+            assert e.status is Status.PASSED, (e.reason, e.cpu_time, e.duration)
+    finally:
+        done.set()
+        hog_box.close()  # ends the hog in flight
+        thread.join()
+        good_box.close()
