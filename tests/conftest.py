@@ -12,6 +12,7 @@ from codesynth.cli import main
 from codesynth.errors import SandboxUnavailable
 from codesynth.records import Job, Limits
 from codesynth.sandbox import open_sandbox
+from codesynth.sandbox._runner_support import RUNNER_NAME
 from codesynth.sandbox.protocol import Sandbox
 
 BACKENDS = ["local", "docker"]
@@ -82,10 +83,10 @@ def runners_of(pid: int) -> set[int]:
         try:
             with open(f"/proc/{entry}/stat") as handle:
                 ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read()
+            with open(f"/proc/{entry}/comm", "rb") as handle:
+                name = handle.read().strip()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == pid and b"codesynth.sandbox.runner" in command:
+        if ppid == pid and name == RUNNER_NAME:
             found.add(int(entry))
     return found

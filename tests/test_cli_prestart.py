@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from codesynth.cli import _prestart, main
+from codesynth.records import Job, Limits
+from codesynth.sandbox import open_sandbox
 from tests.conftest import runners_of
 
 
@@ -75,3 +78,15 @@ def test_a_bad_sandbox_option_is_reported_once(tmp_path: Path, bad: list[str],
         main(["verify", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), *bad])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.count("usage:") == 1
+
+
+def test_runners_of_sees_a_started_runner() -> None:
+    """The leak checks above count runners by their name: it must see a live one."""
+    before = runners_of(os.getpid())
+    with open_sandbox("local", workers=1, limits=Limits(timeout=5)) as sandbox:
+        assert sandbox.run(Job(id="1", code="x = 1", tests="assert x == 1")).status == "passed"
+        assert len(runners_of(os.getpid()) - before) == 1
+    deadline = time.monotonic() + 30
+    while runners_of(os.getpid()) - before:
+        assert time.monotonic() < deadline, "the runner outlived its sandbox"
+        time.sleep(0.05)
