@@ -22,11 +22,16 @@ Per-language defaults (all inside the job's own limits, which stay the user's):
   11.6 MB: past a file-size limit of 8 MiB the link fails; stripped, 0.46 MB).
 - ``java``: ``javac``/``java`` with ``-XX:+UseSerialGC -XX:TieredStopAtLevel=1
   -XX:CICompilerCount=1 -Xshare:auto``: a JVM of ~20 threads starts in the default 64
-  processes and 1 GiB. The class run is the file's ``public class`` (``Main`` if none).
+  processes and 1 GiB. The file is named after the top-level ``public class`` (``Main`` if
+  none); the class run is the top-level class that declares ``main``, with its package
+  (comments, strings and nested classes are skipped: ``java_source``).
+- A runtime that starts per case (a JVM, node) adds its start-up CPU (``case_cpu``) per case
+  to the job's CPU budget: the verdict does not depend on how many cases a problem has.
 - ``javascript``: ``node --check`` (syntax errors are ``error``), then ``node``.
-- ``typescript``: ``tsc --target es2020 --lib es2020 --noEmitOnError`` with a small ambient
-  declaration of node's globals (``process``, ``require``, ``console``...; no ``@types/node``
-  in Debian), then ``node``. A type error is a compile error, as in MultiPL-E.
+- ``typescript``: ``tsc --target es2022 --lib es2022 --noEmitOnError`` with a small ambient
+  declaration of node's globals (``process``, ``require``, ``console``...), every module
+  (``import * as fs from "fs"`` is ``any``), ``Buffer`` and ``NodeJS`` types (no
+  ``@types/node`` in Debian), then ``node``. A type error is a compile error, as in MultiPL-E.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ import re
 from dataclasses import dataclass, field
 
 _NODE_GLOBALS = """\
+declare module "*";
+type Buffer = any;
+declare namespace NodeJS {
+  type Timeout = any; type Timer = any; type Immediate = any; type ErrnoException = any;
+  type ReadableStream = any; type WritableStream = any; type Process = any;
+}
 declare var process: any;
 declare var require: any;
 declare var module: any;
@@ -78,20 +89,39 @@ class Language:
     test_styles: tuple[str, ...] = ("stdio",)
     error_line: str = ""  # regex with groups ``line`` and ``message`` on the compiler's output
     etc: tuple[str, ...] = ()  # globs of /etc entries the toolchain reads (made visible)
+    # CPU seconds the runtime spends starting before each case's first line (a JVM, node),
+    # added to the job's CPU budget per case (see sandbox/_runner_support.startup_cpu)
+    case_cpu: float = 0.0
 
     def main_name(self, code: str) -> str:
-        """The entry point's name (Java: the public class), used in ``{main}``."""
+        """The source file's stem (Java: the top-level public class), used in ``{main}``."""
         if self.name == "java":
-            found = re.search(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)", code)
-            return found.group(1) if found else "Main"
+            from codesynth.java_source import public_class
+
+            return public_class(code) or "Main"
         return "solution"
+
+    def entry_name(self, code: str) -> str:
+        """What is run (Java: the top-level class with ``main``, with its package), used in
+        ``{entry}``."""
+        if self.name == "java":
+            from codesynth.java_source import main_class
+
+            return main_class(code) or self.main_name(code)
+        return self.main_name(code)
+
+    def located_error(self, output: str) -> bool:
+        """Whether the compiler's output names an error in the program's own source: then the
+        build failed because of the program, whatever else the output says."""
+        return bool(self.error_line) and re.search(self.error_line, output, re.MULTILINE) \
+            is not None
 
     def source_name(self, code: str) -> str:
         return self.source.format(main=self.main_name(code))
 
     def command(self, argv: tuple[str, ...], code: str) -> list[str]:
         return [part.format(source=self.source_name(code), main=self.main_name(code),
-                            max_ram=max_ram()) for part in argv]
+                            entry=self.entry_name(code), max_ram=max_ram()) for part in argv]
 
     def first_error(self, output: str) -> tuple[str, int | None]:
         """The compiler's first message and its line (None when it names none)."""
@@ -124,14 +154,16 @@ PYTHON = Language(name="python", source="solution.py", run=("python3", "{source}
 JAVASCRIPT = Language(
     name="javascript", source="solution.js", compile=("node", "--check", "{source}"),
     run=("node", "{source}"), binaries=("node",), version=("node", "--version"),
+    case_cpu=0.1,  # node starts in ~0.05 s of CPU here
     # node --check: "solution.js:3\n<code>\n  ^\n\nSyntaxError: Unexpected token"
     error_line=r"^(?:\S*/)?solution\.js:(?P<line>\d+)\n(?:.*\n)*?(?P<message>\w*Error: .*)$")
 
 TYPESCRIPT = Language(
     name="typescript", source="solution.ts",
-    compile=("tsc", "--target", "es2020", "--lib", "es2020", "--module", "commonjs",
+    compile=("tsc", "--target", "es2022", "--lib", "es2022", "--module", "commonjs",
              "--noEmitOnError", "--pretty", "false", "{source}", "codesynth-node.d.ts"),
     run=("node", "solution.js"), binaries=("tsc", "node"), version=("tsc", "--version"),
+    case_cpu=0.1,
     support_files={"codesynth-node.d.ts": _NODE_GLOBALS},
     error_line=r"^solution\.ts\((?P<line>\d+),\d+\): (?P<message>error .*)$")
 
@@ -168,7 +200,8 @@ JAVA = Language(
     name="java", source="{main}.java",
     compile=("javac", *(f"-J{flag}" for flag in _JVM_FLAGS), "-encoding", "UTF-8",
              "-d", ".", "{source}"),
-    run=("java", *_JVM_FLAGS, "-cp", ".", "{main}"), binaries=("javac", "java"),
+    run=("java", *_JVM_FLAGS, "-cp", ".", "{entry}"), binaries=("javac", "java"),
+    case_cpu=0.2,  # a JVM starts in ~0.05 s of CPU here (more on a loaded machine)
     env={"MALLOC_ARENA_MAX": "2"},  # each glibc arena reserves 64 MiB of address space
     version=("javac", "-version"), etc=("/etc/java-*",),
     error_line=r"^\w+\.java:(?P<line>\d+): (?P<message>error: .*)$")

@@ -13,6 +13,8 @@ the runner compares (``sandbox/_verdict``).
 from __future__ import annotations
 
 import os
+import re
+import resource
 import signal
 import subprocess
 import time
@@ -24,7 +26,8 @@ from codesynth.languages import BUILTIN, Language
 
 _DIAGNOSTICS = 64 << 10  # bytes of the compiler's output kept
 _BUILD_FIELDS = {"ok": (bool,), "message": (str,), "line": (int, type(None)),
-                 "output": (str,), "seconds": (int, float), "signal": (int, type(None))}
+                 "output": (str,), "seconds": (int, float), "signal": (int, type(None)),
+                 "starved": (str, type(None))}
 
 
 def _language(name: Any) -> Language:
@@ -38,15 +41,27 @@ def _language(name: Any) -> Language:
     return found  # type: ignore[no-any-return]
 
 
-def _child_signal(output: str) -> int | None:
-    """The signal that killed a compiler's own child, where its driver says so (g++:
-    "internal compiler error: CPU time limit exceeded signal terminated program cc1plus")."""
-    if "signal terminated program" not in output:
+# How g++ reports that a compiler it ran (cc1plus, as, ld) was killed: a whole line of the
+# driver's own, which no diagnostic about the program's source can be (those start with the
+# file's name and a line number, or with indentation).
+_DRIVER_KILLED = re.compile(r"^(?:g\+\+|gcc|c\+\+|cc|collect2)(?:-\d+)?: (?:fatal|internal "
+                            r"compiler) error: (CPU time limit exceeded|Killed) signal "
+                            r"terminated program \S+$", re.MULTILINE)
+
+
+def _child_signal(output: str, child_cpu: float) -> int | None:
+    """The signal that killed a compiler's own child, where its driver says so AND the facts
+    agree: SIGXCPU only when the build's processes really used the CPU rlimit (the output is
+    the program's to shape: ``#error "CPU time limit exceeded..."`` must stay a compile
+    error)."""
+    found = _DRIVER_KILLED.search(output)
+    if found is None:
         return None
-    if "CPU time limit exceeded signal" in output:
-        return int(signal.SIGXCPU)
-    if "Killed signal" in output:
+    if found.group(1) == "Killed":
         return int(signal.SIGKILL)
+    soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+    if soft != resource.RLIM_INFINITY and child_cpu >= soft - 0.5:
+        return int(signal.SIGXCPU)
     return None
 
 
@@ -57,11 +72,17 @@ _STARVED = {"processes": ("failed to create new OS thread", "Resource temporaril
 
 
 def _starved(output: str) -> str | None:
-    """Which resource the compiler said it ran out of (threads, memory), if it did."""
-    for resource, phrases in _STARVED.items():
+    """Which resource the compiler said it ran out of (threads, memory), if it did. Only
+    asked when the output names no error in the program's source (see ``build``)."""
+    for resource_name, phrases in _STARVED.items():
         if any(phrase in output for phrase in phrases):
-            return resource
+            return resource_name
     return None
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Built:
@@ -86,8 +107,9 @@ class Built:
                 os.makedirs(language.env[key], exist_ok=True)
         start = time.perf_counter()
         report: dict[str, Any] = {"ok": True, "message": "", "line": None, "output": "",
-                                  "signal": None}
+                                  "signal": None, "starved": None}
         if language.compile is not None:
+            cpu_before = _children_cpu()
             try:
                 done = subprocess.run(language.command(language.compile, code),
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -96,12 +118,14 @@ class Built:
                 output = done.stdout[-_DIAGNOSTICS:].decode("utf-8", "replace")
                 failed = done.returncode != 0
                 report["signal"] = -done.returncode if done.returncode < 0 else \
-                    _child_signal(output)
+                    _child_signal(output, _children_cpu() - cpu_before)
             except OSError as exc:
                 output, failed = f"the compiler could not start: {exc}", True
             if failed:
                 message, line = language.first_error(output)
                 report.update(ok=False, message=message, line=line, output=output)
+                if report["signal"] is None and not language.located_error(output):
+                    report["starved"] = _starved(output)
         report["seconds"] = time.perf_counter() - start
         if report["ok"]:
             self.argv = language.command(language.run, code)
@@ -168,7 +192,7 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
         evidence.final(status, phase="code", reason=f"the build was killed by signal "
                        f"{report['signal']} after {report['seconds']:.2f} s")
         return
-    starved = _starved(report["output"]) if not report["ok"] else None
+    starved = report["starved"] if not report["ok"] and report["starved"] in _STARVED else None
     if starved is not None:  # the limits stopped the compiler: not the program's error
         evidence.final("error", phase="code", reason=f"the build ran out of {starved} under "
                        "the job's limits (raise them): "

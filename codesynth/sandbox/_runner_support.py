@@ -106,11 +106,29 @@ def serve(run: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
 
 
 def cpu_limit(limits: dict[str, Any]) -> float:
-    return float(limits.get("cpu_time") or limits["timeout"])
+    return float(limits.get("cpu_time") or limits["timeout"]) + float(limits.get("startup_cpu", 0))
 
 
 def backstop(limits: dict[str, Any]) -> float:
-    return float(limits.get("wall_time") or WALL_BACKSTOP * float(limits["timeout"]))
+    return float(limits.get("wall_time") or WALL_BACKSTOP * float(limits["timeout"])) \
+        + WALL_BACKSTOP * float(limits.get("startup_cpu", 0))
+
+
+def startup_cpu(job: dict[str, Any]) -> float:
+    """CPU seconds the job's runtime spends starting before each case's first line (a JVM,
+    node), added to its budget per case: a program's verdict must not depend on how many cases
+    its problem has. Python's cases are forks of a warm process (nothing added)."""
+    name = job.get("language", "python")
+    if name == "python" or job.get("test_style") != "stdio":
+        return 0.0
+    from codesynth.languages import BUILTIN
+    from codesynth.registry import languages
+
+    try:
+        language = BUILTIN.get(name) or languages.get(name)
+    except Exception:  # noqa: BLE001 - an unknown language fails in the job, with its reason
+        return 0.0
+    return float(getattr(language, "case_cpu", 0.0)) * len(job.get("tests") or ())
 
 
 RUNNER_NAME = b"codesynth-run"  # the runners' name in ps and /proc/<pid>/comm (<= 15 bytes)

@@ -38,7 +38,7 @@ LABEL = "org.codesynth.runner"  # image label: the runner digest it was built fo
 PACKAGE = Path(__file__).resolve().parent.parent  # .../codesynth
 # The runner's code, copied into the image (it imports nothing else from codesynth).
 RUNNER_CODE = ("__init__.py", "errors.py", "records.py", "_ids.py", "languages.py",
-               "registry.py", "sandbox", "harness")
+               "java_source.py", "registry.py", "sandbox", "harness")
 _TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
          "usr/share/info", "usr/share/locale")
 

@@ -46,6 +46,7 @@ from codesynth.sandbox._runner_support import (
     mkdtemp,
     rss_mb,
     serve,
+    startup_cpu,
 )
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
@@ -159,6 +160,9 @@ class Runner:
         assert self.zygote is not None
         self.warm_up(job["test_style"])
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
+        allowance = startup_cpu(job)
+        if allowance:
+            limits = {**limits, "startup_cpu": allowance}
         runtime = self.runtime_of(str(job.get("language", "python")))
         key = new_key()
         fds, ev_read, ev_write = descriptors(json.dumps({
