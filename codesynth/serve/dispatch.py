@@ -94,9 +94,10 @@ class Dispatcher:
         if self._closing:
             raise ShuttingDown("the server is shutting down")
         loop = self._loop = asyncio.get_running_loop()
-        keys: list[str | None] = [job_key(j, limits, self._runtime) if self.store else None
+        store = self.store
+        keys: list[str | None] = [None if store is None else job_key(j, limits, self._runtime)
                                   for j in jobs]
-        stored = self.store.get_many(sorted({k for k in keys if k})) if self.store else {}
+        stored = {} if store is None else store.get_many(sorted({k for k in keys if k}))
         futures: list[asyncio.Future[Execution]] = []
         fresh: list[_Item] = []
         first: dict[str, asyncio.Future[Execution]] = {}
