@@ -107,11 +107,15 @@ def run_code_job(body: Any, server: Limits) -> tuple[Job | None, Limits, str]:
 
 
 def _return_code(execution: Execution) -> int:
+    """The script's exit status, as ``python main.py`` would have it (the program's own
+    ``os._exit(0)`` included)."""
     if execution.status is Status.PASSED:
         return 0
     if execution.signal:
         return -int(execution.signal)
-    return execution.exit_code if execution.exit_code else 1
+    if execution.status is Status.ERROR and execution.exit_code is not None:
+        return execution.exit_code
+    return execution.exit_code or 1
 
 
 def run_code_response(execution: Execution) -> dict[str, Any]:
