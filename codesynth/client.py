@@ -95,26 +95,41 @@ class _Base:
 
 
 class Client(_Base):
-    """Synchronous client (one keep-alive connection per thread)."""
+    """Synchronous client; its keep-alive connections are reused across calls and threads
+    (``close`` or a ``with`` block ends them)."""
 
-    _local = threading.local()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
 
     def _connection(self) -> http.client.HTTPConnection:
-        key = f"conn-{id(self)}"
-        connection = getattr(self._local, key, None)
-        if connection is None:
-            url = urllib.parse.urlsplit(self.base_url)
-            kind = http.client.HTTPSConnection if url.scheme == "https" \
-                else http.client.HTTPConnection
-            connection = kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
-            setattr(self._local, key, connection)
-        return connection
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        url = urllib.parse.urlsplit(self.base_url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" \
+            else http.client.HTTPConnection
+        return kind(url.hostname or "127.0.0.1", url.port, timeout=self.timeout)
 
-    def _drop(self) -> None:
-        connection = getattr(self._local, f"conn-{id(self)}", None)
-        if connection is not None:
+    def _release(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._idle.append(connection)
+
+    def close(self) -> None:
+        with getattr(self, "_lock", threading.Lock()):
+            idle, self._idle = getattr(self, "_idle", []), []
+        for connection in idle:
             connection.close()
-            setattr(self._local, f"conn-{id(self)}", None)
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -122,16 +137,17 @@ class Client(_Base):
         give_up = time.monotonic() + self.retry_for
         attempt = 0
         while True:
+            connection = self._connection()
             try:
-                connection = self._connection()
                 connection.request(method, prefix + path, body=data, headers=self.headers())
                 response = connection.getresponse()
                 status, headers, raw = response.status, response.headers, response.read()
+                self._release(connection)
             except TimeoutError as exc:  # the server may still be running it: never resent
-                self._drop()
+                connection.close()
                 raise ServeError(0, f"no answer within {self.timeout:g} s") from exc
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
-                self._drop()
+                connection.close()
                 if time.monotonic() >= give_up:
                     raise ServeError(0, f"cannot reach {self.base_url}: {exc}") from exc
                 status, headers, raw = 0, None, b""
@@ -144,8 +160,8 @@ class Client(_Base):
                     parsed = raw.decode(errors="replace")
                 _raise_for(status, parsed)
             if time.monotonic() >= give_up:
-                raise ServeError(status, "still overloaded after retrying for "
-                                         f"{self.retry_for:g} s")
+                raise ServeError(status, f"still refused after retrying for "
+                                         f"{self.retry_for:g} s: {raw.decode(errors='replace')}")
             self.retries += 1
             time.sleep(_retry_after(headers, attempt, self.max_wait))
             attempt += 1
@@ -175,8 +191,6 @@ class Client(_Base):
     def health(self) -> dict[str, Any]:
         return self.request("GET", "/v1/health")  # type: ignore[no-any-return]
 
-    def close(self) -> None:
-        self._drop()
 
 
 class AsyncClient(_Base):
@@ -234,8 +248,8 @@ class AsyncClient(_Base):
                     parsed = raw.decode(errors="replace")
                 _raise_for(status, parsed)
             if time.monotonic() >= give_up:
-                raise ServeError(status, "still overloaded after retrying for "
-                                         f"{self.retry_for:g} s")
+                raise ServeError(status, f"still refused after retrying for "
+                                         f"{self.retry_for:g} s: {raw.decode(errors='replace')}")
             self.retries += 1
             await asyncio.sleep(_retry_after(headers, attempt, self.max_wait))
             attempt += 1

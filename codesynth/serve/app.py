@@ -23,7 +23,13 @@ from aiohttp import web
 from codesynth.errors import InputError
 from codesynth.records import Execution, Job, Limits
 from codesynth.serve import compat
-from codesynth.serve.dispatch import DeadlineExpired, Dispatcher, Overloaded, ShuttingDown
+from codesynth.serve.dispatch import (
+    DeadlineExpired,
+    Dispatcher,
+    Overloaded,
+    ShuttingDown,
+    TooLarge,
+)
 from codesynth.serve.metrics import CONTENT_TYPE, Metrics
 from codesynth.serve.reward import reward, reward_records
 from codesynth.verify import job_from_record
@@ -178,6 +184,8 @@ class Service:
             self.metrics.rejected.labels("queue" if "queue" in exc.reason else "token").inc()
             raise Failure(429, "overloaded", str(exc),
                           {"Retry-After": str(exc.retry_after)}) from None
+        except TooLarge as exc:
+            raise Failure(413, "too_many_jobs", str(exc)) from None
         except ShuttingDown as exc:
             raise Failure(503, "shutting_down", str(exc), {"Retry-After": "5"}) from None
         try:

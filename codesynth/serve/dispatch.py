@@ -32,6 +32,10 @@ class Overloaded(Exception):
         self.reason, self.retry_after = reason, retry_after
 
 
+class TooLarge(Exception):
+    """A request with more jobs than the queue or a token's share could ever hold."""
+
+
 class ShuttingDown(Exception):
     """The server is stopping: it finishes the work it has and takes no more."""
 
@@ -89,8 +93,8 @@ class Dispatcher:
 
     def submit(self, jobs: Sequence[Job], limits: Limits, token: str, deadline: float
                ) -> list[asyncio.Future[Execution]]:
-        """Futures of the executions of ``jobs``, in order. Raises :class:`Overloaded` or
-        :class:`ShuttingDown` before anything is queued."""
+        """Futures of the executions of ``jobs``, in order. Raises :class:`Overloaded`,
+        :class:`TooLarge` or :class:`ShuttingDown` before anything is queued."""
         if self._closing:
             raise ShuttingDown("the server is shutting down")
         loop = self._loop = asyncio.get_running_loop()
@@ -113,6 +117,10 @@ class Dispatcher:
                     first[key] = future
                 fresh.append(_Item(job, limits, key, future, deadline, token))
             futures.append(future)
+        if len(fresh) > min(self.queue_size, self.per_token):
+            raise TooLarge(f"{len(fresh)} jobs to run in one request; the queue holds "
+                           f"{self.queue_size}, a token's share is {self.per_token}: send "
+                           "smaller batches")
         with self._lock:
             if len(self._queue) + len(fresh) > self.queue_size:
                 raise Overloaded(f"the queue is full ({len(self._queue)} of {self.queue_size} "
