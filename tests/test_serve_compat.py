@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sandbox_fusion  # noqa: F401 - SandboxFusion's client from PyPI, a test dependency (.[dev])
 
 from tests.conftest import Run
 from tests.serve_server import serve
 from tests.test_cli_verify import write_jsonl
-
-sandbox_fusion = pytest.importorskip("sandbox_fusion")  # a test dependency (.[dev])
 
 # Records in the verify format; SandboxFusion's users run code and tests as one script.
 RECORDS: list[dict[str, Any]] = [
