@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import BACKENDS, Run, open_or_skip
 from tests.serve_server import ROOT, serve
 from tests.test_cli_verify import EXPECTED_STATUS, MIXED, write_jsonl
 
@@ -38,13 +38,16 @@ def comparable(result: dict[str, Any]) -> dict[str, Any]:
                       for t in result["tests"]]}
 
 
-def test_verify_gives_the_cli_verdicts(tmp_path: Path, run: Run) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_verify_gives_the_cli_verdicts(tmp_path: Path, run: Run, backend: str) -> None:
+    if backend == "docker":
+        open_or_skip("docker", workers=1).close()  # skips without an engine (not in CI)
     source = write_jsonl(tmp_path / "in.jsonl", MIXED)
-    code, _, _ = run("verify", source, "-o", tmp_path / "out.jsonl", "--workers", "2",
-                     "--timeout", "10", "--memory-mb", "256")
+    options = ["--workers", "2", "--timeout", "10", "--memory-mb", "256", "--sandbox", backend]
+    code, _, _ = run("verify", source, "-o", tmp_path / "out.jsonl", *options)
     assert code == 0
     cli = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    with serve("--workers", "2", "--timeout", "10", "--memory-mb", "256") as server:
+    with serve(*options) as server:
         status, body, _ = server.post("/v1/verify", {"records": MIXED})
         assert status == 200, body
         served = body["records"]
