@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 import hmac
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -117,6 +118,14 @@ class Service:
             return await self.send(request, exc.status, {"error": exc.reason.lower()
                                                          .replace(" ", "_"),
                                                          "message": message})
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError):  # the client went away
+                status = 499
+                raise
+            print(f"codesynth serve: {request.method} {request.path}: {exc!r}",
+                  file=sys.stderr, flush=True)
+            return await self.send(request, 500, {"error": "internal",
+                                                  "message": f"{type(exc).__name__}: {exc}"})
         finally:
             self.active -= 1
             self.metrics.requests.labels(endpoint, str(status)).inc()

@@ -163,7 +163,7 @@ class Dispatcher:
             while True:
                 while not self._queue and not self._stopped:
                     self._lock.wait()
-                if self._stopped and not self._queue:
+                if self._stopped:  # after drain: what is left has no one waiting for it
                     return None
                 item = self._queue.popleft()
                 if item.cancelled:
