@@ -4,6 +4,7 @@ equal to ``codesynth verify``'s, authentication, refusals, deadlines, disconnect
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -26,6 +27,18 @@ SLEEPY = "import time\ntime.sleep({})\ndef f():\n    return 1\n"
 
 def sleeper(index: int, seconds: float) -> dict[str, Any]:
     return {"id": f"sleep-{index}", "code": SLEEPY.format(seconds), "tests": "assert f() == 1"}
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                if int(handle.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.add(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:
@@ -214,8 +227,6 @@ def test_trl_and_verl_reward_functions(policy: str) -> None:
                      tests=["assert f(1) == 1\nassert f(2) == 2", None], test_style=None)
         assert got == [1.0, None]
         assert reward.__name__ == f"codesynth_{policy}"
-        import os
-
         os.environ.update({"CODESYNTH_URL": server.url, "CODESYNTH_TOKEN": TOKEN,
                            "CODESYNTH_REWARD_POLICY": policy})
         try:
@@ -231,3 +242,38 @@ def test_trl_and_verl_reward_functions(policy: str) -> None:
                 os.environ.pop(name)
     assert one == (0.5 if policy == "fraction" else 0.0)
     assert batch == [1.0, 0.0]
+
+
+def test_a_dead_sandbox_runner_does_not_hang_the_server() -> None:
+    with serve("--workers", "1", "--timeout", "5") as server:
+        answers: list[Any] = []
+        request = threading.Thread(target=lambda: answers.append(
+            server.post("/v1/verify", sleeper(0, 1.0))))
+        request.start()
+        time.sleep(0.5)
+        runners = children_of(server.process.pid)  # the server starts no other process
+        assert runners
+        for pid in runners:
+            os.kill(pid, signal.SIGKILL)  # the runner dies under its job
+        request.join(60)
+        assert not request.is_alive()
+        status, body, _ = answers[0]
+        assert status == 200  # the job ran again on a new runner (or is a sandbox_error)
+        assert body["result"]["status"] in ("passed", "sandbox_error")
+        status, body, _ = server.post("/v1/verify", {"id": "next", "code": "x = 1",
+                                                     "tests": "assert x == 1"})
+        assert status == 200 and body["result"]["passed"]
+
+
+def test_a_slow_client_gets_408_and_others_are_served_meanwhile() -> None:
+    with serve("--workers", "1", "--io-timeout", "1") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            connection.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                               b"application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
+            start = time.monotonic()
+            status, body, _ = server.post("/v1/verify", {"id": "a", "code": "x = 1",
+                                                         "tests": "assert x == 1"})
+            assert status == 200 and time.monotonic() - start < 1.0
+            answer = connection.recv(4096).decode()
+            assert time.monotonic() - start < 5
+        assert answer.startswith("HTTP/1.1 408") and "did not arrive within 1 s" in answer

@@ -38,6 +38,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--deadline", type=float, default=600.0,
                         help="seconds a request may wait and run at most (default: 600; "
                              "a request asks for less with X-Codesynth-Deadline)")
+    parser.add_argument("--io-timeout", type=float, default=30.0,
+                        help="seconds to read a request's body or write an answer "
+                             "(default: 30); a slower client gets 408 or is disconnected")
     parser.add_argument("--grace", type=float, default=30.0,
                         help="seconds to finish the requests in progress on shutdown "
                              "(default: 30)")
@@ -70,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UserError("--port must be from 0 to 65535")
     if not (0 < args.deadline <= 86400 and 0 < args.grace <= 3600
-            and 0 < args.max_body_mb <= 4096):
-        raise UserError("--deadline must be in (0, 86400], --grace in (0, 3600], "
-                        "--max-body-mb in (0, 4096]")
+            and 0 < args.max_body_mb <= 4096 and 0 < args.io_timeout <= 3600):
+        raise UserError("--deadline must be in (0, 86400], --grace and --io-timeout in "
+                        "(0, 3600], --max-body-mb in (0, 4096]")
     limits = limits_from(args)
     where = None if args.no_cache else default_path()
     store = None
@@ -84,9 +87,14 @@ def run(args: argparse.Namespace) -> int:
                             "another path, or to off, or pass --no-cache") from None
     sandbox = sandbox_from(args, limits)
     settings = Settings(limits=limits, tokens=tokens, deadline=args.deadline,
-                        max_records=args.max_records)
+                        body_timeout=args.io_timeout, max_records=args.max_records)
     options = Options(host=args.host, port=args.port, queue=args.queue,
                       per_token=args.per_token or args.queue,
                       max_body=int(args.max_body_mb * 1024 * 1024), grace=args.grace)
-    asyncio.run(serve(sandbox, store, settings, options))
+    try:
+        asyncio.run(serve(sandbox, store, settings, options))
+    finally:  # closed already unless serving never started (both closes are idempotent)
+        sandbox.close()
+        if store is not None:
+            store.close()
     return 0
