@@ -258,8 +258,8 @@ def test_a_dead_sandbox_runner_does_not_hang_the_server() -> None:
         request.join(60)
         assert not request.is_alive()
         status, body, _ = answers[0]
-        assert status == 200  # the job ran again on a new runner (or is a sandbox_error)
-        assert body["result"]["status"] in ("passed", "sandbox_error")
+        assert status == 200  # the job ran again on a new runner
+        assert body["result"]["status"] == "passed"
         status, body, _ = server.post("/v1/verify", {"id": "next", "code": "x = 1",
                                                      "tests": "assert x == 1"})
         assert status == 200 and body["result"]["passed"]
