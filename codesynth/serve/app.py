@@ -77,6 +77,10 @@ def token_of(request: web.Request, tokens: Sequence[str]) -> str | None:
     return None
 
 
+def pending_any(futures: Sequence[asyncio.Future[Execution]]) -> bool:
+    return any(future.cancelled() for future in futures)
+
+
 class Service:
     def __init__(self, dispatcher: Dispatcher, settings: Settings, metrics: Metrics) -> None:
         self.dispatcher, self.settings, self.metrics = dispatcher, settings, metrics
@@ -203,6 +207,8 @@ class Service:
         finally:
             for future in futures:
                 future.cancel()  # no-op when done; else the job is dropped if still queued
+            if pending_any(futures):
+                self.dispatcher.purge()
         expired = Failure(504, "deadline_exceeded", "the request's deadline passed before "
                           "all its jobs ran (jobs still queued were dropped)")
         if pending:

@@ -135,6 +135,23 @@ class Dispatcher:
             item.future.add_done_callback(_abandoned(item))
         return futures
 
+    def purge(self) -> None:
+        """Take the jobs of requests that went away out of the queue now: they stop counting
+        against the queue and their token's share at once, not when a worker reaches them."""
+        with self._lock:  # on the loop's thread: the futures' state is ours to read
+            for item in self._queue:
+                item.cancelled = item.cancelled or item.future.cancelled()
+            if not any(item.cancelled for item in self._queue):
+                return
+            kept: collections.deque[_Item] = collections.deque()
+            for item in self._queue:
+                if item.cancelled:
+                    self._by_token[item.token] -= 1
+                    self._event("cancelled", None)
+                else:
+                    kept.append(item)
+            self._queue = kept
+
     async def drain(self, timeout: float) -> bool:
         """Stop taking work and wait (at most ``timeout``) until none is left."""
         self._closing = True
