@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sandbox_fusion  # noqa: F401 - SandboxFusion's client from PyPI, a test dependency (.[dev])
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Run
 from tests.serve_server import serve
@@ -124,3 +127,24 @@ def test_open_r1_execute_batch() -> None:
     assert fourth["execution"]["results"] == []
     assert fourth["execution"]["logs"]["stdout"] == ["no value\n"]
     assert fifth["execution"] is None and "not supported" in fifth["exception_str"]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_run_code_echoes_any_text_through_stdin(echo_server: str, text: str) -> None:
+    from sandbox_fusion import RunCodeRequest, run_code
+
+    program = "import sys\nsys.stdout.write(sys.stdin.read())\nprint(sys.stdin.buffer.read())"
+    answer = run_code(RunCodeRequest(code=program,
+                                     language="python", stdin=text),
+                      endpoint=echo_server, max_attempts=1)
+    assert answer.status.value == "Success"
+    # universal newlines, as `python main.py < input` reads them
+    assert answer.run_result.stdout == text.replace("\r\n", "\n").replace("\r", "\n") + "b''\n"
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[str]:
+    with serve("--workers", "2") as server:
+        yield server.url

@@ -24,7 +24,7 @@ languages = Registry("run_code language", "codesynth.run_languages",
 _PYTHON = '''\
 import ast as _ast, base64 as _b64, io as _io, json as _json, os as _os, sys as _sys
 import traceback as _tb
-_sys.stdin = _io.StringIO({stdin!r})
+_sys.stdin = _io.TextIOWrapper(_io.BytesIO({stdin!r}.encode()), encoding="utf-8")
 for _path, _data in {files!r}.items():
     _os.makedirs(_os.path.dirname(_path) or ".", exist_ok=True)
     with open(_path, "wb") as _out:
