@@ -9,10 +9,7 @@ dropped (see :mod:`codesynth.serve.dispatch`).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
-import hmac
 import json
 import sys
 import time
@@ -24,6 +21,7 @@ from aiohttp import web
 from codesynth.errors import InputError
 from codesynth.records import Execution, Job, Limits
 from codesynth.serve import compat
+from codesynth.serve.auth import token_of
 from codesynth.serve.dispatch import (
     DeadlineExpired,
     Dispatcher,
@@ -56,28 +54,7 @@ class Failure(Exception):
         self.headers = headers or {}
 
 
-def token_of(request: web.Request, tokens: Sequence[str]) -> str | None:
-    """The token a request presents (Bearer, or Basic with the token as user or password,
-    which a URL such as ``http://user:TOKEN@host`` makes), if it is one of ``tokens``."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    offered: list[str] = []
-    if scheme.lower() == "bearer":
-        offered.append(value.strip())
-    elif scheme.lower() == "basic":
-        try:
-            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        offered += [password, user]
-    for candidate in offered:
-        for token in tokens:
-            if candidate and hmac.compare_digest(candidate.encode(), token.encode()):
-                return token
-    return None
-
-
-def pending_any(futures: Sequence[asyncio.Future[Execution]]) -> bool:
+def any_cancelled(futures: Sequence[asyncio.Future[Execution]]) -> bool:
     return any(future.cancelled() for future in futures)
 
 
@@ -207,7 +184,7 @@ class Service:
         finally:
             for future in futures:
                 future.cancel()  # no-op when done; else the job is dropped if still queued
-            if pending_any(futures):
+            if any_cancelled(futures):
                 self.dispatcher.purge()
         expired = Failure(504, "deadline_exceeded", "the request's deadline passed before "
                           "all its jobs ran (jobs still queued were dropped)")
