@@ -14,7 +14,7 @@ import sandbox_fusion  # noqa: F401 - SandboxFusion's client from PyPI, a test d
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Run
+from tests.conftest import BACKENDS, Run, open_or_skip
 from tests.serve_server import serve
 from tests.test_cli_verify import write_jsonl
 
@@ -61,7 +61,10 @@ def test_sandbox_fusion_client_verdicts_equal_verify(tmp_path: Path, run: Run) -
     assert raised.return_code == 1 and "ZeroDivisionError" in raised.stderr
 
 
-def test_run_code_stdin_files_exit_codes_and_async_client() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_code_stdin_files_exit_codes_and_async_client(backend: str) -> None:
+    if backend == "docker":
+        open_or_skip("docker", workers=1).close()  # skips without an engine (not in CI)
     from sandbox_fusion import RunCodeRequest, run_code, run_code_async
 
     program = ("import sys\nname = input()\nprint('hello', name)\n"
@@ -69,7 +72,7 @@ def test_run_code_stdin_files_exit_codes_and_async_client() -> None:
                "if __name__ == '__main__':\n    sys.exit(3)\n")
     request = RunCodeRequest(code=program, language="python", stdin="ada\n",
                              files={"data/x.txt": "c2VjcmV0"})  # base64 of "secret"
-    with serve("--workers", "2", "--timeout", "5") as server:
+    with serve("--workers", "2", "--timeout", "5", "--sandbox", backend) as server:
         answer = run_code(request, endpoint=server.url, max_attempts=1)
         again = asyncio.run(run_code_async(RunCodeRequest(code="print(6 * 7)",
                                                           language="python"),
