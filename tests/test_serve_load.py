@@ -86,3 +86,49 @@ def test_fenced_code_is_extracted_whole(code: str) -> None:
     code = code if code.endswith("\n") else code + "\n"
     assert extract_code(f"Sure.\n```python\n{code}```\nDone.") == code
     assert extract_code(f"```\nnot this\n```\n```py\n{code}```") == code
+
+
+def test_clients_wait_what_retry_after_says() -> None:
+    """Against a stand-in that refuses twice (429, then 503) with Retry-After: 1."""
+    import http.server
+    import json as json_
+
+    answers = [(429, {"Retry-After": "1"}), (503, {"Retry-After": "1"})]
+    seen: list[float] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            body = json_.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(time.monotonic())
+            status, headers = answers.pop(0) if answers else (200, {})
+            payload = json_.dumps({"records": [{**r, "result": {}} for r in body["records"]]}
+                                  if status == 200 else {"error": "overloaded"}).encode()
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    stand_in = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{stand_in.server_address[1]}"
+    try:
+        with Client(url) as client:
+            assert [r["id"] for r in client.verify(numbered(2))] == ["r0", "r1"]
+        assert client.retries == 2 and len(seen) == 3
+        assert seen[1] - seen[0] >= 1.0 and seen[2] - seen[1] >= 1.0
+        answers[:] = [(429, {"Retry-After": "1"})]
+        seen.clear()
+
+        async def main() -> list[dict[str, Any]]:
+            async with AsyncClient(url) as client:
+                return await client.verify(numbered(1))
+
+        assert asyncio.run(main())[0]["id"] == "r0"
+        assert len(seen) == 2 and seen[1] - seen[0] >= 1.0
+    finally:
+        stand_in.shutdown()
+        stand_in.server_close()
