@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from codesynth.client import Client, DeadlineExceeded
 from tests.conftest import BACKENDS, Run, open_or_skip
 from tests.serve_server import ROOT, serve
 from tests.test_cli_verify import EXPECTED_STATUS, MIXED, write_jsonl
@@ -136,10 +137,12 @@ def test_a_request_past_its_deadline_is_dropped_not_run() -> None:
         waited = time.monotonic() - start
         assert status == 504 and body["error"] == "deadline_exceeded"
         assert waited < 2.0  # not the 3 s of the job ahead of it
+        with pytest.raises(DeadlineExceeded), Client(server.url, deadline=0.3) as client:
+            client.verify([{"id": "late too", "code": "", "tests": "assert 1"}])
         slow.join(30)
         time.sleep(0.2)
-        assert server.metric("codesynth_verdicts_total") == 1  # the late job never ran
-        assert server.metric("codesynth_jobs_dropped_total") == 1
+        assert server.metric("codesynth_verdicts_total") == 1  # the late jobs never ran
+        assert server.metric("codesynth_jobs_dropped_total") == 2
 
 
 def test_a_client_that_disconnects_leaves_no_work_behind() -> None:
