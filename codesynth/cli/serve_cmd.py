@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     tokens = tokens_from(args)
     check_binding(args.host, tokens)
     for name, value, low in (("--queue", args.queue, 1), ("--max-records", args.max_records, 1),
-                             ("--per-token", args.per_token or 1, 1)):
+                             ("--per-token", 1 if args.per_token is None else args.per_token, 1)):
         if value < low:
             raise UserError(f"{name} must be at least {low}")
     if not 0 <= args.port <= 65535:
