@@ -47,13 +47,15 @@ def test_sandbox_fusion_client_verdicts_equal_verify(tmp_path: Path, run: Run) -
         answers = [run_code(RunCodeRequest(code=r["code"] + "\n" + r["tests"],
                                            language="python", run_timeout=2),
                             endpoint=server.url, max_attempts=1) for r in RECORDS]
+    statuses = [v["status"] for v in verdicts]
+    assert statuses == ["passed", "failed", "error", "failed", "timeout", "timeout", "failed",
+                        "memory"], [v["reason"] for v in verdicts]
     for record, verdict, answer in zip(RECORDS, verdicts, answers, strict=True):
         script_exits_0 = record["id"] == "exits"  # see below
-        assert (answer.status == RunStatus.Success) == (verdict["passed"] or script_exits_0)
+        said = (record["id"], verdict["status"], verdict["reason"], answer.dict())
+        assert (answer.status == RunStatus.Success) == (verdict["passed"] or script_exits_0), said
         timed_out = answer.run_result.status.value == "TimeLimitExceeded"
-        assert timed_out == (verdict["status"] == "timeout"), record["id"]
-    assert [v["status"] for v in verdicts] == ["passed", "failed", "error", "failed", "timeout",
-                                               "timeout", "failed", "memory"]
+        assert timed_out == (verdict["status"] == "timeout"), said
     # A script that exits 0 before its asserts ran succeeded, as `python main.py` says
     # (run_code runs scripts); verify, which keeps program and tests apart, says failed.
     assert answers[6].run_result.return_code == 0 and verdicts[6]["status"] == "failed"
