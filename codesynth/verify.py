@@ -17,7 +17,7 @@ from codesynth.jsonl import read_objects
 from codesynth.records import InvalidJob, Job, Limits
 
 
-def job_from_record(record: dict[str, Any], path: str, line: int) -> Job:
+def job_from_record(record: dict[str, Any], path: str, line: int | None) -> Job:
     """Validate one input record; raise :class:`InputError` naming the field."""
 
     def fail(field: str, message: str) -> InputError:

@@ -17,7 +17,7 @@ from codesynth.errors import CodesynthError
 COMMANDS = {"verify": "verify_cmd", "eval": "eval_cmd", "sandbox": "sandbox_cmd",
             "generate": "generate_cmd", "bugs": "bugs_cmd", "repairs": "repairs_cmd",
             "run": "run_cmd", "lintseq": "lintseq_cmd",
-            "report": "report_cmd"}
+            "report": "report_cmd", "serve": "serve_cmd"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
