@@ -80,3 +80,8 @@ benchmarks = Registry("benchmark", "codesynth.benchmarks", {
     "evalplus": "codesynth.benchmarks.evalplus:EvalPlus",
     "stdio": "codesynth.benchmarks.stdio:StdioSet",
 })
+
+executors = Registry("executor", "codesynth.executors", {
+    "local": "codesynth.executors:LocalExecutor",
+    "ray": "codesynth.executors.ray_sandbox:RayExecutor",
+})

@@ -1,0 +1,51 @@
+"""Executors: where a command's sandbox jobs run. ``local`` (the default) runs them in a
+sandbox on this machine; ``ray`` spreads them over a Ray cluster (``codesynth[ray]``).
+
+An executor is a plugin found by name (:data:`codesynth.registry.executors`): a class built
+with ``address`` (the cluster to join, or None) whose ``open_sandbox(backend, **options)``
+returns a :class:`~codesynth.sandbox.protocol.Sandbox`. Every command that runs code asks
+for its sandbox through :func:`open_sandbox` here, so each of them runs on any executor, and
+the records, their order and their ids are the executor's business only: the outputs are
+those of a local run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from codesynth.errors import UserError
+
+if TYPE_CHECKING:
+    from codesynth.sandbox.protocol import Sandbox
+
+
+class LocalExecutor:
+    """Jobs run in a sandbox on this machine (no cluster, no Ray)."""
+
+    name = "local"
+
+    def __init__(self, address: str | None = None) -> None:
+        if address is not None:
+            raise UserError("--ray-address applies to --executor ray only")
+
+    def open_sandbox(self, backend: str, **options: Any) -> Sandbox:
+        from codesynth.sandbox import open_sandbox
+
+        return open_sandbox(backend, **options)
+
+
+def open_sandbox(executor: str, backend: str, address: str | None = None,
+                 **options: Any) -> Sandbox:
+    """A sandbox of ``backend`` on ``executor`` (``local``: :func:`codesynth.sandbox.open_sandbox`
+    itself, with nothing else imported)."""
+    if executor == "local" and address is None:
+        from codesynth.sandbox import open_sandbox as local
+
+        return local(backend, **options)
+    from codesynth.registry import executors
+
+    return executors.get(executor)(address=address).open_sandbox(  # type: ignore[no-any-return]
+        backend, **options)
+
+
+__all__ = ["LocalExecutor", "open_sandbox"]
