@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 OBJECT_STORE = 80 * 1024 * 1024
 START_DEADLINE = 180.0  # seconds: a loaded 2-core machine starts a node in ~10-30 s
@@ -51,6 +52,7 @@ class RayCluster:
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.nodes: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Any] = []
         self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
                     "RAY_enable_metrics_collection": "0"}
         # Short to keep the tests short: a node that stops answering is dead within ~5 s.
@@ -58,7 +60,8 @@ class RayCluster:
         self.env.setdefault("RAY_health_check_failure_threshold", "4")
 
     def _start(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
-        log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - kept with the process
+        log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - closed by stop()
+        self.logs.append(log)
         node = subprocess.Popen(
             [_ray_bin(), "start", "--block", "--num-cpus", str(self.cpus),
              "--object-store-memory", str(OBJECT_STORE), "--disable-usage-stats", *args],
@@ -126,3 +129,5 @@ class RayCluster:
             time.sleep(0.3)
         for node in self.nodes:
             self.kill(node)
+        for log in self.logs:
+            log.close()

@@ -67,6 +67,9 @@ def limits_from(args: argparse.Namespace) -> Limits:
 def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
+    executor = getattr(args, "executor", "local")
+    if executor == "local" and getattr(args, "ray_address", None) is not None:
+        raise UserError("--ray-address applies to --executor ray only")
     from codesynth.cli import _prestart
 
     started = _prestart.take(_prestart.key(args))
@@ -80,8 +83,7 @@ def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
         if args.sandbox != "docker":
             raise UserError("--image applies to --sandbox docker only")
         options["image"] = args.image
-    executor = getattr(args, "executor", "local")
-    if executor == "local" and getattr(args, "ray_address", None) is None:
+    if executor == "local":
         return open_sandbox(args.sandbox, **options)
     from codesynth import executors
 

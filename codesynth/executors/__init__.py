@@ -34,6 +34,21 @@ class LocalExecutor:
         return open_sandbox(backend, **options)
 
 
+def problem(executor: str) -> str | None:
+    """What stops ``executor`` from running here (unknown, or its library missing), or None;
+    checked before any work."""
+    from codesynth.registry import executors
+
+    if executor not in executors.names():
+        return f"unknown executor {executor!r} (known: {', '.join(executors.names())})"
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            return "the ray executor needs Ray: pip install 'codesynth[ray]'"
+    return None
+
+
 def open_sandbox(executor: str, backend: str, address: str | None = None,
                  **options: Any) -> Sandbox:
     """A sandbox of ``backend`` on ``executor`` (``local``: :func:`codesynth.sandbox.open_sandbox`
@@ -48,4 +63,4 @@ def open_sandbox(executor: str, backend: str, address: str | None = None,
         backend, **options)
 
 
-__all__ = ["LocalExecutor", "open_sandbox"]
+__all__ = ["LocalExecutor", "open_sandbox", "problem"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -93,6 +94,8 @@ class RaySandbox:
         self.name: str = first["name"]
         self.isolate = first.get("isolate")
         self.image = first.get("image")
+        sys.stderr.write(f"ray executor: {len(self.scheduler.hosts)} node(s), {self.workers} "
+                         f"{backend} sandbox worker(s) at {address or 'auto'}\n")
 
     @property
     def workers(self) -> int:

@@ -141,6 +141,7 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "refactor": {"n": Int(1, 10_000_000), "params": TABLE},
     "optimize": {"n": Int(1, 10_000_000), "params": TABLE},
     "nl2sql": {"n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
+    "executor": {"name": STR, "address": STR},  # where sandbox jobs run (codesynth.executors)
 }
 REQUIRED = {"generate": ("method", "n")}
 PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql")  # optional stages
@@ -331,6 +332,16 @@ def _product_params(where: Key, table: dict[str, Any], base: Path) -> Iterator[P
             yield (*where, "seeds"), problem
 
 
+def _executor(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    from codesynth.executors import problem
+
+    found = problem(table.get("name", "local"))
+    if found:
+        yield (*where, "name"), found
+    elif "address" in table and table.get("name", "local") == "local":
+        yield (*where, "address"), "applies to name = \"ray\" only"
+
+
 CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
-    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
+    "executor": _executor, "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
     "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params}

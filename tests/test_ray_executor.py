@@ -1,0 +1,231 @@
+"""``--executor ray`` against a real Ray cluster of two nodes on this machine (a head and a
+worker, separate processes started and stopped here): verify, eval and a whole pipeline write
+what a local run writes; killing a node, or the driver, mid-run loses and duplicates nothing.
+
+Outputs are compared as the resume tests compare them: every byte but the fields that measure
+a run (time, memory, the worker's uid), which two local runs do not share either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codesynth.humaneval import load_problems
+from tests.conftest import in_ci, squash
+from tests.openai_server import ScriptedServer
+from tests.test_pipeline import dataset, pipeline, reply, stable
+from tests.test_resume_verify import (
+    codesynth,
+    complete_lines,
+    normalized_file,
+    partial_of,
+    records,
+    write_jsonl,
+)
+
+try:
+    import ray  # noqa: F401 - only to know whether the extra is installed
+except ImportError:  # pragma: no cover - CI installs codesynth[ray]: there this fails
+    if in_ci():
+        raise
+    pytest.skip("Ray is not installed (pip install 'codesynth[ray]')", allow_module_level=True)
+
+from tests.ray_cluster import RayCluster  # noqa: E402
+
+FAST = ["--timeout", "10", "--memory-mb", "256"]
+LOCAL = [*FAST, "--workers", "2"]  # the same cores as the two one-CPU nodes
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    nodes = RayCluster(tmp_path_factory.mktemp("ray"))
+    try:
+        nodes.start_head()
+        nodes.add_node()
+        yield nodes
+    finally:
+        nodes.stop()
+
+
+def on_ray(cluster: RayCluster) -> list[str]:
+    return ["--executor", "ray", "--ray-address", cluster.address]
+
+
+def test_verify_on_two_nodes_writes_the_local_output(cluster: RayCluster,
+                                                     tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", records(150))
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    done = codesynth("verify", source, "-o", local, *LOCAL, "--json")
+    assert done.returncode == 0, done.stderr
+    spread = codesynth("verify", source, "-o", remote, *FAST, *on_ray(cluster), "--json")
+    assert spread.returncode == 0, spread.stderr
+    assert "ray executor: 2 node(s), 2 local sandbox worker(s)" in spread.stderr
+    assert normalized_file(remote) == normalized_file(local)
+    ours, theirs = json.loads(spread.stdout), json.loads(done.stdout)
+    assert ours["by_status"] == theirs["by_status"] and ours["total"] == 150
+
+
+def test_eval_on_two_nodes_scores_as_locally(cluster: RayCluster, tmp_path: Path) -> None:
+    problems = list(load_problems().items())[:40]
+    samples = []
+    for index, (task_id, problem) in enumerate(problems):
+        samples.append({"task_id": task_id, "completion": problem["canonical_solution"]})
+        samples.append({"task_id": task_id, "completion": "    return None\n"
+                        if index % 3 == 0 else problem["canonical_solution"]})
+    source = write_jsonl(tmp_path / "samples.jsonl", samples)
+    problem_file = write_jsonl(tmp_path / "problems.jsonl", [p for _, p in problems])
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    common = ["eval", "humaneval", source, "--problems", problem_file, "-k", "1,2", "--json"]
+    done = codesynth(*common, "-o", local, *LOCAL)
+    assert done.returncode == 0, done.stderr
+    spread = codesynth(*common, "-o", remote, *FAST, *on_ray(cluster))
+    assert spread.returncode == 0, spread.stderr
+    assert normalized_file(remote, "trace") == normalized_file(local, "trace")
+    ours, theirs = json.loads(spread.stdout), json.loads(done.stdout)
+    assert ours["pass_at_k"] == theirs["pass_at_k"]
+    assert 0 < ours["pass_at_k"]["pass@1"] < ours["pass_at_k"]["pass@2"]
+
+
+def test_a_pipeline_on_the_cluster_builds_the_local_dataset(cluster: RayCluster,
+                                                            tmp_path: Path) -> None:
+    with ScriptedServer(reply) as server:
+        local = pipeline(tmp_path, server.base_url, name="local")
+        remote = pipeline(tmp_path, server.base_url, name="ray")
+        remote.write_text(remote.read_text() + f'\n[executor]\nname = "ray"\n'
+                                                f'address = "{cluster.address}"\n')
+        done = codesynth("run", local, "--json")
+        assert done.returncode == 0, done.stderr
+        spread = codesynth("run", remote, "--json")
+        assert spread.returncode == 0, spread.stderr
+    assert "ray executor: 2 node(s)" in spread.stderr
+    ours, theirs = json.loads(spread.stdout), json.loads(done.stdout)
+    assert ours["digest"] == theirs["digest"]  # [executor] changes where, never what
+    assert ours["stages"] == theirs["stages"]
+    ours_files, theirs_files = dataset(tmp_path / "run-ray"), dataset(tmp_path / "run-local")
+    assert ours_files and stable(ours_files) == stable(theirs_files)
+
+
+def run_until(argv: list[str], partial: Path, lines: int) -> subprocess.Popen[str]:
+    """``codesynth *argv`` in its own session, returned once ``partial`` has ``lines`` lines."""
+    proc = subprocess.Popen([sys.executable, "-m", "codesynth", *argv], text=True,
+                            start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "300"})
+    deadline = time.monotonic() + 180
+    while complete_lines(partial) < lines:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"no kill point reached (exit {proc.returncode}): {err[-3000:]}")
+        time.sleep(0.02)
+    return proc
+
+
+def test_killing_a_node_mid_run_loses_and_duplicates_nothing(cluster: RayCluster,
+                                                             tmp_path: Path) -> None:
+    rows = records(400, sleep=0.03)
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    reference, out = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
+    done = codesynth("verify", source, "-o", reference, *LOCAL)
+    assert done.returncode == 0, done.stderr
+
+    doomed = cluster.add_node()  # head, worker, and this one: killed mid-run
+    proc = run_until(["verify", str(source), "-o", str(out), *FAST, *on_ray(cluster),
+                      "--json"], partial_of(out), 40)
+    cluster.kill(doomed)
+    killed_at = complete_lines(partial_of(out))
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "ray executor: 3 node(s)" in stderr
+    assert killed_at < len(rows)  # the kill landed mid-run
+    assert "runs again" in stderr  # the dead node had batches: they ran elsewhere
+    assert normalized_file(out) == normalized_file(reference)
+    assert len(out.read_bytes().splitlines()) == len(rows)
+    assert json.loads(stdout)["total"] == len(rows)
+
+
+def test_a_killed_driver_resumes_on_the_cluster(cluster: RayCluster, tmp_path: Path) -> None:
+    rows = records(300, sleep=0.02)
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    reference, out = tmp_path / "reference.jsonl", tmp_path / "out.jsonl"
+    done = codesynth("verify", source, "-o", reference, *LOCAL)
+    assert done.returncode == 0, done.stderr
+    argv = ["verify", str(source), "-o", str(out), *FAST, *on_ray(cluster)]
+    proc = run_until(argv, partial_of(out), 30)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    before = partial_of(out).read_bytes()
+    assert not out.exists()
+
+    again = codesynth(*argv, "--json")
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stderr
+    text = out.read_bytes()
+    assert text.startswith(before[:before.rindex(b"\n") + 1])  # kept, byte for byte
+    assert normalized_file(out) == normalized_file(reference)
+    assert json.loads(again.stdout)["resumed"] == before.count(b"\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# no cluster: the local executor needs no Ray; mistakes are said before any work
+
+
+def test_the_local_executor_never_imports_ray(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", records(5))
+    code = ("import sys\nfrom codesynth.cli import main\n"
+            f"code = main(['verify', {str(source)!r}, '-o', {str(tmp_path / 'o.jsonl')!r}, "
+            "'--executor', 'local', '--workers', '1'])\n"
+            "assert code == 0, code\nassert 'ray' not in sys.modules, 'ray imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--executor", "nosuch"], "unknown executor 'nosuch' (known: local, ray)"),
+    (["--ray-address", "127.0.0.1:1"], "--ray-address applies to --executor ray only"),
+])
+def test_a_bad_executor_is_said_and_nothing_runs(tmp_path: Path, argv: list[str],
+                                                 message: str) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", records(3))
+    done = codesynth("verify", source, "-o", tmp_path / "o.jsonl", *argv)
+    assert done.returncode == 2, done.stderr
+    assert squash(message) in squash(done.stderr)
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_without_ray_installed_the_ray_executor_says_how_to_get_it(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", records(3))
+    code = ("import sys\nsys.modules['ray'] = None\nfrom codesynth.cli import main\n"
+            f"sys.exit(main(['verify', {str(source)!r}, '-o', "
+            f"{str(tmp_path / 'o.jsonl')!r}, '--executor', 'ray']))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "300"})
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'codesynth[ray]'" in done.stderr
+
+
+@pytest.mark.parametrize("table, key, message", [
+    ('name = "slurm"', "name", "unknown executor 'slurm' (known: local, ray)"),
+    ('address = "127.0.0.1:6379"', "address", 'applies to name = "ray" only'),
+    ('name = "ray"\naddress = 3', "address", "expected a non-empty string, got 3"),
+])
+def test_a_pipeline_with_a_bad_executor_is_refused_at_its_line(
+        tmp_path: Path, table: str, key: str, message: str) -> None:
+    path = pipeline(tmp_path, "http://127.0.0.1:9/v1")
+    path.write_text(path.read_text() + f"\n[executor]\n{table}\n")
+    lines = path.read_text().splitlines()
+    start = lines.index("[executor]")
+    line = next(n for n, text in enumerate(lines, 1) if n > start and text.startswith(key))
+    done = codesynth("run", path)
+    assert done.returncode == 2, done.stderr
+    assert squash(f"{path}:{line}: [executor] {key}: {message}") in squash(done.stderr)
+    assert not (tmp_path / "run-p").exists()
