@@ -54,7 +54,26 @@ def connect(address: str | None) -> bool:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise SandboxUnavailable(f"cannot join the Ray cluster at {address or 'auto'}: "
                                  f"{exc}") from None
+    _errors_to_stderr()
     return True
+
+
+def _errors_to_stderr() -> None:
+    """Ray prints the cluster's error messages (a node marked dead...) on the driver's
+    stdout, where ``--json`` summaries go: they go to stderr instead."""
+    try:
+        from ray._private import worker
+    except ImportError:  # another Ray layout: its messages stay where Ray puts them
+        return
+    printer = getattr(worker, "print_to_stdstream", None)
+    if printer is None or getattr(printer, "codesynth", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        printer({**data, "is_err": True}, ignore_prefix=ignore_prefix)
+
+    to_stderr.codesynth = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_stderr
 
 
 class RayExecutor:
