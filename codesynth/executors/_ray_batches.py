@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 3  # actors a lone job may bring down before its record says sandbox_error
 STARTS_PER_NODE = 3  # actors started on one node, at most, in one run
 NO_HOST_DEADLINE = 120.0  # seconds without any actor before the run stops (exit 3)
-POLL = 0.5  # seconds between looks at the cluster's nodes while jobs run
+POLL = 0.5  # seconds a wait for results lasts at most (then deadlines are checked)
+LOOK = 5.0  # seconds between looks for new nodes (or nodes without an actor) while jobs run
 HOST_GRACE = 60.0  # seconds a piece may take beyond its jobs' limits
 
 
@@ -203,7 +204,7 @@ class Scheduler:
                 yield from batch  # type: ignore[misc]
             if exhausted and not inflight and not queue and emitted == created:
                 return
-            if time.monotonic() - self._looked > POLL or not self.hosts:
+            if time.monotonic() - self._looked > LOOK or not self.hosts:
                 self._spawn()
             self._poll_starting(0)
             if not self.hosts and not self._starting:

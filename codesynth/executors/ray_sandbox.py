@@ -76,6 +76,14 @@ def _errors_to_stderr() -> None:
     worker.print_to_stdstream = to_stderr
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return max(1, int(value)) if value else default
+    except ValueError:
+        raise UserError(f"{name} must be an integer, got {value!r}") from None
+
+
 class RayExecutor:
     """Found by name (``ray``) through :data:`codesynth.registry.executors`."""
 
@@ -93,7 +101,7 @@ class RaySandbox:
 
     def __init__(self, backend: str = "local", address: str | None = None,
                  workers: int | None = None, limits: Limits | None = None,
-                 jobs_per_worker: int = JOBS_PER_WORKER, **options: Any) -> None:
+                 jobs_per_worker: int | None = None, **options: Any) -> None:
         from codesynth.exec_cache import _code_digest
 
         self.backend = backend
@@ -103,6 +111,8 @@ class RaySandbox:
         self._node_workers = workers  # None: each node's CPUs
         self._digest = _code_digest()
         self._closed = False
+        if jobs_per_worker is None:
+            jobs_per_worker = _env_int("CODESYNTH_RAY_JOBS_PER_WORKER", JOBS_PER_WORKER)
         self.scheduler = Scheduler(self._start_actors, SLOTS, jobs_per_worker)
         try:
             self.scheduler.replenish(deadline=START_DEADLINE, required=True)
