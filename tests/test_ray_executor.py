@@ -22,6 +22,7 @@ import pytest
 from codesynth.humaneval import load_problems
 from tests.conftest import in_ci, squash
 from tests.openai_server import ScriptedServer
+from tests.test_model_endpoints import Meter, finish, load, servers
 from tests.test_pipeline import dataset, pipeline, reply, stable
 from tests.test_resume_verify import (
     codesynth,
@@ -172,6 +173,23 @@ def test_a_killed_driver_resumes_on_the_cluster(cluster: RayCluster, tmp_path: P
     assert text.startswith(before[:before.rindex(b"\n") + 1])  # kept, byte for byte
     assert normalized_file(out) == normalized_file(reference)
     assert json.loads(again.stdout)["resumed"] == before.count(b"\n")
+
+
+def test_two_drivers_share_the_model_servers_under_one_cluster_wide_limit(
+        cluster: RayCluster) -> None:
+    meter = Meter()
+    started = servers(meter)
+    try:
+        urls = [server.base_url for server in started]
+        options = ["--count", "30", "--concurrency", "3", *on_ray(cluster)]
+        drivers = [load(urls, *options, "--tag", tag) for tag in ("a", "b")]
+        results = [finish(proc, tag, 30) for proc, tag in zip(drivers, ("a", "b"), strict=True)]
+    finally:
+        for server in started:
+            server.close()
+    assert meter.peak == 3  # each driver alone would hold 3: together, still 3
+    assert all(server.count >= 10 for server in started), [s.count for s in started]
+    assert all(sum(r["sent"].values()) == 30 for r in results)  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------------------------------------

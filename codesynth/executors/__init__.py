@@ -63,4 +63,31 @@ def open_sandbox(executor: str, backend: str, address: str | None = None,
         backend, **options)
 
 
-__all__ = ["LocalExecutor", "open_sandbox", "problem"]
+def share_models(config: Any, urls: list[str] | None, concurrency: int | None,
+                 rate: float | None, executor: str = "local", address: str | None = None
+                 ) -> None:
+    """More endpoints for ``config``'s model (the same model on several servers) and a limit
+    on requests in flight (``concurrency``) and per second (``rate``) that every generator
+    shares: within this process, or on the ``ray`` executor across the whole cluster."""
+    if not urls and not concurrency and not rate:
+        return
+    from codesynth.llm.config import url_problem
+    from codesynth.llm.endpoints import pool_for
+
+    for url in urls or ():
+        if (found := url_problem(url)) is not None:
+            raise UserError(f"endpoint {url!r}: {found}")
+    if concurrency is not None and concurrency < 1:
+        raise UserError(f"the model concurrency must be at least 1, got {concurrency}")
+    if rate is not None and not rate > 0:
+        raise UserError(f"the model rate must be above 0 requests/s, got {rate}")
+    cluster = None
+    if executor == "ray":
+        from codesynth.executors.ray_sandbox import connect
+
+        connect(address)
+        cluster = address or "auto"
+    config.pool = pool_for(list(urls or ()), concurrency, rate, config.timeout + 60.0, cluster)
+
+
+__all__ = ["LocalExecutor", "open_sandbox", "problem", "share_models"]

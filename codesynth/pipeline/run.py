@@ -42,16 +42,18 @@ def executor_of(pipeline: Pipeline, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[str, Any]:
     from codesynth.cli._llm_args import endpoint
-    from codesynth.executors import open_sandbox
+    from codesynth.executors import open_sandbox, share_models
     from codesynth.llm import LLMConfig
 
     executor = executor_of(pipeline, args)
-
     state = RunState(pipeline.output, pipeline.digest(), restart=args.restart)
     _reopen_unanswered(state)
     llm_options = {"cache": str(pipeline.output / "llm-cache.sqlite"), **pipeline.llm,
                    "seed": pipeline.seed}
     config = LLMConfig.load(None, **llm_options)
+    share_models(config, pipeline.executor.get("endpoints"),
+                 pipeline.executor.get("model_concurrency"), pipeline.executor.get("model_rate"),
+                 executor.get("name", "local"), executor.get("address"))
     limits = limits_of(pipeline)
     view = View(console)
     summary: dict[str, Any] = {"pipeline": str(pipeline.path), "name": pipeline.name,
