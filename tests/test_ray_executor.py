@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.openai_server import ScriptedServer
 from tests.test_model_endpoints import Meter, finish, load, servers
 from tests.test_pipeline import dataset, pipeline, reply, stable
 from tests.test_resume_verify import (
+    WORKER_UID,
     codesynth,
     complete_lines,
     normalized_file,
@@ -113,6 +115,59 @@ def test_a_pipeline_on_the_cluster_builds_the_local_dataset(cluster: RayCluster,
     assert ours["stages"] == theirs["stages"]
     ours_files, theirs_files = dataset(tmp_path / "run-ray"), dataset(tmp_path / "run-local")
     assert ours_files and stable(ours_files) == stable(theirs_files)
+
+
+MEASURES = ("duration", "cpu_time", "memory_peak_mb")
+
+
+LOAD_DEPENDENT = ("reason", "signal", "limit")  # of a timeout: which limit ended it
+
+
+def measured_out(value: Any) -> Any:
+    """A record without what measures a run, wherever it sits (pairs and chains nest
+    traces): time, memory, the worker's uid in ``isolation``, and which limit stopped a
+    program that timed out (a looping mutant ends at the CPU or the wall limit depending on
+    the machine's load: two local runs differ there too; that it timed out does not)."""
+    if isinstance(value, dict):
+        drop = MEASURES + (LOAD_DEPENDENT if value.get("status") == "timeout" else ())
+        return {key: (WORKER_UID.sub("uid N", item) if key == "isolation" else
+                      measured_out(item)) for key, item in value.items()
+                if key not in drop}
+    if isinstance(value, list):
+        return [measured_out(item) for item in value]
+    return value
+
+
+def rows_of(path: Path) -> list[Any]:
+    return [measured_out(json.loads(line)) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("command", ["bugs", "lintseq", "repairs"])
+def test_the_other_commands_on_two_nodes_write_the_local_output(
+        cluster: RayCluster, tmp_path: Path, command: str) -> None:
+    problems = list(load_problems().values())[:12]
+    rows = [{"id": p["task_id"], "task_id": p["task_id"], "instruction": p["prompt"],
+             "code": p["prompt"] + p["canonical_solution"], "tests": p["test"],
+             "test_style": "humaneval", "entry_point": p["entry_point"]} for p in problems]
+    if command == "repairs":  # its input: verified candidates, some failing, per task
+        rows += [{**row, "id": f"{row['id']}-bad", "code": row["instruction"] + "    return None\n"}
+                 for row in rows]
+        done = codesynth("verify", write_jsonl(tmp_path / "c.jsonl", rows), "-o",
+                         tmp_path / "v.jsonl", *LOCAL)
+        assert done.returncode == 0, done.stderr
+        source = tmp_path / "v.jsonl"
+    else:
+        source = write_jsonl(tmp_path / "in.jsonl", rows)
+    options = {"bugs": ["--per-sample", "3", "--timeout", "2"],  # the sandbox: these options
+               "lintseq": ["--samples", "2", "--verified"], "repairs": ["--select-fixes"]}
+    local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    done = codesynth(command, source, "-o", local, *LOCAL, *options[command])
+    assert done.returncode == 0, done.stderr
+    spread = codesynth(command, source, "-o", remote, *FAST, *on_ray(cluster),
+                       *options[command])
+    assert spread.returncode == 0, spread.stderr
+    assert "ray executor: 2 node(s)" in spread.stderr
+    assert rows_of(local) and rows_of(remote) == rows_of(local)
 
 
 def run_until(argv: list[str], partial: Path, lines: int) -> subprocess.Popen[str]:
