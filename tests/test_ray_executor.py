@@ -44,6 +44,10 @@ except ImportError:  # pragma: no cover - CI installs codesynth[ray]: there this
 
 from tests.ray_cluster import RayCluster  # noqa: E402
 
+# A loaded 2-core machine starts a Ray node in 10-60 s: more than the suite's 300 s per test
+# may be needed by the first test (it starts the cluster) and by the node-kill test.
+pytestmark = pytest.mark.timeout(900)
+
 FAST = ["--timeout", "10", "--memory-mb", "256"]
 LOCAL = [*FAST, "--workers", "2"]  # the same cores as the two one-CPU nodes
 
