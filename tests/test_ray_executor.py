@@ -174,6 +174,34 @@ def test_the_other_commands_on_two_nodes_write_the_local_output(
     assert rows_of(local) and rows_of(remote) == rows_of(local)
 
 
+THREADS = """
+import sys, threading
+from codesynth.executors import open_sandbox
+from codesynth.records import Job, Limits
+box = open_sandbox("ray", "local", sys.argv[1], limits=Limits(timeout=10, memory_mb=256))
+seen = {}
+def one(t):
+    jobs = [Job(id=f"{t}-{i}", code=f"print({t * 1000 + i})", tests="assert True")
+            for i in range(60)]
+    seen[t] = [e.stdout.strip() for e in box.run_many(jobs)]
+threads = [threading.Thread(target=one, args=(t,)) for t in range(4)]
+for thread in threads: thread.start()
+for thread in threads: thread.join(300)
+box.close()
+for t in range(4):
+    assert seen.get(t) == [str(t * 1000 + i) for i in range(60)], (t, seen.get(t))
+print("ok")
+"""
+
+
+def test_threads_sharing_one_ray_sandbox_each_get_their_own_results_in_order(
+        cluster: RayCluster) -> None:
+    # Generators call run_many from several threads at once (asyncio.to_thread).
+    done = subprocess.run([sys.executable, "-c", THREADS, cluster.address], text=True,
+                          capture_output=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.split()[-1:] == ["ok"], done.stderr[-3000:]
+
+
 def run_until(argv: list[str], partial: Path, lines: int) -> subprocess.Popen[str]:
     """``codesynth *argv`` in its own session, returned once ``partial`` has ``lines`` lines."""
     proc = subprocess.Popen([sys.executable, "-m", "codesynth", *argv], text=True,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from codesynth.records import Execution, Job, Limits
 
 log = logging.getLogger(__name__)
 
+START_DEADLINE = 120.0  # seconds for a node's actor to start its sandbox
 ATTEMPTS = 3  # actors a lone job may bring down before its record says sandbox_error
 STARTS_PER_NODE = 3  # actors started on one node, at most, in one run
 NO_HOST_DEADLINE = 120.0  # seconds without any actor before the run stops (exit 3)
@@ -55,7 +57,10 @@ class Scheduler:
         self.slots = slots
         self.jobs_per_worker = max(1, jobs_per_worker)
         self.hosts: dict[str, Host] = {}
-        self._starting: dict[Any, tuple[str, Any]] = {}  # describe ref -> (node, actor)
+        # describe ref -> (node, actor, when it must have answered)
+        self._starting: dict[Any, tuple[str, Any, float]] = {}
+        self.start_deadline = START_DEADLINE
+        self._lock = threading.RLock()  # generators call run_many from several threads
         self._starts: collections.Counter[str] = collections.Counter()
         self._errors: list[str] = []
         self._described: dict[str, Any] = {}
@@ -67,13 +72,14 @@ class Scheduler:
         import ray
 
         self._looked = time.monotonic()
-        busy = set(self.hosts) | {node for node, _ in self._starting.values()}
+        busy = set(self.hosts) | {node for node, _, _ in self._starting.values()}
         nodes = [n for n in ray.nodes() if n.get("Alive") and n["NodeID"] not in busy
                  and n.get("Resources", {}).get("CPU", 0) > 0
                  and self._starts[n["NodeID"]] < STARTS_PER_NODE]
         for node, actor in self._start(nodes):
             self._starts[node] += 1
-            self._starting[actor.describe.remote()] = (node, actor)
+            until = time.monotonic() + self.start_deadline
+            self._starting[actor.describe.remote()] = (node, actor, until)
 
     def _poll_starting(self, timeout: float) -> None:
         import ray
@@ -82,8 +88,15 @@ class Scheduler:
             return
         ready, _ = ray.wait(list(self._starting), num_returns=len(self._starting),
                             timeout=timeout)
+        now = time.monotonic()
+        for ref, (node, actor, until) in list(self._starting.items()):
+            if ref not in ready and now > until:  # e.g. pinned to a node that just died
+                del self._starting[ref]
+                self._errors.append(f"node {node[:8]}: its actor did not start in "
+                                    f"{self.start_deadline:g} s")
+                ray.kill(actor, no_restart=True)
         for ref in ready:
-            node, actor = self._starting.pop(ref)
+            node, actor, _ = self._starting.pop(ref)
             try:
                 description = ray.get(ref)
             except ray.exceptions.RayError as exc:
@@ -183,7 +196,10 @@ class Scheduler:
             slot = parts[piece.seq]
             slot[piece.offset:piece.offset + len(executions)] = executions
 
-        while True:
+        def step() -> tuple[list[Execution], list[Any]]:
+            """Under the lock: feed the actors, take the batches ready in order, look after
+            the cluster. Returns the executions to yield and the refs to wait for."""
+            nonlocal emitted, no_host_since
             # Feed every actor up to its slots: retried pieces first, then new batches, at
             # most a window of batches ahead of the oldest one not yet yielded.
             window = 2 * self.slots * max(1, len(self.hosts)) + 2
@@ -197,13 +213,12 @@ class Scheduler:
                     ref = host.actor.run_batch.remote(piece.jobs, limits)
                     inflight[ref] = (piece, host, deadline(piece, host))
                     host.inflight += 1
-            # Executions leave in input order.
+            out: list[Execution] = []
             while emitted in parts and None not in parts[emitted]:
-                batch = parts.pop(emitted)
+                out += parts.pop(emitted)  # type: ignore[arg-type]
                 emitted += 1
-                yield from batch  # type: ignore[misc]
-            if exhausted and not inflight and not queue and emitted == created:
-                return
+            if out:
+                return out, []
             if time.monotonic() - self._looked > LOOK or not self.hosts:
                 self._spawn()
             self._poll_starting(0)
@@ -213,13 +228,12 @@ class Scheduler:
                     raise InfrastructureError(
                         "the Ray cluster has no node left that can run jobs ("
                         + ("; ".join(self._errors[-3:]) or "none alive") + ")")
-                time.sleep(POLL)
-                continue
-            no_host_since = None
-            if not inflight:
-                self._poll_starting(POLL)
-                continue
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=POLL)
+            else:
+                no_host_since = None
+            return out, list(inflight)
+
+        def collect(ready: list[Any]) -> None:
+            """Under the lock: store what came back; fail what died or passed its deadline."""
             for ref in ready:
                 if ref not in inflight:
                     continue  # its host failed meanwhile: already queued again
@@ -242,6 +256,21 @@ class Scheduler:
                     host.inflight -= 1
                     failed(piece, host, "it passed its deadline")
 
+        while True:
+            with self._lock:
+                out, waiting = step()
+            if out:
+                yield from out  # outside the lock: the consumer may call run_many too
+                continue
+            if exhausted and not inflight and not queue and emitted == created:
+                return
+            if not waiting:
+                time.sleep(POLL)  # no actor yet: starting, or none left (the deadline above)
+                continue
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=POLL)
+            with self._lock:
+                collect(ready)
+
     def close(self, deadline: float) -> None:
         import ray
 
@@ -253,7 +282,7 @@ class Scheduler:
             log.debug("ray executor: close: %s", exc)
         for host in hosts:
             self._drop(host)
-        for _, actor in self._starting.values():
+        for _, actor, _ in self._starting.values():
             ray.kill(actor, no_restart=True)
         self._starting.clear()
 

@@ -19,10 +19,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from codesynth.errors import SandboxUnavailable, UserError
-from codesynth.executors._ray_batches import Scheduler
+from codesynth.executors._ray_batches import START_DEADLINE, Scheduler
 from codesynth.records import Execution, Job, Limits
 
-START_DEADLINE = 120.0  # seconds for a node's actor to start its sandbox
 SLOTS = 2  # batches in flight per actor: one runs while the next one is on its way
 JOBS_PER_WORKER = 16  # a batch: this many jobs per worker of the actor's pool
 
