@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from codesynth.humaneval import load_problems
-from tests.conftest import in_ci, squash
+from tests.conftest import BACKENDS, in_ci, open_or_skip, squash
 from tests.openai_server import ScriptedServer
 from tests.test_model_endpoints import Meter, finish, load, servers
 from tests.test_pipeline import dataset, pipeline, reply, stable
@@ -67,15 +67,20 @@ def on_ray(cluster: RayCluster) -> list[str]:
     return ["--executor", "ray", "--ray-address", cluster.address]
 
 
-def test_verify_on_two_nodes_writes_the_local_output(cluster: RayCluster,
-                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_verify_on_two_nodes_writes_the_local_output(cluster: RayCluster, tmp_path: Path,
+                                                     backend: str) -> None:
+    if backend == "docker":
+        open_or_skip("docker", workers=1).close()  # no engine here: skipped, and said why
     source = write_jsonl(tmp_path / "in.jsonl", records(150))
     local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
-    done = codesynth("verify", source, "-o", local, *LOCAL, "--json")
+    chosen = ["--sandbox", backend]
+    done = codesynth("verify", source, "-o", local, *LOCAL, *chosen, "--json")
     assert done.returncode == 0, done.stderr
-    spread = codesynth("verify", source, "-o", remote, *FAST, *on_ray(cluster), "--json")
+    spread = codesynth("verify", source, "-o", remote, *FAST, *chosen, *on_ray(cluster),
+                       "--json")
     assert spread.returncode == 0, spread.stderr
-    assert "ray executor: 2 node(s), 2 local sandbox worker(s)" in spread.stderr
+    assert f"ray executor: 2 node(s), 2 {backend} sandbox worker(s)" in spread.stderr
     assert normalized_file(remote) == normalized_file(local)
     ours, theirs = json.loads(spread.stdout), json.loads(done.stdout)
     assert ours["by_status"] == theirs["by_status"] and ours["total"] == 150
