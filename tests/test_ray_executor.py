@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,8 @@ import pytest
 
 from codesynth.humaneval import load_problems
 from tests.conftest import BACKENDS, in_ci, open_or_skip, squash
-from tests.openai_server import ScriptedServer
+from tests.openai_server import Request, ScriptedServer
+from tests.test_generate import SEEDS, scripted
 from tests.test_model_endpoints import Meter, finish, load, servers
 from tests.test_pipeline import dataset, pipeline, reply, stable
 from tests.test_resume_verify import (
@@ -177,6 +179,52 @@ def test_the_other_commands_on_two_nodes_write_the_local_output(
     assert spread.returncode == 0, spread.stderr
     assert "ray executor: 2 node(s)" in spread.stderr
     assert rows_of(local) and rows_of(remote) == rows_of(local)
+
+
+class Counted:
+    """``scripted`` for several servers at once, measuring the requests they hold together."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = self.peak = 0
+
+    def __call__(self, request: Request) -> str:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            time.sleep(0.02)
+            return scripted(request)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_generate_on_the_cluster_with_two_model_servers_writes_the_local_output(
+        cluster: RayCluster, tmp_path: Path) -> None:
+    counted = Counted()
+    started = [ScriptedServer(counted).start() for _ in range(2)]
+    try:
+        common = ["generate", "self-align", "--seeds", SEEDS, "--n", "4",
+                  "--base-url", started[0].base_url, "--json"]
+        done = codesynth(*common, "-o", tmp_path / "local.jsonl", "--cache",
+                         tmp_path / "local.sqlite", *LOCAL)
+        assert done.returncode == 0, done.stderr
+        alone = started[0].count
+        counted.peak = 0
+        spread = codesynth(*common, "-o", tmp_path / "ray.jsonl", "--cache",
+                           tmp_path / "ray.sqlite", *FAST, *on_ray(cluster),
+                           "--endpoint", started[1].base_url, "--model-concurrency", "2")
+        assert spread.returncode == 0, spread.stderr
+    finally:
+        for server in started:
+            server.close()
+    assert "ray executor: 2 node(s)" in spread.stderr
+    assert started[1].count > 0 and started[0].count > alone  # both servers answered
+    assert 1 <= counted.peak <= 2  # --model-concurrency, over both servers
+    assert rows_of(tmp_path / "ray.jsonl") == rows_of(tmp_path / "local.jsonl")
+    rows = rows_of(tmp_path / "local.jsonl")  # verified in the sandbox: on the nodes
+    assert len(rows) == 4 and all(row["result"]["passed"] for row in rows)
 
 
 THREADS = """
