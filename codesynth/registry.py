@@ -84,3 +84,7 @@ benchmarks = Registry("benchmark", "codesynth.benchmarks", {
 languages = Registry("language", "codesynth.languages", {
     name: f"codesynth.languages:{name.upper()}"
     for name in ("python", "javascript", "typescript", "cpp", "go", "rust", "java")})
+executors = Registry("executor", "codesynth.executors", {
+    "local": "codesynth.executors:LocalExecutor",
+    "ray": "codesynth.executors.ray_sandbox:RayExecutor",
+})

@@ -28,16 +28,30 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
                        help="stop once this many tokens were used")
     group.add_argument("--cache", default=None,
                        help="response cache (default: .codesynth/llm-cache.sqlite)")
+    group.add_argument("--endpoint", action="append", default=None, metavar="URL",
+                       help="another server of the same model, sharing the requests "
+                            "(repeatable)")
+    group.add_argument("--model-concurrency", type=int, default=None,
+                       help="requests in flight over every endpoint, shared by every "
+                            "generator (--executor ray: by the whole cluster)")
+    group.add_argument("--model-rate", type=float, default=None,
+                       help="requests per second, shared as --model-concurrency is")
 
 
 def llm_config(args: argparse.Namespace) -> Any:
+    from codesynth.executors import share_models
     from codesynth.llm import LLMConfig
 
-    return LLMConfig.load(args.config, base_url=args.base_url, model=args.model,
-                          mode=args.mode, concurrency=args.concurrency,
-                          temperature=args.temperature, max_tokens=args.max_tokens,
-                          seed=getattr(args, "seed", None), budget_requests=args.budget_requests,
-                          budget_tokens=args.budget_tokens, cache=args.cache)
+    config = LLMConfig.load(args.config, base_url=args.base_url, model=args.model,
+                            mode=args.mode, concurrency=args.concurrency,
+                            temperature=args.temperature, max_tokens=args.max_tokens,
+                            seed=getattr(args, "seed", None),
+                            budget_requests=args.budget_requests,
+                            budget_tokens=args.budget_tokens, cache=args.cache)
+    share_models(config, getattr(args, "endpoint", None),
+                 getattr(args, "model_concurrency", None), getattr(args, "model_rate", None),
+                 getattr(args, "executor", "local"), getattr(args, "ray_address", None))
+    return config
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ _started: dict[str, Any] = {}
 def key(args: argparse.Namespace) -> tuple[Any, ...] | None:
     """What decides how a command's sandbox starts; None when it is not started early."""
     if args.sandbox != "local" or args.image is not None or \
+            getattr(args, "executor", "local") != "local" or \
             (args.workers is not None and args.workers < 1):
         return None
     return args.sandbox, args.workers, args.unsafe_no_isolation

@@ -46,6 +46,12 @@ def add_sandbox_options(parser: argparse.ArgumentParser, timeout: float = 10.0) 
                             "with a builtin value fails (reward hacks through __eq__)")
     group.add_argument("--unsafe-no-isolation", action="store_true",
                        help="run WITHOUT kernel isolation (only for code you trust)")
+    group.add_argument("--executor", default="local",
+                       help="where jobs run: local (this machine) or ray (a Ray cluster: "
+                            "a sandbox pool on every node; pip install 'codesynth[ray]')")
+    group.add_argument("--ray-address", default=None,
+                       help="--executor ray: the cluster to join (default: RAY_ADDRESS, "
+                            "else a Ray started on this machine)")
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
@@ -61,6 +67,9 @@ def limits_from(args: argparse.Namespace) -> Limits:
 def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
+    executor = getattr(args, "executor", "local")
+    if executor == "local" and getattr(args, "ray_address", None) is not None:
+        raise UserError("--ray-address applies to --executor ray only")
     from codesynth.cli import _prestart
 
     started = _prestart.take(_prestart.key(args))
@@ -74,7 +83,11 @@ def sandbox_from(args: argparse.Namespace, limits: Limits) -> Sandbox:
         if args.sandbox != "docker":
             raise UserError("--image applies to --sandbox docker only")
         options["image"] = args.image
-    return open_sandbox(args.sandbox, **options)
+    if executor == "local":
+        return open_sandbox(args.sandbox, **options)
+    from codesynth import executors
+
+    return executors.open_sandbox(executor, args.sandbox, args.ray_address, **options)
 
 
 def open_during(args: argparse.Namespace, limits: Limits, work: Callable[[], T]

@@ -27,6 +27,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--allow-empty", action="store_true",
                         help="exit 0 even when the run keeps no record (also: [run] "
                              "allow_empty = true)")
+    parser.add_argument("--executor", default=None,
+                        help="where sandbox jobs run: local or ray (overrides [executor] name)")
+    parser.add_argument("--ray-address", default=None,
+                        help="--executor ray: the cluster to join (overrides [executor] "
+                             "address)")
     parser.set_defaults(handler=run)
 
 
@@ -37,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     progress_interval()  # a bad CODESYNTH_PROGRESS_INTERVAL: said before any work
     pipeline = config.load(args.pipeline, output=args.output or None)
+    _check_executor(pipeline, args)
     try:
         summary = run_pipeline(pipeline, args, console)
     except KeyboardInterrupt:
@@ -78,3 +84,17 @@ def _empty(summary: dict[str, Any], allowed: bool) -> int:
         "in summary.json; pass --allow-empty (or set [run] allow_empty = true) to accept an "
         "empty dataset"), highlight=False)
     return 1
+
+
+def _check_executor(pipeline: Any, args: argparse.Namespace) -> None:
+    """--executor / --ray-address, checked before any work as the pipeline file is."""
+    from codesynth.errors import UserError
+    from codesynth.executors import problem
+    from codesynth.pipeline.run import executor_of
+
+    chosen = executor_of(pipeline, args)
+    found = problem(chosen.get("name", "local"))
+    if found is None and "address" in chosen and chosen.get("name", "local") == "local":
+        found = "--ray-address applies to the ray executor only"
+    if found:
+        raise UserError(f"--executor: {found}" if args.executor else found)

@@ -88,6 +88,8 @@ class LLM:
         self._revive_lock = asyncio.Lock()
         self._model_lock = asyncio.Lock()
         self._reserved_tokens = 0  # max_tokens of the requests in flight
+        self._pool = config.pool  # several endpoints under a shared limit, or None
+        self._clients = {base_url: self._client}
 
     async def resolve_model(self) -> str:
         """The configured model, or the server's first one (asked once). An unreachable
@@ -195,11 +197,13 @@ class LLM:
         while True:
             await self._reserve(max_tokens)
             try:
+                lease = await self._pool.acquire(self.base_url) if self._pool else None
+                client = self._client if lease is None else self._client_for(lease.url)
                 if kind == "chat":
-                    call: Any = self._client.chat.completions.create(
+                    call: Any = client.chat.completions.create(
                         model=model, messages=content["messages"], **sampling)
                 else:
-                    call = self._client.completions.create(
+                    call = client.completions.create(
                         model=model, prompt=content["prompt"], **sampling)
                 # The SDK's timeout bounds each wait for bytes; this bounds the whole reply
                 # (a server that dribbles a byte a second would never time out otherwise).
@@ -208,6 +212,8 @@ class LLM:
                         result = await call
                 finally:
                     self._reserved_tokens -= max_tokens
+                    if lease is not None:
+                        await self._pool.release(lease)
                 reply = _parse(kind, result, max_tokens)
                 self.usage.replies += 1
                 self.usage.prompt_tokens += reply["prompt_tokens"]
@@ -247,6 +253,15 @@ class LLM:
                 _raise_if_cancelled()
                 self.usage.failures += 1
                 raise LLMError(f"{type(exc).__name__}: {exc}") from None
+
+    def _client_for(self, url: str) -> Any:
+        import openai
+
+        if url not in self._clients:
+            self._clients[url] = openai.AsyncOpenAI(
+                base_url=url, api_key=self.config.api_key or "none",
+                timeout=self.config.timeout, max_retries=0)
+        return self._clients[url]
 
     async def _retry_or_fail(self, exc: Exception, attempt: int) -> int:
         """Count a failed attempt; sleep before the next one, or give up (LLMError)."""
@@ -311,7 +326,8 @@ class LLM:
                 "base_url), then re-run the same command to resume")
 
     async def close(self) -> None:
-        await self._client.close()
+        for client in self._clients.values():
+            await client.close()
         if self.cache is not None:
             self.cache.close()
 

@@ -51,6 +51,9 @@ class LLMConfig:
     # the endpoint, such as the embedded server's concurrency, apply only to the others).
     given: frozenset[str] = dataclasses.field(default=frozenset(), init=False, repr=False,
                                               compare=False)
+    # Not a setting either: more endpoints and a shared limit (codesynth.llm.endpoints), set
+    # by the executor; None: every request goes to base_url under ``concurrency`` alone.
+    pool: Any = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Every value checked, whatever it came from (a flag, a file, the environment):

@@ -51,6 +51,7 @@ class Pipeline:
     export: dict[str, Any] = field(default_factory=dict)
     bugs: dict[str, Any] | None = None
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # product stages
+    executor: dict[str, Any] = field(default_factory=dict)  # name, address
     raw: dict[str, Any] = field(default_factory=dict)
 
     def digest(self) -> str:
@@ -58,7 +59,8 @@ class Pipeline:
         operational settings."""
         import hashlib
 
-        content = {k: v for k, v in self.raw.items() if k != "run"}
+        # [executor] says where jobs run, never what they give: a run resumes on any.
+        content = {k: v for k, v in self.raw.items() if k not in ("run", "executor")}
         for section, keys in OPERATIONAL.items():
             if isinstance(content.get(section), dict):
                 content[section] = {k: v for k, v in content[section].items() if k not in keys}
@@ -238,7 +240,7 @@ def load(path: str | Path, output: str | Path | None = None) -> Pipeline:
                       dict(step.get("params", {}))) for step in data["generate"]]
     sections = {name: dict(data.get(name, {}))
                 for name in ("solve", "filter", "dedup", "decontaminate", "export", "sandbox",
-                             "verify")}
+                             "verify", "executor")}
     benchmarks = sections["decontaminate"].get("benchmarks")
     if benchmarks:
         sections["decontaminate"]["benchmarks"] = [

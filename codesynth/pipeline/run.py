@@ -30,16 +30,30 @@ def limits_of(pipeline: Pipeline) -> Limits:
     return Limits(**{"timeout": 10.0, **options})
 
 
+def executor_of(pipeline: Pipeline, args: argparse.Namespace) -> dict[str, Any]:
+    """[executor], with ``--executor`` and ``--ray-address`` taking precedence."""
+    chosen = dict(pipeline.executor)
+    if getattr(args, "executor", None):
+        chosen = {"name": args.executor}
+    if getattr(args, "ray_address", None):
+        chosen["address"] = args.ray_address
+    return chosen
+
+
 def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[str, Any]:
     from codesynth.cli._llm_args import endpoint
+    from codesynth.executors import open_sandbox, share_models
     from codesynth.llm import LLMConfig
-    from codesynth.sandbox import open_sandbox
 
+    executor = executor_of(pipeline, args)
     state = RunState(pipeline.output, pipeline.digest(), restart=args.restart)
     _reopen_unanswered(state)
     llm_options = {"cache": str(pipeline.output / "llm-cache.sqlite"), **pipeline.llm,
                    "seed": pipeline.seed}
     config = LLMConfig.load(None, **llm_options)
+    share_models(config, pipeline.executor.get("endpoints"),
+                 pipeline.executor.get("model_concurrency"), pipeline.executor.get("model_rate"),
+                 executor.get("name", "local"), executor.get("address"))
     limits = limits_of(pipeline)
     view = View(console)
     summary: dict[str, Any] = {"pipeline": str(pipeline.path), "name": pipeline.name,
@@ -55,7 +69,8 @@ def run(pipeline: Pipeline, args: argparse.Namespace, console: Console) -> dict[
                 from codesynth.exec_cache import cached
 
                 opened.append(stack.enter_context(cached(open_sandbox(
-                    pipeline.sandbox.get("backend", "local"), limits=limits, **options),
+                    executor.get("name", "local"), pipeline.sandbox.get("backend", "local"),
+                    executor.get("address"), limits=limits, **options),
                     enabled=pipeline.verify.get("cache", True),
                     path=pipeline.output / "exec-cache.sqlite")))
             return opened[0]

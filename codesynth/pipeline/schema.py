@@ -141,6 +141,11 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "refactor": {"n": Int(1, 10_000_000), "params": TABLE},
     "optimize": {"n": Int(1, 10_000_000), "params": TABLE},
     "nl2sql": {"n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
+    # Where sandbox jobs run, and the model's servers shared by every generator (under one
+    # limit: on ray, cluster-wide). See codesynth.executors.
+    "executor": {"name": STR, "address": STR, "endpoints": Spec("list"),
+                 "model_concurrency": Int(1, 1_000_000),
+                 "model_rate": Float(above=0, high=1_000_000)},
 }
 REQUIRED = {"generate": ("method", "n")}
 PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql")  # optional stages
@@ -331,6 +336,19 @@ def _product_params(where: Key, table: dict[str, Any], base: Path) -> Iterator[P
             yield (*where, "seeds"), problem
 
 
+def _executor(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem]:
+    from codesynth.executors import problem
+
+    found = problem(table.get("name", "local"))
+    if found:
+        yield (*where, "name"), found
+    elif "address" in table and table.get("name", "local") == "local":
+        yield (*where, "address"), "applies to name = \"ray\" only"
+    for url in table.get("endpoints", ()):
+        if (bad := url_problem(url)) is not None:
+            yield (*where, "endpoints"), f"{show(url)}: {bad}"
+
+
 CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
-    "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
+    "executor": _executor, "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
     "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params}
