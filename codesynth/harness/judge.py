@@ -73,15 +73,19 @@ def main(judged_pid: int) -> None:
     deadline = time.monotonic() + float(content["timeout"]) + 1.0
     channel = Channel(socket.socket(fileno=SOCKET_FD), deadline)
     session = Session(channel, strict=bool(content.get("strict")))
-    try:
-        hello = channel.receive()
-        if hello.get("ready") is not True:
-            raise Malformed("no hello")
-    except (Gone, Malformed) as exc:
-        code, signal, _ = judged_status(judged_pid)
-        os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
-                    f"signal {signal})\n".encode())
-        os._exit(70)
+
+    def greeting() -> None:  # the judged process is up (see Session.greeting)
+        try:
+            hello = channel.receive()
+            if hello.get("ready") is not True:
+                raise Malformed("no hello")
+        except (Gone, Malformed) as exc:
+            code, signal, _ = judged_status(judged_pid)
+            os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
+                        f"signal {signal})\n".encode())
+            os._exit(70)
+
+    session.greeting = greeting
     try:
         STYLES[job["test_style"]](job, evidence, session)
     except ProgramGone:

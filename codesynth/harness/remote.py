@@ -12,7 +12,9 @@ program's ``__eq__`` decides is legal Python, and also what a reward hack looks 
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from codesynth.harness.proxy import Remote, RemoteModule
@@ -70,6 +72,10 @@ class Session:
         self.suspicious: list[dict[str, str]] = []
         self.broken: str | None = None
         self.gone: str | None = None
+        # Reads (and checks) the judged process's greeting; set by the judge, called once,
+        # after the first request is sent: that request waits in the connection while the
+        # judged process sets itself up, so neither side waits for the other to start.
+        self.greeting: Callable[[], None] | None = None
 
     # -- references ------------------------------------------------------------------------
     def _export(self, obj: Any) -> dict[str, Any]:
@@ -132,7 +138,14 @@ class Session:
             raise ProgramGone(self.gone)
         try:
             try:
-                reply = self.endpoint.request(message)
+                if self.greeting is not None:
+                    with contextlib.suppress(Gone):  # then the greeting is missing too
+                        self.endpoint.channel.send(message)
+                    greeting, self.greeting = self.greeting, None
+                    greeting()
+                    reply = self.endpoint.reply()
+                else:
+                    reply = self.endpoint.request(message)
             except (Malformed, Gone):
                 raise
             except BaseException as interruption:  # a signal handler of the tests, Ctrl-C

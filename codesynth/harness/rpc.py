@@ -91,6 +91,10 @@ class Endpoint:
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         self.channel.send(message)
+        return self.reply()
+
+    def reply(self) -> dict[str, Any]:
+        """The reply to the request sent last, serving the other side's requests meanwhile."""
         while True:
             incoming = self.channel.receive()
             if "op" not in incoming:
