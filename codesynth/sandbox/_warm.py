@@ -6,6 +6,7 @@ import functools
 import gc
 import marshal
 from collections.abc import Callable
+from typing import Any
 
 from codesynth.harness import WARM_MODULES
 from codesynth.sandbox import _linux as L
@@ -45,15 +46,30 @@ def _compiled(style: str, tests: str) -> bytes:
 
     prepare = prepare_assert if style == "assert" else prepare_humaneval
     try:
-        return marshal.dumps(prepare(tests))
+        return marshal.dumps((prepare(tests), _plan(style, tests)))
     except Exception:  # noqa: BLE001 - too deep, too large: the judge compiles and reports
         return b""
 
 
+def _plan(style: str, tests: str) -> Any:
+    """The calls the tests will make, when known in advance (``harness._plan``)."""
+    if style != "humaneval":
+        return None
+    import ast
+
+    from codesynth.harness._plan import humaneval_plan
+
+    try:
+        return humaneval_plan(ast.parse(tests))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def compiled_tests(style: str, tests: object) -> bytes:
     """The tests of an ``assert`` or ``humaneval`` job compiled here, once per distinct text,
-    for the judge (``marshal``: the runner's own data, never the program's); b"" for the
-    other styles (the judge then does it itself)."""
+    for the judge, with the calls they will make when known (``marshal`` of both: the
+    runner's own data, never the program's); b"" for the other styles (the judge then does
+    it itself)."""
     if style not in ("assert", "humaneval") or not isinstance(tests, str):
         return b""
     return _compiled(style, tests)
