@@ -113,10 +113,10 @@ def prepare_assert(tests: str) -> tuple[tuple[bool, int, str, CodeType], ...] | 
     return tuple(items)
 
 
-@functools.lru_cache(maxsize=256)
-def prepare_humaneval(tests: str) -> CodeType | None:
+def prepare_humaneval(tests: str, tree: ast.Module | None = None) -> CodeType | None:
+    """The tests compiled (``tree``: ``tests`` parsed already)."""
     try:
-        return compile_explained(ast.parse(tests, TESTS_FILE), TESTS_FILE)
+        return compile_explained(tree or ast.parse(tests, TESTS_FILE), TESTS_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep, too large
         return None
 

@@ -42,27 +42,30 @@ def warm_style(style: str, make_scratch: Callable[[str], str] | None) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _compiled(style: str, tests: str) -> bytes:
-    from codesynth.harness.inprocess import prepare_assert, prepare_humaneval
+    from codesynth.harness.inprocess import prepare_assert
 
-    prepare = prepare_assert if style == "assert" else prepare_humaneval
     try:
-        return marshal.dumps((prepare(tests), _plan(style, tests)))
+        if style == "assert":
+            return marshal.dumps((prepare_assert(tests), None))
+        return marshal.dumps(_humaneval(tests))
     except Exception:  # noqa: BLE001 - too deep, too large: the judge compiles and reports
         return b""
 
 
-def _plan(style: str, tests: str) -> Any:
-    """The calls the tests will make, when known in advance (``harness._plan``)."""
-    if style != "humaneval":
-        return None
+def _humaneval(tests: str) -> tuple[Any, Any]:
+    """The tests compiled and the calls they will make when known in advance
+    (``harness._plan``), from one parse."""
     import ast
 
     from codesynth.harness._plan import humaneval_plan
+    from codesynth.harness.inprocess import prepare_humaneval
 
     try:
-        return humaneval_plan(ast.parse(tests))
+        tree = ast.parse(tests, "tests.py")
+        plan = humaneval_plan(tree)  # first: compiling rewrites the asserts in the tree
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return prepare_humaneval(tests), None
+    return prepare_humaneval(tests, tree), plan
 
 
 def compiled_tests(style: str, tests: object) -> bytes:
