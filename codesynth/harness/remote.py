@@ -27,6 +27,7 @@ from codesynth.harness.rpc import (
     remote_class,
 )
 from codesynth.harness.wire import (
+    MAX_MESSAGE,
     Decoder,
     Encoder,
     Gone,
@@ -237,6 +238,7 @@ class Session:
         where a builtin a statement uses must not be redefined). Stops at the first entry
         that does not hold here."""
         self.planned, self.sent = [], False
+        size = 0  # the request must cross in one message
         for callee, args, kwargs, names in entries:
             target = bound.get(callee)
             if type(target) is not Remote or target._s is not self or \
@@ -246,9 +248,12 @@ class Session:
                 message = self._call_message(target._id, args, kwargs)
             except Exception:  # noqa: BLE001 - not plain data after all: not planned
                 break
-            self.planned.append((target._id, canonical(message["a"]),
-                                 None if message["k"] is None else canonical(message["k"]),
-                                 message))
+            texts = (canonical(message["a"]),
+                     None if message["k"] is None else canonical(message["k"]))
+            size += len(texts[0]) + len(texts[1] or "") + 64
+            if size > MAX_MESSAGE // 2:
+                break
+            self.planned.append((target._id, *texts, message))
 
     def _planned(self, message: dict[str, Any]) -> bool:
         """Whether ``message`` is the next planned call (else the plan is dropped)."""

@@ -166,3 +166,28 @@ def test_a_builtin_redefined_by_the_program_ends_the_plan(sandbox: Sandbox) -> N
             assert abs(3) == candidate(3)
     """))
     assert e.status is Status.PASSED, (e.reason, e.exception)
+
+
+def test_a_plan_too_large_for_one_message_is_cut() -> None:
+    """The planned calls cross in one message: the plan stops before it would not fit
+    (the rest are called one by one, each in a message of its own)."""
+    import socket
+
+    from codesynth.harness.proxy import Remote
+    from codesynth.harness.remote import Session
+    from codesynth.harness.rpc import Channel
+    from codesynth.harness.wire import MAX_MESSAGE
+
+    ours, theirs = socket.socketpair()
+    try:
+        session = Session(Channel(ours))
+        candidate = Remote(session, 1, "function")
+        big = "x" * (MAX_MESSAGE // 5)
+        entries = [("candidate", (big,), {}, ()) for _ in range(4)]
+        session.expect({"candidate": candidate}, entries, {})
+        assert len(session.planned) == 2
+        session.expect({"candidate": candidate}, [("candidate", (1,), {}, ())] * 4, {})
+        assert len(session.planned) == 4
+    finally:
+        ours.close()
+        theirs.close()
