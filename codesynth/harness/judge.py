@@ -24,8 +24,9 @@ _GRACE = 1.0  # seconds to wait for a judged process that closed its connection 
 
 
 def read_content(fd: int) -> dict[str, Any]:
-    """This job, as the runner wrote it: JSON, a newline, then the tests it compiled (marshal,
-    or nothing). Both come from the runner only: the program never reaches this memfd."""
+    """This job, as the runner wrote it: JSON, a newline, then the tests it compiled and the
+    calls they will make (marshal, or nothing). Both come from the runner only: the program
+    never reaches this memfd."""
     size = os.fstat(fd).st_size
     data = os.pread(fd, size, 0)
     os.close(fd)
@@ -36,10 +37,11 @@ def read_content(fd: int) -> dict[str, Any]:
     if compiled:
         import marshal
 
-        from codesynth.harness.inprocess import COMPILED
+        from codesynth.harness.inprocess import COMPILED, PLANS
 
         job = content["job"]
-        COMPILED[(job["test_style"], job["tests"])] = marshal.loads(compiled)
+        key = (job["test_style"], job["tests"])
+        COMPILED[key], PLANS[key] = marshal.loads(compiled)
     return content
 
 
@@ -73,15 +75,19 @@ def main(judged_pid: int) -> None:
     deadline = time.monotonic() + float(content["timeout"]) + 1.0
     channel = Channel(socket.socket(fileno=SOCKET_FD), deadline)
     session = Session(channel, strict=bool(content.get("strict")))
-    try:
-        hello = channel.receive()
-        if hello.get("ready") is not True:
-            raise Malformed("no hello")
-    except (Gone, Malformed) as exc:
-        code, signal, _ = judged_status(judged_pid)
-        os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
-                    f"signal {signal})\n".encode())
-        os._exit(70)
+
+    def greeting() -> None:  # the judged process is up (see Session.greeting)
+        try:
+            hello = channel.receive()
+            if hello.get("ready") is not True:
+                raise Malformed("no hello")
+        except (Gone, Malformed) as exc:
+            code, signal, _ = judged_status(judged_pid)
+            os.write(2, f"codesynth: the judged process did not start ({exc}; exit {code}, "
+                        f"signal {signal})\n".encode())
+            os._exit(70)
+
+    session.greeting = greeting
     try:
         STYLES[job["test_style"]](job, evidence, session)
     except ProgramGone:

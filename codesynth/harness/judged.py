@@ -34,6 +34,7 @@ from codesynth.harness.wire import (
 
 SOLUTION_FILE = "solution.py"
 SNAPSHOT_ITEMS = 10_000  # a larger top-level value of the program crosses as a handle
+MAX_BATCH = 200  # calls in one request (see ``_plan``)
 _MUTABLE = (list, dict, set, bytearray)
 
 # The operations a judge may apply to the program's objects (the operator module's own).
@@ -75,6 +76,7 @@ class Server:
         self.endpoint = Endpoint(channel, self.reply)
         self.module: types.ModuleType | None = None
         self.built = Built()
+        self.exported = 0  # objects of ours sent as handles so far
 
     # -- references ------------------------------------------------------------------------
     def _export(self, obj: Any) -> dict[str, Any]:
@@ -83,6 +85,7 @@ class Server:
         ref = stdlib_ref(obj)
         if ref is not None:
             return {"#": "ref", "m": ref[0], "n": ref[1]}
+        self.exported += 1
         ident = self.ids.get(id(obj))
         if ident is None or self.objects.get(ident) is not obj:
             ident = len(self.objects) + 1
@@ -121,13 +124,29 @@ class Server:
     def reply(self, message: dict[str, Any]) -> dict[str, Any]:
         """Answer one request. The program's output so far is flushed first: the process
         may be killed at any moment after the last answer."""
-        reply = self.handle(message)
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001 - a closed or replaced stream
-                pass
+        reply = self.batch(message) if message.get("op") == "batch" else self.handle(message)
+        _flush()
         return reply
+
+    def batch(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Calls the tests will make in this order (``harness._plan``): each answered as soon
+        as it returns; after the first that raises, or answers with an object of ours (what
+        the tests do with it is a request of its own), the rest are not made. Then
+        ``done``, with how many were."""
+        calls = message.get("calls")
+        if type(calls) is not list or len(calls) > MAX_BATCH or \
+                not all(type(call) is dict for call in calls):
+            return {"bad": "bad batch"}
+        made = 0
+        for call in calls:
+            self.exported = 0
+            reply = self.handle({"op": "call", "h": call.get("h"), "a": call.get("a"),
+                                 "k": call.get("k")})
+            _flush()
+            made += 1
+            if not self.endpoint.answer(reply) or "v" not in reply or self.exported:
+                break
+        return {"done": made}
 
     # -- requests --------------------------------------------------------------------------
     def handle(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +252,16 @@ class Server:
         if "v" not in reply:
             raise RuntimeError("the tests did not answer a callback")
         return self.decoder.value(reply["v"])
+
+
+def _flush() -> None:
+    """The program's output so far: the process may be killed at any moment after an
+    answer."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - a closed or replaced stream
+            pass
 
 
 def _name_arg(message: dict[str, Any]) -> str:

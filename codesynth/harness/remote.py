@@ -12,18 +12,22 @@ program's ``__eq__`` decides is legal Python, and also what a reward hack looks 
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from codesynth.harness.proxy import Remote, RemoteModule
 from codesynth.harness.rpc import (
     Channel,
     Endpoint,
+    canonical,
     exception_record,
     rebuild_exception,
     remote_class,
 )
 from codesynth.harness.wire import (
+    MAX_MESSAGE,
     Decoder,
     Encoder,
     Gone,
@@ -70,6 +74,14 @@ class Session:
         self.suspicious: list[dict[str, str]] = []
         self.broken: str | None = None
         self.gone: str | None = None
+        # Reads (and checks) the judged process's greeting; set by the judge, called once,
+        # after the first request is sent: that request waits in the connection while the
+        # judged process sets itself up, so neither side waits for the other to start.
+        self.greeting: Callable[[], None] | None = None
+        # Calls announced by the tests (``expect``): (handle, arguments, keywords) as sent.
+        self.planned: list[tuple[int, str, str | None, dict[str, Any]]] = []
+        self.sent = False  # the planned calls went out in one request
+        self.streaming = False  # its answers are still coming (until "done")
 
     # -- references ------------------------------------------------------------------------
     def _export(self, obj: Any) -> dict[str, Any]:
@@ -126,13 +138,29 @@ class Session:
 
     # -- requests --------------------------------------------------------------------------
     def request(self, message: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        return self._exchange(message, lambda: self._round_trip(message))
+
+    def _round_trip(self, message: dict[str, Any]) -> dict[str, Any]:
+        if self.streaming:  # whatever the program still runs of a plan comes first
+            self._drain()
+        if self.greeting is None:
+            return self.endpoint.request(message)
+        with contextlib.suppress(Gone):  # then the greeting is missing too
+            self.endpoint.channel.send(message)
+        greeting, self.greeting = self.greeting, None
+        greeting()
+        return self.endpoint.reply()
+
+    def _exchange(self, message: dict[str, Any], obtain: Callable[[], dict[str, Any]]
+                  ) -> tuple[Any, dict[str, Any]]:
+        """The answer to ``message`` (``obtain`` gets it), as the tests see it."""
         if self.broken is not None:
             raise ProtocolBroken(self.broken)
         if self.gone is not None:
             raise ProgramGone(self.gone)
         try:
             try:
-                reply = self.endpoint.request(message)
+                reply = obtain()
             except (Malformed, Gone):
                 raise
             except BaseException as interruption:  # a signal handler of the tests, Ctrl-C
@@ -203,11 +231,89 @@ class Session:
     def apply(self, function: str, args: list[Any]) -> Any:
         return self.request({"op": "apply", "f": function, "a": self.encode(args)})[0]
 
+    # -- planned calls (see ``_plan``) ----------------------------------------------------
+    def expect(self, bound: dict[str, Any], entries: Any, namespace: dict[str, Any]) -> None:
+        """The tests will call the program as ``entries`` say, in that order (``bound``: the
+        program's objects by the names the tests use; ``namespace``: the tests' globals,
+        where a builtin a statement uses must not be redefined). Stops at the first entry
+        that does not hold here."""
+        self.planned, self.sent = [], False
+        size = 0  # the request must cross in one message
+        for callee, args, kwargs, names in entries:
+            target = bound.get(callee)
+            if type(target) is not Remote or target._s is not self or \
+                    any(name in namespace for name in names):
+                break
+            try:
+                message = self._call_message(target._id, args, kwargs)
+            except Exception:  # noqa: BLE001 - not plain data after all: not planned
+                break
+            texts = (canonical(message["a"]),
+                     None if message["k"] is None else canonical(message["k"]))
+            size += len(texts[0]) + len(texts[1] or "") + 64
+            if size > MAX_MESSAGE // 2:
+                break
+            self.planned.append((target._id, *texts, message))
+
+    def _planned(self, message: dict[str, Any]) -> bool:
+        """Whether ``message`` is the next planned call (else the plan is dropped)."""
+        if not self.planned:
+            return False
+        ident, args, kwargs, _ = self.planned[0]
+        if message["h"] == ident and canonical(message["a"]) == args and \
+                (None if message["k"] is None else canonical(message["k"])) == kwargs:
+            return True
+        self.planned = []  # the tests went another way: the program's answers are skipped
+        return False
+
+    def _take_planned(self) -> dict[str, Any]:
+        """The answer to the next planned call: sent with the others at the first of them;
+        if the program stopped before it (an exception, an object of its own before), it
+        is called now like any other."""
+        _, _, _, message = self.planned.pop(0)
+        if not self.sent:
+            self.sent = True
+            calls = [message, *(m for *_, m in self.planned)]
+            self._round_trip_start({"op": "batch", "calls": [
+                {"h": m["h"], "a": m["a"], "k": m["k"]} for m in calls]})
+            self.streaming = True
+        if self.streaming:
+            reply = self.endpoint.reply()
+            if "done" not in reply:
+                return reply
+            self.streaming = False
+            self.planned = []
+        return self._round_trip(message)
+
+    def _round_trip_start(self, message: dict[str, Any]) -> None:
+        """Send ``message`` (its answers are read later)."""
+        if self.streaming:
+            self._drain()
+        if self.greeting is None:
+            self.endpoint.channel.send(message)
+            return
+        with contextlib.suppress(Gone):
+            self.endpoint.channel.send(message)
+        greeting, self.greeting = self.greeting, None
+        greeting()
+
+    def _drain(self) -> None:
+        """Read (and drop) the answers of planned calls the tests did not take."""
+        while "done" not in self.endpoint.reply():
+            pass
+        self.streaming = False
+
+    def _call_message(self, ident: int, args: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {"op": "call", "h": ident, "a": self.encode(list(args)),
+                "k": {name: self.encode(value) for name, value in kwargs.items()}
+                if kwargs else None}
+
     def call(self, ident: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        message = {"op": "call", "h": ident, "a": self.encode(list(args)),
-                   "k": {name: self.encode(value) for name, value in kwargs.items()}
-                   if kwargs else None}
-        value, reply = self.request(message)
+        message = self._call_message(ident, args, kwargs)
+        if self._planned(message):
+            value, reply = self._exchange(message, self._take_planned)
+        else:
+            value, reply = self.request(message)
         back = reply.get("back")
         if back is not None:
             try:

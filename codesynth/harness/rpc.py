@@ -31,6 +31,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _loads = json.loads
+canonical = _dumps  # one text per value (1 and 1.0, True and 1 differ)
 
 
 class Channel:
@@ -91,6 +92,10 @@ class Endpoint:
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         self.channel.send(message)
+        return self.reply()
+
+    def reply(self) -> dict[str, Any]:
+        """The reply to the request sent last, serving the other side's requests meanwhile."""
         while True:
             incoming = self.channel.receive()
             if "op" not in incoming:
@@ -102,12 +107,17 @@ class Endpoint:
             self._answer(self.channel.receive())
 
     def _answer(self, message: dict[str, Any]) -> None:
-        reply = self.handler(message)
+        self.answer(self.handler(message))
+
+    def answer(self, reply: dict[str, Any]) -> bool:
+        """Send one answer; False if it was too large to cross (a MemoryError went)."""
         try:
             self.channel.send(reply)
         except TooBig as exc:
             self.channel.send({"x": exception_record(MemoryError(
                 f"an answer too large to cross between the processes: {exc}"), False)})
+            return False
+        return True
 
 
 def _plain_only(obj: Any) -> dict[str, Any]:

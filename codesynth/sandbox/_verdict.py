@@ -221,7 +221,10 @@ def decide(obs: Observation, expected: list[str] | None = None,
                 obs.signal == _signal.SIGXCPU and obs.cpu_time >= 0.75 * obs.cpu_limit:
             return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded", "cpu")
         return result("crashed", f"killed by {_signal_name(obs.signal)}")
-    if obs.exit_code == HARNESS_FAULT and not obs.events:
+    if obs.exit_code == HARNESS_FAULT and not (finals or tests or "tests" in phases or any(
+            e.get("e") == "judged" for e in obs.events)):
+        # The judge's own status (no "judged" event): its set-up failed, or the judged
+        # process never greeted it (read with the first request, after the "code" phase).
         return result("sandbox_error", f"job setup failed: {obs.setup_message}".strip())
     if faults:
         return result("failed" if "tests" in phases else "error",

@@ -6,6 +6,7 @@ import functools
 import gc
 import marshal
 from collections.abc import Callable
+from typing import Any
 
 from codesynth.harness import WARM_MODULES
 from codesynth.sandbox import _linux as L
@@ -41,19 +42,37 @@ def warm_style(style: str, make_scratch: Callable[[str], str] | None) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _compiled(style: str, tests: str) -> bytes:
-    from codesynth.harness.inprocess import prepare_assert, prepare_humaneval
+    from codesynth.harness.inprocess import prepare_assert
 
-    prepare = prepare_assert if style == "assert" else prepare_humaneval
     try:
-        return marshal.dumps(prepare(tests))
+        if style == "assert":
+            return marshal.dumps((prepare_assert(tests), None))
+        return marshal.dumps(_humaneval(tests))
     except Exception:  # noqa: BLE001 - too deep, too large: the judge compiles and reports
         return b""
 
 
+def _humaneval(tests: str) -> tuple[Any, Any]:
+    """The tests compiled and the calls they will make when known in advance
+    (``harness._plan``), from one parse."""
+    import ast
+
+    from codesynth.harness._plan import humaneval_plan
+    from codesynth.harness.inprocess import prepare_humaneval
+
+    try:
+        tree = ast.parse(tests, "tests.py")
+        plan = humaneval_plan(tree)  # first: compiling rewrites the asserts in the tree
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return prepare_humaneval(tests), None
+    return prepare_humaneval(tests, tree), plan
+
+
 def compiled_tests(style: str, tests: object) -> bytes:
     """The tests of an ``assert`` or ``humaneval`` job compiled here, once per distinct text,
-    for the judge (``marshal``: the runner's own data, never the program's); b"" for the
-    other styles (the judge then does it itself)."""
+    for the judge, with the calls they will make when known (``marshal`` of both: the
+    runner's own data, never the program's); b"" for the other styles (the judge then does
+    it itself)."""
     if style not in ("assert", "humaneval") or not isinstance(tests, str):
         return b""
     return _compiled(style, tests)

@@ -31,6 +31,7 @@ from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, harden
 
 # The descriptors of a job, in the order they are sent ("net": its network namespace).
 FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content", "net")
+JUDGED_FDS = ("null", "out", "err", "net")  # the judged process's part of them
 _REPLY_TIMEOUT = 30.0
 
 
@@ -112,18 +113,19 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
                 try:  # made ahead of time; or, if that failed or it is gone, now
                     if ready is None:
                         raise OSError("nothing made ahead")
-                    socket.send_fds(ready[1], [message], fds)
+                    _hand_over(ready, message, fds)
                 except OSError:
                     _discard(ready)
                     ready = _prefork(flags, sock, make, strict=True)
                     assert ready is not None
-                    socket.send_fds(ready[1], [message], fds)
+                    _hand_over(ready, message, fds)
                 reply: dict[str, Any] = {"pid": ready[0]}
             except Exception as exc:  # noqa: BLE001 - the runner reports it
                 _discard(ready)
                 reply = {"error": repr(exc)[:500]}
             if ready is not None:
                 ready[1].close()
+                ready[2].close()
             for fd in fds:
                 os.close(fd)
             sock.send(json.dumps(reply).encode())
@@ -132,44 +134,58 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
         os._exit(0)
 
 
-Ready = tuple[int, socket.socket]
+# The pid of a job's first process, its socket (the judge's part) and the judged process's.
+Ready = tuple[int, socket.socket, socket.socket]
 
 
 def _prefork(flags: int, sock: socket.socket, make: Any, strict: bool = False
              ) -> Ready | None:
-    """The next job's first process, waiting for its job on a socket of its own."""
+    """The next job's first process, waiting for its job on a socket of its own (and its
+    judged process on another)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    to_judged, judged_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     random.seed(int.from_bytes(os.urandom(16), "little"))
     try:
         pid = L.clone(flags)
     except OSError:
-        ours.close()
-        theirs.close()
+        for end in (ours, theirs, to_judged, judged_end):
+            end.close()
         if strict:
             raise
         return None
     if pid == 0:
         sock.close()
         ours.close()
-        _job(theirs, make, bool(flags & L.CLONE_NEWNS))
+        to_judged.close()
+        _job(theirs, judged_end, make, bool(flags & L.CLONE_NEWNS))
     theirs.close()
-    return pid, ours
+    judged_end.close()
+    return pid, ours, to_judged
+
+
+def _hand_over(ready: Ready, message: bytes, fds: list[int]) -> None:
+    """A job's command and descriptors to the processes made for it: the judged process's
+    part (no more than it needs) straight to it, so both set themselves up at once."""
+    named = dict(zip(FDS, fds, strict=True))
+    socket.send_fds(ready[2], [message], [named[n] for n in JUDGED_FDS])
+    socket.send_fds(ready[1], [message], fds)
 
 
 def _discard(ready: Ready | None) -> None:
     if ready is not None:
         ready[1].close()  # it reads end of file and leaves; the runner reaps it
+        ready[2].close()
         with contextlib.suppress(OSError):
             os.kill(ready[0], signal.SIGKILL)
 
 
-def _job(channel: socket.socket, make: Any, fresh: bool) -> None:
+def _job(channel: socket.socket, taking: socket.socket, make: Any, fresh: bool) -> None:
     """The job's first process (init of its PID namespace). Never returns.
 
-    Made ahead of time, it forks the judged process at once, and both wait: this one for
-    its job (the command and descriptors, from the zygote), the judged process for its part
-    of it (from this one). Then each drops its privileges and runs. ``fresh``: in new IPC
-    and mount namespaces, where it mounts the job's world first (``_freshns``)."""
+    Made ahead of time, it forks the judged process at once, and both wait for their part of
+    the job (the command and descriptors) from the zygote: this one on ``channel``, the
+    judged process on ``taking``. Then each drops its privileges and runs. ``fresh``: in new
+    IPC and mount namespaces, where it mounts the job's world first (``_freshns``)."""
     try:
         join = getattr(make, "memory_procs", None)
         if join is not None:  # first: every page from here on is the job's
@@ -178,12 +194,10 @@ def _job(channel: socket.socket, make: Any, fresh: bool) -> None:
             _freshns.fresh_world(*make.world)
         os.setsid()  # its own session: kill(0) and killpg from the job stay in the job
         ours, theirs = socket.socketpair()
-        orders, taking = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = L.fork()
         if pid == 0:
             channel.close()
             ours.close()
-            orders.close()
             _judged(taking, theirs, make, fresh)
         theirs.close()
         taking.close()
@@ -194,8 +208,6 @@ def _job(channel: socket.socket, make: Any, fresh: bool) -> None:
         command = json.loads(message)
         fds = dict(zip(FDS, received, strict=True))
         os.dup2(fds["judge_err"], 2)  # from now on, what goes wrong is in the job's trace
-        socket.send_fds(orders, [message], [fds["null"], fds["out"], fds["err"], fds["net"]])
-        orders.close()
         if command.get("net"):  # the network namespace no earlier job left a trace in
             L.setns(fds["net"], L.CLONE_NEWNET)
         _, judge = make(command)
