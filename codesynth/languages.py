@@ -83,7 +83,12 @@ class Language:
         """The entry point's name (Java: the public class), used in ``{main}``."""
         if self.name == "java":
             found = re.search(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)", code)
-            return found.group(1) if found else "Main"
+            if found:
+                return found.group(1)
+            main = re.search(r"\bstatic\s+void\s+main\s*\(", code)  # MultiPL-E's Problem
+            classes = [m for m in re.finditer(r"\bclass\s+(\w+)", code)
+                       if main is None or m.start() < main.start()]
+            return classes[-1].group(1) if main and classes else "Main"
         return "solution"
 
     def source_name(self, code: str) -> str:

@@ -200,10 +200,13 @@ def _rust(code: str, tests: str) -> Form:
 
     module = re.search(r"\bmod\s+(\w+)\s*\{", tests)
     names = re.findall(r"#\[test\]\s*(?:#\[[^\]]*\]\s*)*(?:pub\s+)?fn\s+(\w+)", tests)
-    if not names:
-        raise Unrenderable("the Rust test block has no #[test] function")
     block = re.sub(r"#\[test\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub\s+)?fn\s", r"\1pub fn ", tests)
-    prefix = f"{module.group(1)}::" if module else ""
+    prefix = f"{module.group(1)}::" if module and names else ""
+    if not names:  # MultiPL-E: the block is a ``main`` with asserts
+        block, count = re.subn(r"\bfn\s+main\s*\(", "fn codesynth_block_main(", tests)
+        if count != 1:
+            raise Unrenderable("the Rust test block has no #[test] function and no main")
+        names = ["codesynth_block_main"]
     entries = ", ".join(f'("{prefix}{n}", {prefix}{n} as fn())' for n in names)
     source = rename_main(code) + "\n" + block + "\n" + _RUST_MAIN.replace(
         "CODESYNTH_TESTS", entries)
