@@ -71,8 +71,8 @@ def _folded(node: ast.expr) -> Any:
         items = [_folded(e) for e in node.elts]
         return tuple(items) if isinstance(node, ast.Tuple) else items
     if isinstance(node, ast.Dict) and None not in node.keys:
-        return {_folded(k): _folded(v) for k, v in zip(node.keys, node.values)  # type: ignore[arg-type]
-                }
+        return {_folded(k): _folded(v)  # type: ignore[arg-type]
+                for k, v in zip(node.keys, node.values, strict=True)}
     return ast.literal_eval(node)
 
 

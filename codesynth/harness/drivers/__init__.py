@@ -77,7 +77,8 @@ def type_of(value: Any) -> Any:
     if isinstance(value, list):
         return ("list", join([type_of(v) for v in value]))
     if isinstance(value, dict):
-        return ("dict", join([type_of(k) for k in value]), join([type_of(v) for v in value.values()]))
+        return ("dict", join([type_of(k) for k in value]),
+                join([type_of(v) for v in value.values()]))
     return "any"
 
 
@@ -101,7 +102,8 @@ def join(types: list[Any]) -> Any:
         elif first[0] == "dict":
             result = ("dict", join([t[1] for t in inner]), join([t[2] for t in inner]))
         elif first[0] == "tuple" and len({len(t[1]) for t in inner}) == 1:
-            result = ("tuple", tuple(join(list(parts)) for parts in zip(*(t[1] for t in inner))))
+            columns = zip(*(t[1] for t in inner), strict=True)
+            result = ("tuple", tuple(join(list(parts)) for parts in columns))
         else:
             result = first
     else:
@@ -136,7 +138,7 @@ def merge(declared: Any, seen: Any) -> Any:
         if declared[0] == "dict":
             return ("dict", merge(declared[1], seen[1]), merge(declared[2], seen[2]))
         if declared[0] == "tuple" and len(declared[1]) == len(seen[1]):
-            return ("tuple", tuple(merge(d, s) for d, s in zip(declared[1], seen[1])))
+            return ("tuple", tuple(merge(d, s) for d, s in zip(declared[1], seen[1], strict=True)))
     if isinstance(declared, tuple) and declared[0] == "opt":
         return ("opt", merge(declared[1], seen))
     return declared

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """C++: ``#include <bits/stdc++.h>`` (precompiled) before the program, ``#line 1`` so its
 errors keep their lines, then a driver whose ``put`` writes any standard value as JSON.
 Arguments are braced lists and plain literals: the function's own parameter types convert

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the Go driver keeps gofmt's line lengths
 """Go: the program as ``package main`` (its own ``main`` renamed) and a driver file that
 converts each call's JSON arguments to the function's parameter types by reflection, calls
 it under ``recover``, and writes the result (several results: a list) as JSON."""

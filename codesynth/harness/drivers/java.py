@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """Java: a ``CodesynthDriver`` class beside the program's. Arguments are rendered as plain
 Java objects (Long, Double, String, Boolean, null, lists, maps); the driver finds the
 method in the program's classes by reflection (static, or on a new instance: HumanEval-X's
@@ -12,7 +13,7 @@ from typing import Any
 
 from codesynth.harness.calls import Plan
 from codesynth.harness.drivers import Form, Unrenderable, resolve
-from codesynth.languages import _JVM_FLAGS
+from codesynth.languages import _JVM_FLAGS, JAVAC_FLAGS
 
 _DRIVER = r"""import java.lang.reflect.*;
 import java.util.*;
@@ -199,6 +200,5 @@ def driver(code: str, plan: Plan) -> Form:
     text = _DRIVER.replace("CODESYNTH_CLASSES", ", ".join(string(c) for c in classes)).replace(
         "CODESYNTH_NAMES", ", ".join(string(n) for n in names)).replace("CODESYNTH_ARGS", rows)
     return Form(source=code, files={"CodesynthDriver.java": text},
-                compile=["javac", *(f"-J{flag}" for flag in _JVM_FLAGS), "-encoding", "UTF-8",
-                         "-nowarn", "-d", ".", "{source}", "CodesynthDriver.java"],
+                compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}", "CodesynthDriver.java"],
                 run=["java", *_JVM_FLAGS, "-cp", ".", "CodesynthDriver"])

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """JavaScript and TypeScript: the driver is appended to the program's file (a ``const``
 function is only visible there); arguments are JSON literals; TypeScript calls through
 ``as any`` (the tests' literals carry no TypeScript types). Numbers cross as JSON numbers

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """Test blocks in the program's own language (HumanEval-X's ``test``), run in the program's
 process as the official harnesses build them, with completion evidence.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 
 from codesynth.harness.drivers import Form, Unrenderable
-from codesynth.languages import _JVM_FLAGS, GO_TEST_CACHE, GO_TEST_GOPATH
+from codesynth.languages import _JVM_FLAGS, GO_TEST_CACHE, GO_TEST_GOPATH, JAVAC_FLAGS
 
 GOPATH = f"/tmp/go:{GO_TEST_GOPATH}"  # Debian's Go libraries (testify) live in the second
 RUST_TEST_FLAGS = ["rustc", "--edition", "2021", "--cfg", "test", "-C", "opt-level=0",
@@ -128,8 +129,7 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
         return _cpp(code + "\n" + tests)
     if language == "java":
         return Form(source=code + "\n" + tests, files={"CodesynthNative.java": _JAVA_WRAPPER},
-                    compile=["javac", *(f"-J{flag}" for flag in _JVM_FLAGS), "-encoding",
-                             "UTF-8", "-nowarn", "-d", ".", "{source}",
+                    compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}",
                              "CodesynthNative.java"],
                     run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative", "{main}"])
     if language in ("javascript", "typescript"):
@@ -150,6 +150,8 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
 
 def _cpp(text: str) -> Form:
+    from codesynth.harness.drivers.cpp import PRELUDE
+
     renamed, count = re.subn(r"\bint\s+main\s*\(", "int codesynth_native_main(", text)
     if count != 1:
         raise Unrenderable("the C++ test block must define one `int main(`")
@@ -161,7 +163,9 @@ def _cpp(text: str) -> Form:
     with_args = re.search(r"codesynth_native_main\(\s*int\b", renamed) is not None
     wrapper = _CPP_WRAPPER.replace("CODESYNTH_PARAMS", "int, char**" if with_args else "") \
         .replace("CODESYNTH_ARGS", "argc, argv" if with_args else "")
-    return Form(source=renamed + "\n" + wrapper)
+    # The precompiled <bits/stdc++.h> first (``#line 1`` keeps the program's line numbers):
+    # every standard header the program includes is then already parsed.
+    return Form(source=PRELUDE + renamed + "\n" + wrapper)
 
 
 def _body_end(text: str, start: int) -> int | None:

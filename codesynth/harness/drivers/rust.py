@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """Rust: the program (its ``fn main`` renamed) and a driver module whose ``CsEmit`` trait
 writes standard values as JSON. Arguments are literals typed from the tests (a float
 position is ``1.0``, an optional one ``Some(..)``); strings are ``"..".into()`` so both

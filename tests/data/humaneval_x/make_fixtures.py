@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
 """Writes the hand-made HumanEval-X and MultiPL-E fixtures of this directory (run it after
 editing). Two problems in each language: "close pair" (any two numbers closer than a
 threshold) and "sum squares" (the sum of the squares of a list of ints). Each comes with
