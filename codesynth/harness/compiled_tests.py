@@ -17,6 +17,7 @@ verdict needs the ``DONE`` line with this job's nonce, written after the block r
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import signal as signals
 from typing import Any
@@ -175,6 +176,9 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         return
     lines = [line.split("\t") for line in run["results"].splitlines()]
     done = [parts for parts in lines if parts[0] == "DONE"]
+    if job["language"] == "go":  # go test -test.v: its own report (as printed: forgeable)
+        for outcome, name in re.findall(r"^\s*--- (PASS|FAIL): (\S+)", run["stdout"], re.M):
+            lines.append(["TEST", name, "ok" if outcome == "PASS" else "fail", ""])
     for parts in lines:
         if parts[0] == "TEST" and len(parts) >= 3:
             evidence.test(name=parts[1][:200], outcome="passed" if parts[2] == "ok" else "failed",

@@ -108,7 +108,7 @@ def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_memory_hog_is_memory(box: Sandbox, language: str) -> None:
     needs(language)
-    limits = dataclasses.replace(LIMITS, memory_mb=512)
+    limits = dataclasses.replace(LIMITS, memory_mb=512, timeout=60.0)
     e = box.run(calls(language, program(language, "memory")), limits)
     assert e.status is Status.MEMORY, (e.reason, e.stderr[-2000:])
 
