@@ -160,3 +160,15 @@ def test_native_block_failures(box: Sandbox, language: str, variant: str) -> Non
     assert e.in_process_tests is True
     if variant == "forge":
         assert "wrong nonce" in e.reason
+
+
+def test_cpp_program_that_includes_bits_stdcpp_itself(box: Sandbox) -> None:
+    """The drivers put the precompiled <bits/stdc++.h> first; the program's own include of it
+    (common in contest code and MultiPL-E's prompts) must still build, in both forms."""
+    needs("cpp")
+    code = "#include <bits/stdc++.h>\n" + program("cpp")
+    assert box.run(calls("cpp", code)).status is Status.PASSED
+    native_code, tests = native("cpp")
+    e = box.run(Job(id="n", code="#include<bits/stdc++.h>\n" + native_code, tests=tests,
+                    test_style="native", language="cpp"))
+    assert e.status is Status.PASSED, e.reason

@@ -39,7 +39,6 @@ class Form:
     compile: list[str] | None = None  # replaces the language's compile command
     run: list[str] | None = None  # replaces its run command
     env: dict[str, str] = field(default_factory=dict)  # added to the language's environment
-    line_offset: int = 0  # lines added before the program (compile errors are shifted)
 
 
 def camel(name: str) -> str:

@@ -15,6 +15,14 @@ from codesynth.harness.drivers import Form, Unrenderable, resolve
 
 PRELUDE = "#include <bits/stdc++.h>\n#line 1 \"solution.cpp\"\n"
 
+
+def with_prelude(code: str) -> str:
+    """``PRELUDE`` then ``code``, whose own ``#include <bits/stdc++.h>`` lines become
+    comments (lines kept): g++ takes the precompiled header only for the first include."""
+    return PRELUDE + re.sub(r"^[ \t]*#[ \t]*include[ \t]*<bits/stdc\+\+\.h>",
+                            "// <bits/stdc++.h>: included first, precompiled", code,
+                            flags=re.MULTILINE)
+
 _EMIT = r"""
 namespace codesynth_driver {
 template <class T> struct is_optional : std::false_type {};
@@ -135,4 +143,4 @@ def driver(code: str, plan: Plan) -> Form:
     body = _EMIT.replace("CODESYNTH_CALLS", str(len(plan.calls))).replace(
         "CODESYNTH_CASES", "\n".join(cases))
     program = rename_main(code, "codesynth_program_main")
-    return Form(source=PRELUDE + program + "\n" + body, line_offset=0)
+    return Form(source=with_prelude(program) + "\n" + body)

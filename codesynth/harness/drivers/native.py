@@ -150,7 +150,7 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
 
 def _cpp(text: str) -> Form:
-    from codesynth.harness.drivers.cpp import PRELUDE
+    from codesynth.harness.drivers.cpp import with_prelude
 
     renamed, count = re.subn(r"\bint\s+main\s*\(", "int codesynth_native_main(", text)
     if count != 1:
@@ -165,7 +165,7 @@ def _cpp(text: str) -> Form:
         .replace("CODESYNTH_ARGS", "argc, argv" if with_args else "")
     # The precompiled <bits/stdc++.h> first (``#line 1`` keeps the program's line numbers):
     # every standard header the program includes is then already parsed.
-    return Form(source=PRELUDE + renamed + "\n" + wrapper)
+    return Form(source=with_prelude(renamed) + "\n" + wrapper)
 
 
 def _body_end(text: str, start: int) -> int | None:
