@@ -108,13 +108,14 @@ def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_memory_hog_is_memory(box: Sandbox, language: str) -> None:
     needs(language)
-    if language == "typescript" and type(box).__name__ != "LocalSandbox":
-        # Known gap: on docker this job ends at the wall-time limit with 16 s of CPU (not
-        # OOM-killed, not an allocation error) while the same program in JavaScript is
-        # `memory`. Not understood yet; see MULTILANG_STATUS.md.
-        pytest.xfail("typescript memory hog on docker: wall-time timeout, not memory")
     limits = dataclasses.replace(LIMITS, memory_mb=512, timeout=60.0)
     e = box.run(calls(language, program(language, "memory")), limits)
+    if e.status is Status.TIMEOUT and language == "typescript" and \
+            type(box).__name__ != "LocalSandbox":
+        # Known gap: in the full docker run (two workers, a loaded VM) this job twice ended
+        # at the wall-time limit with 16 s of CPU; alone it is `memory` in 6 s. Not
+        # understood yet (MULTILANG_STATUS.md).
+        pytest.xfail(f"typescript memory hog on docker under load: {e.reason}")
     assert e.status is Status.MEMORY, (e.reason, e.stderr[-2000:])
 
 
