@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Self
 
 from codesynth._ids import canonical_json, content_id  # noqa: F401 - re-exported
 
-TEST_STYLES = ("assert", "humaneval", "pytest", "stdio")
+TEST_STYLES = ("assert", "humaneval", "pytest", "stdio", "native")
 LANGUAGES = ("python", "javascript", "typescript", "cpp", "go", "rust", "java")
 
 
@@ -187,9 +187,12 @@ def job_problem(code: Any, tests: Any, test_style: Any, entry_point: Any, langua
     if test_style not in TEST_STYLES:
         return "test_style", f"unknown test style {test_style!r} (known: " \
                              f"{', '.join(TEST_STYLES)})"
-    if language != "python" and test_style != "stdio":
-        return "test_style", f"{test_style!r} is not supported for {language} yet " \
-                             "(supported: 'stdio')"
+    if language != "python" and test_style == "pytest":
+        return "test_style", f"'pytest' is for Python programs (for {language}: 'assert', " \
+                             "'humaneval', 'native' or 'stdio')"
+    if language == "python" and test_style == "native":
+        return "test_style", "'native' is a test block in another language (for Python: " \
+                             "'assert', 'humaneval' or 'pytest')"
     if test_style == "stdio":
         if not isinstance(tests, list) or not tests:
             return "tests", "must be a non-empty list of {\"input\", \"output\"} for stdio"
@@ -258,8 +261,10 @@ class Execution(_Record):
     test_strength: dict[str, Any] | None = None  # mutants, killed, equivalent, score, ...
     flaky: dict[str, Any] | None = None  # runs, statuses, tests whose outcome changed
     cache: str | None = None  # "hit" (the execution cache) or "duplicate" (same run)
+    in_process_tests: bool | None = None  # the tests ran in the program's process (native)
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("test_strength", "flaky", "cache")
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("test_strength", "flaky", "cache",
+                                           "in_process_tests")
 
     @property
     def passed(self) -> bool:

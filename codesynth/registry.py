@@ -79,6 +79,8 @@ benchmarks = Registry("benchmark", "codesynth.benchmarks", {
     "mbpp": "codesynth.benchmarks.mbpp:MBPP",
     "evalplus": "codesynth.benchmarks.evalplus:EvalPlus",
     "stdio": "codesynth.benchmarks.stdio:StdioSet",
+    "humaneval-x": "codesynth.benchmarks.humaneval_x:HumanEvalX",
+    "multipl-e": "codesynth.benchmarks.humaneval_x:MultiPLE",
 })
 
 languages = Registry("language", "codesynth.languages", {

@@ -18,11 +18,30 @@ from codesynth.harness.stdio import run_stdio
 
 Style = Callable[[dict[str, Any], Evidence, Any], None]
 
+def _by_language(python: Style) -> Style:
+    """Python's own style, or, for another language, its calls run by a driver."""
+    def run(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
+        if job.get("language", "python") == "python":
+            python(job, evidence, session)
+        else:
+            from codesynth.harness.compiled_tests import run_compiled_assert
+
+            run_compiled_assert(job, evidence, session)
+    return run
+
+
+def _native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
+    from codesynth.harness.compiled_tests import run_native
+
+    run_native(job, evidence, session)
+
+
 STYLES: dict[str, Style] = {
-    "assert": run_assert,
-    "humaneval": run_humaneval,
+    "assert": _by_language(run_assert),
+    "humaneval": _by_language(run_humaneval),
     "pytest": run_pytest,
     "stdio": run_stdio,
+    "native": _native,
 }
 
 # Modules the zygote imports before it makes jobs of a style, so a job never pays for them.

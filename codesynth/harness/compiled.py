@@ -25,6 +25,7 @@ from codesynth.harness.stdio import _CASE_FIELDS, PREVIEW_CHARS, _feed, _reap_ev
 from codesynth.languages import BUILTIN, Language
 
 _DIAGNOSTICS = 64 << 10  # bytes of the compiler's output kept
+RESULTS_BYTES = 8 << 20  # of a driver's results (and of stdout) sent back to the judge
 _BUILD_FIELDS = {"ok": (bool,), "message": (str,), "line": (int, type(None)),
                  "output": (str,), "seconds": (int, float), "signal": (int, type(None)),
                  "starved": (str, type(None))}
@@ -85,6 +86,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _valid_form(form: Any) -> bool:
+    if type(form) is not dict or set(form) - {"files", "compile", "run", "env"}:
+        return False
+    files, env = form.get("files", {}), form.get("env", {})
+    if type(files) is not dict or type(env) is not dict or any(
+            type(k) is not str or type(v) is not str or not k or "/" in k or k.startswith(".")
+            for k, v in files.items()) or any(
+            type(k) is not str or type(v) is not str for k, v in env.items()):
+        return False
+    return all(form.get(key) is None or (type(form[key]) is list and form[key] and all(
+        type(part) is str for part in form[key])) for key in ("compile", "run"))
+
+
 class Built:
     """In the judged process: the program built for this job (one per job)."""
 
@@ -92,26 +106,33 @@ class Built:
         self.argv: list[str] | None = None
         self.env: dict[str, str] = {}
 
-    def build(self, language_name: Any, code: Any) -> dict[str, Any]:
-        if self.argv is not None or type(code) is not str:
+    def build(self, language_name: Any, code: Any, form: Any = None) -> dict[str, Any]:
+        """Write the program (and, for a test form, the judge's driver files) and compile.
+        ``form`` (from the judge, see ``harness/drivers``): ``files``, ``compile``, ``run``
+        and ``env`` replacing or adding to the language's own."""
+        form = form if form is not None else {}
+        if self.argv is not None or type(code) is not str or not _valid_form(form):
             return {"bad": "bad build"}
         language = _language(language_name)
         workdir = os.getcwd()
-        for name, text in {**language.support_files,
-                           language.source_name(code): code}.items():
+        files = {**language.support_files, **form.get("files", {})}
+        if code or not form.get("files"):
+            files[language.source_name(code)] = code
+        for name, text in files.items():
             with open(os.path.join(workdir, name), "w", encoding="utf-8") as handle:
                 handle.write(text)
-        self.env = {**os.environ, **language.env}
+        self.env = {**os.environ, **language.env, **form.get("env", {})}
         for key in ("GOCACHE", "GOPATH"):
             if key in language.env:
                 os.makedirs(language.env[key], exist_ok=True)
         start = time.perf_counter()
         report: dict[str, Any] = {"ok": True, "message": "", "line": None, "output": "",
                                   "signal": None, "starved": None}
-        if language.compile is not None:
+        compile_argv = tuple(form.get("compile") or language.compile or ())
+        if compile_argv:
             cpu_before = _children_cpu()
             try:
-                done = subprocess.run(language.command(language.compile, code),
+                done = subprocess.run(language.command(compile_argv, code),
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, env=self.env, cwd=workdir,
                                       check=False)
@@ -128,16 +149,19 @@ class Built:
                     report["starved"] = _starved(output)
         report["seconds"] = time.perf_counter() - start
         if report["ok"]:
-            self.argv = language.command(language.run, code)
+            self.argv = language.command(tuple(form.get("run") or language.run), code)
         return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
 
-    def run(self, data: Any) -> dict[str, Any]:
-        """Run the built program once on ``data``; describe what it printed."""
-        if self.argv is None or type(data) is not str:
+    def run(self, data: Any, results: Any = False) -> dict[str, Any]:
+        """Run the built program once on ``data``; describe what it printed. With
+        ``results``: fd 3 is a second memfd (a driver's results, see ``harness/drivers``),
+        returned whole up to ``RESULTS_BYTES``, and stdout is returned up to the same."""
+        if self.argv is None or type(data) is not str or type(results) is not bool:
             return {"bad": "bad case"}
         argv, env = self.argv, self.env
         read_fd, write_fd = os.pipe()
         stdout_fd = os.memfd_create("stdout", os.MFD_CLOEXEC)
+        results_fd = os.memfd_create("results", os.MFD_CLOEXEC) if results else -1
         start = time.perf_counter()
         pid = os.fork()
         if pid == 0:
@@ -146,7 +170,9 @@ class Built:
                 os.setpgid(0, 0)
                 os.dup2(read_fd, 0)
                 os.dup2(stdout_fd, 1)
-                os.closerange(3, 1 << 20)
+                if results_fd >= 0:
+                    os.dup2(results_fd, 3)  # without O_CLOEXEC: the program inherits it
+                os.closerange(4 if results_fd >= 0 else 3, 1 << 20)
                 os.execvpe(argv[0], argv, env)
             finally:
                 os._exit(127)
@@ -157,11 +183,17 @@ class Built:
         size = os.fstat(stdout_fd).st_size
         output = os.pread(stdout_fd, min(size, 64 << 20), 0).decode("utf-8", "replace")
         os.close(stdout_fd)
-        report = {"duration": duration,
-                  "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                  "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                  "digest": digest(output), "preview": output[:PREVIEW_CHARS],
-                  "output_bytes": size}
+        report: dict[str, Any] = {
+            "duration": duration, "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "digest": digest(output), "preview": output[:PREVIEW_CHARS], "output_bytes": size}
+        if results_fd >= 0:
+            written = os.fstat(results_fd).st_size
+            report["results"] = os.pread(results_fd, min(written, RESULTS_BYTES), 0).decode(
+                "utf-8", "replace")
+            report["results_bytes"] = written
+            report["stdout"] = output[:RESULTS_BYTES]
+            os.close(results_fd)
         return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
 
 
@@ -170,41 +202,8 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
     from codesynth.harness.remote import ProgramGone, ProtocolBroken
 
     cases = job["tests"]
-    evidence.phase("code")
-    try:
-        report = session.request({"op": "build", "language": job["language"],
-                                  "code": job["code"]})[0]
-    except ProgramGone:
-        return
-    except ProtocolBroken:
-        report = None
-    except BaseException as exc:  # noqa: BLE001 - the judged process failed to build
-        evidence.final("error", phase="code", reason=f"the build failed: {exc!r}"[:2000])
-        return
-    if type(report) is not dict or any(
-            type(report.get(name)) not in kinds for name, kinds in _BUILD_FIELDS.items()):
-        evidence.final("failed", phase="code", reason=session.broken or "a malformed build")
-        return
-    if not report["ok"] and report["signal"] is not None:
-        # A compiler killed by a limit: not the program's compile error. SIGXCPU is its CPU
-        # rlimit; SIGKILL after an OOM kill becomes `memory` in the runner (_verdict).
-        status = "timeout" if report["signal"] == signal.SIGXCPU else "error"
-        evidence.final(status, phase="code", reason=f"the build was killed by signal "
-                       f"{report['signal']} after {report['seconds']:.2f} s")
-        return
-    starved = report["starved"] if not report["ok"] and report["starved"] in _STARVED else None
-    if starved is not None:  # the limits stopped the compiler: not the program's error
-        evidence.final("error", phase="code", reason=f"the build ran out of {starved} under "
-                       "the job's limits (raise them): "
-                       f"{report['message']}"[:2000])
-        return
-    if not report["ok"]:
-        where = f" at line {report['line']}" if report["line"] is not None else ""
-        evidence.final("error", phase="code", reason=f"compile error{where}: "
-                       f"{report['message']}"[:2000],
-                       exception={"type": "CompileError", "message": report["message"],
-                                  "line": report["line"], "traceback": report["output"],
-                                  "detail": ""})
+    report = build_program(job, evidence, session)
+    if report is None:
         return
     evidence.phase("tests")
     for index, case in enumerate(cases):
@@ -227,3 +226,52 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
     evidence.final("completed", phase="tests",
                    reason=f"{len(cases)} case(s) ran on one build "
                           f"({report['seconds']:.2f} s to build)")
+
+
+def build_program(job: dict[str, Any], evidence: Evidence, session: Any,
+                  form: dict[str, Any] | None = None, code: str | None = None
+                  ) -> dict[str, Any] | None:
+    """In the judge: have the judged process build the program (``code``: the job's, or the
+    text a test form made of it); its report, or None after a ``final`` saying why not."""
+    from codesynth.harness.remote import ProgramGone, ProtocolBroken
+
+    evidence.phase("code")
+    request: dict[str, Any] = {"op": "build", "language": job["language"],
+                               "code": job["code"] if code is None else code}
+    if form is not None:
+        request["form"] = form
+    try:
+        report = session.request(request)[0]
+    except ProgramGone:
+        return None
+    except ProtocolBroken:
+        report = None
+    except BaseException as exc:  # noqa: BLE001 - the judged process failed to build
+        evidence.final("error", phase="code", reason=f"the build failed: {exc!r}"[:2000])
+        return None
+    if type(report) is not dict or any(
+            type(report.get(name)) not in kinds for name, kinds in _BUILD_FIELDS.items()):
+        evidence.final("failed", phase="code", reason=session.broken or "a malformed build")
+        return None
+    if not report["ok"] and report["signal"] is not None:
+        # A compiler killed by a limit: not the program's compile error. SIGXCPU is its CPU
+        # rlimit; SIGKILL after an OOM kill becomes `memory` in the runner (_verdict).
+        status = "timeout" if report["signal"] == signal.SIGXCPU else "error"
+        evidence.final(status, phase="code", reason=f"the build was killed by signal "
+                       f"{report['signal']} after {report['seconds']:.2f} s")
+        return None
+    starved = report["starved"] if not report["ok"] and report["starved"] in _STARVED else None
+    if starved is not None:  # the limits stopped the compiler: not the program's error
+        evidence.final("error", phase="code", reason=f"the build ran out of {starved} under "
+                       "the job's limits (raise them): "
+                       f"{report['message']}"[:2000])
+        return None
+    if not report["ok"]:
+        where = f" at line {report['line']}" if report["line"] is not None else ""
+        evidence.final("error", phase="code", reason=f"compile error{where}: "
+                       f"{report['message']}"[:2000],
+                       exception={"type": "CompileError", "message": report["message"],
+                                  "line": report["line"], "traceback": report["output"],
+                                  "detail": ""})
+        return None
+    return report

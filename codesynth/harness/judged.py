@@ -159,9 +159,10 @@ class Server:
 
                 return run_case(message.get("code"), message.get("i"))
             if op == "build":  # another language's program (harness/compiled.py)
-                return self.built.build(message.get("language"), message.get("code"))
+                return self.built.build(message.get("language"), message.get("code"),
+                                        message.get("form"))
             if op == "run":
-                return self.built.run(message.get("i"))
+                return self.built.run(message.get("i"), message.get("results", False))
             target = self._target(message.get("h"))
             if op == "get":
                 return {"v": self.encode(getattr(target, _name_arg(message)))}

@@ -15,7 +15,8 @@ from typing import Any
 from codesynth.harness.evidence import OVER
 from codesynth.sandbox._job import HARNESS_FAULT
 
-_FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit", "timeout"}
+_FINAL_STATUSES = {"passed", "failed", "error", "memory", "output_limit", "timeout",
+                   "crashed"}
 _OUTCOMES = {"passed", "failed", "error", "skipped"}
 _TEXT = 20_000  # characters kept of any text an event carries
 

@@ -187,7 +187,15 @@ def build_runner(client: Any, base: str, log: Log, nocache: bool = False,
     return tag
 
 
-LANGUAGES_SUFFIX = "-languages"
+def _languages_suffix() -> str:
+    """``-languages-<digest of its Dockerfile>``: a changed toolchain list is a new image."""
+    import hashlib
+
+    path = dockerfile().parent.parent / "languages" / "Dockerfile"
+    return "-languages-" + hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+
+
+LANGUAGES_SUFFIX = _languages_suffix()
 
 
 def languages_tag(runner: str) -> str:

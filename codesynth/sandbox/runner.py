@@ -198,6 +198,8 @@ class Runner:
             reply = self._collect(pid, start, key, ev_read, fds, limits, expected, shared_mb,
                                   before)
             reply["runtime"] = runtime
+            if job["test_style"] == "native":  # the tests shared the program's process
+                reply["in_process_tests"] = True
             return reply
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
             with contextlib.suppress(OSError):

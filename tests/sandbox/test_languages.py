@@ -181,8 +181,11 @@ def test_verify_command_with_language(run: Run, tmp_path: Path) -> None:
 
 
 def test_unsupported_style_for_a_language_is_bad_input() -> None:
-    with pytest.raises(ValueError, match="not supported for rust"):
-        Job(id="x", code="fn main() {}", tests="assert f() == 1", language="rust")
+    with pytest.raises(ValueError, match="'pytest' is for Python programs"):
+        Job(id="x", code="fn main() {}", tests="def test_f(): pass", test_style="pytest",
+            language="rust")
+    with pytest.raises(ValueError, match="'native' is a test block in another language"):
+        Job(id="x", code="x = 1", tests="assert x == 1", test_style="native")
 
 
 def _local_type() -> type:

@@ -1,0 +1,208 @@
+"""The ``assert``/``humaneval`` styles and the ``native`` style for languages other than
+Python, run by the judge.
+
+Equality assertions (``assert``/``humaneval``): the tests are Python; ``harness/calls``
+parses them into calls; ``harness/drivers`` renders the program plus a driver; the judged
+process builds it once and runs it (``run`` with ``results``): the driver writes each
+call's RESULT to fd 3. The expected values never leave this process, which compares each
+result (``calls.same``) and emits one test per assertion. A call that ends the program
+(crash, ``exit``) leaves no result: that call is an error, and the program runs again from
+the next call, so every assertion gets an outcome. Two results for one call (a program
+writing to fd 3 itself) are an error.
+
+In-language test blocks (``native``, HumanEval-X's ``test``): see ``drivers/native``. The
+verdict needs the ``DONE`` line with this job's nonce, written after the block returned.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import signal as signals
+from typing import Any
+
+from codesynth.harness.calls import ERROR, Call, Untranslatable, parse, same, shown
+from codesynth.harness.compiled import build_program
+from codesynth.harness.drivers import Form, Unrenderable, driver_form
+from codesynth.harness.evidence import Evidence
+from codesynth.harness.stdio import _CASE_FIELDS
+
+_RESULT_FIELDS = {**_CASE_FIELDS, "results": (str,), "results_bytes": (int,), "stdout": (str,)}
+
+
+def _form(form: Form) -> dict[str, Any]:
+    data: dict[str, Any] = {"files": form.files}
+    for key in ("compile", "run"):
+        if getattr(form, key) is not None:
+            data[key] = getattr(form, key)
+    if form.env:
+        data["env"] = form.env
+    return data
+
+
+def _run(session: Any, data: str) -> dict[str, Any] | None:
+    """One run of the built program with fd 3 captured; None when the judged process is
+    gone or answered wrongly (``session.broken`` says so)."""
+    from codesynth.harness.remote import ProgramGone, ProtocolBroken
+
+    try:
+        report = session.request({"op": "run", "i": data, "results": True})[0]
+    except ProgramGone:
+        raise
+    except ProtocolBroken:
+        return None
+    except BaseException:  # noqa: BLE001
+        report = None
+    if type(report) is not dict or any(
+            type(report.get(name)) not in kinds for name, kinds in _RESULT_FIELDS.items()):
+        session.broken = session.broken or "a malformed run report"
+        return None
+    return report
+
+
+def _ending(report: dict[str, Any]) -> str:
+    if report["signal"] is not None:
+        try:
+            return f"killed by {signals.Signals(report['signal']).name}"
+        except ValueError:
+            return f"killed by signal {report['signal']}"
+    return f"exit status {report['exit']}"
+
+
+def run_compiled_assert(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
+    from codesynth.harness.remote import ProgramGone
+
+    try:
+        plan = parse(job["tests"], job.get("entry_point"), job["test_style"] == "humaneval")
+        form = driver_form(job["language"], job["code"], plan)
+    except (Untranslatable, Unrenderable, SyntaxError, ValueError, RecursionError) as exc:
+        evidence.final("error", phase="tests", reason=f"the tests cannot run as {job['language']}"
+                       f" calls: {exc}"[:2000])
+        return
+    report = build_program(job, evidence, session, _form(form), form.source)
+    if report is None:
+        return
+    evidence.phase("tests")
+    calls = plan.calls
+    results: dict[int, list[Any]] = {}
+    endings: dict[int, str] = {}
+    memory = False
+    start = 0
+    try:
+        while start < len(calls):
+            run = _run(session, f"{start}\n")
+            if run is None:
+                break
+            for line in run["results"].splitlines():
+                index, _, body = line.partition("\t")
+                if index.isdigit() and int(index) < len(calls):
+                    try:
+                        results.setdefault(int(index), []).append(json.loads(body))
+                    except ValueError:
+                        results.setdefault(int(index), []).append({ERROR: "unreadable result"})
+            missing = next((i for i in range(start, len(calls)) if i not in results), None)
+            if missing is None:
+                break
+            endings[missing] = _ending(run)
+            memory = memory or run["signal"] == signals.SIGKILL
+            start = missing + 1
+    except ProgramGone:
+        return
+    if session.broken is not None:
+        evidence.final("failed", phase="tests", reason=session.broken)
+        return
+    _verdict(evidence, calls, results, endings, memory)
+
+
+def _verdict(evidence: Evidence, calls: list[Call], results: dict[int, list[Any]],
+             endings: dict[int, str], killed: bool) -> None:
+    first: dict[str, Any] | None = None
+    crashed = timeout = memory = False
+    for index, call in enumerate(calls):
+        name = f"tests.py:{call.line}"
+        got = results.get(index)
+        if got is None:
+            ending = endings.get(index, "the program ended")
+            outcome, message = "error", f"no result: the program ended during this call " \
+                                        f"({ending})"
+            crashed = crashed or ("killed by" in ending and "SIGKILL" not in ending
+                                  and "SIGXCPU" not in ending and "SIGABRT" not in ending)
+            timeout = timeout or "SIGXCPU" in ending
+        elif len(got) > 1:
+            outcome, message = "error", f"{len(got)} results for one call: the program " \
+                                        "wrote to the results channel itself"
+        elif isinstance(got[0], dict) and ERROR in got[0]:
+            outcome, message = "error", f"raised: {str(got[0][ERROR])[:500]}"
+            memory = memory or got[0].get("kind") == "memory"
+        elif same(call.expected, got[0], call.tolerance):
+            outcome, message = "passed", None
+        else:
+            outcome, message = "failed", f"expected {shown(call.expected)}, got {shown(got[0])}"
+        evidence.test(name=name, outcome=outcome, line=call.line, source=call.source,
+                      message=message)
+        if outcome != "passed" and first is None:
+            first = {"type": "WrongAnswer" if outcome == "failed" else "RuntimeError",
+                     "message": f"{name}: {message}", "traceback": "", "line": call.line}
+    if first is None:
+        evidence.final("passed", phase="tests", reason=f"{len(calls)} call(s) passed")
+        return
+    status = "memory" if memory else "timeout" if timeout else "crashed" if crashed and not \
+        killed else "failed"
+    evidence.final(status, phase="tests", reason=first["message"][:2000], exception=first)
+
+
+def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
+    """An in-language test block, in the program's process (see ``drivers/native``)."""
+    from codesynth.harness.drivers.native import native_form
+    from codesynth.harness.remote import ProgramGone
+
+    try:
+        form = native_form(job["language"], job["code"], job["tests"])
+    except Unrenderable as exc:
+        evidence.final("error", phase="tests", reason=str(exc))
+        return
+    report = build_program(job, evidence, session, _form(form), form.source)
+    if report is None:
+        return
+    evidence.phase("tests")
+    nonce = secrets.token_hex(16)
+    try:
+        run = _run(session, nonce + "\n")
+    except ProgramGone:
+        return
+    if run is None:
+        evidence.final("failed", phase="tests", reason=session.broken or "no run report")
+        return
+    lines = [line.split("\t") for line in run["results"].splitlines()]
+    done = [parts for parts in lines if parts[0] == "DONE"]
+    if job["language"] == "go":  # go test -test.v: its own report (as printed: forgeable)
+        for outcome, name in re.findall(r"^\s*--- (PASS|FAIL): (\S+)", run["stdout"], re.M):
+            lines.append(["TEST", name, "ok" if outcome == "PASS" else "fail", ""])
+    for parts in lines:
+        if parts[0] == "TEST" and len(parts) >= 3:
+            evidence.test(name=parts[1][:200], outcome="passed" if parts[2] == "ok" else "failed",
+                          message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None))
+    finished = [d for d in done if len(d) == 3 and d[1] == nonce]
+    if len(finished) == 1 and finished[0][2] == "0" and len(done) == 1 and \
+            run["exit"] == 0 and run["signal"] is None:
+        evidence.final("passed", phase="tests",
+                       reason="the test block ran to its end in the program's process")
+        return
+    if finished and finished[0][2] != "0":
+        reason = f"{finished[0][2]} test(s) failed"
+    elif done and not finished:
+        reason = "a completion line with a wrong nonce: forged by the program"
+    elif len(done) > 1:
+        reason = "more than one completion line: forged by the program"
+    else:
+        reason = f"the test block did not complete ({_ending(run)})"
+    tail = (run["stdout"][-600:] or "").strip()
+    status = "failed"
+    if run["signal"] == signals.SIGXCPU:
+        status = "timeout"
+    elif run["signal"] not in (None, signals.SIGABRT, signals.SIGKILL):
+        status = "crashed"
+    evidence.final(status, phase="tests", reason=reason[:2000], exception={
+        "type": "TestFailure", "message": reason, "traceback": tail, "line": None,
+        "detail": ""})

@@ -1,0 +1,217 @@
+# ruff: noqa: E501 - templates and programs in other languages keep their own line lengths
+"""Test blocks in the program's own language (HumanEval-X's ``test``), run in the program's
+process as the official harnesses build them, with completion evidence.
+
+The program is the job's code followed by its test block. What runs it is wrapped so that,
+only after the whole block returned normally, it reads a per-job nonce on stdin and writes
+``DONE\\t<nonce>\\t<failures>`` to fd 3 (per-test lines ``TEST\\t<name>\\t<ok|fail>\\t<msg>``
+before it, where the language runs tests one by one). An early ``exit(0)``,
+``os.Exit(0)``, ``process.exit(0)`` or ``System.exit(0)`` never gets there, and printed
+text is not evidence. The tests share the program's process: a program that reads its own
+stdin or memory could forge the line, so such traces say ``in_process_tests``.
+
+- cpp: the block's ``main`` is renamed ``codesynth_native_main``; a wrapper ``main`` calls it.
+- java: ``CodesynthNative`` calls the public class's ``main`` (``-ea``: ``assert`` checks).
+- javascript/typescript: the line is written by code appended after the block.
+- go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` writes the
+  line after ``m.Run()`` (``-test.paniconexit0`` too); testify from Debian's GOPATH.
+- rust: ``#[test]`` functions become plain functions (``--cfg test`` keeps their module)
+  and a generated ``main`` runs each under ``catch_unwind``, as libtest would; debug build
+  (``cargo test``'s profile: overflow checks on, and cheaper to compile).
+"""
+
+from __future__ import annotations
+
+import re
+
+from codesynth.harness.drivers import Form, Unrenderable
+from codesynth.languages import _JVM_FLAGS, GO_TEST_CACHE, GO_TEST_GOPATH, JAVAC_FLAGS
+
+GOPATH = f"/tmp/go:{GO_TEST_GOPATH}"  # Debian's Go libraries (testify) live in the second
+RUST_TEST_FLAGS = ["rustc", "--edition", "2021", "--cfg", "test", "-C", "opt-level=0",
+                   "-C", "debuginfo=0", "-C", "strip=debuginfo", "-o", "solution", "{source}"]
+
+_CPP_WRAPPER = r"""
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+int codesynth_native_main(CODESYNTH_PARAMS);
+int main(int argc, char** argv) {
+  (void)argc; (void)argv;
+  int rc = codesynth_native_main(CODESYNTH_ARGS);
+  char nonce[256] = {0};
+  if (rc != 0 || !fgets(nonce, sizeof nonce, stdin)) return rc ? rc : 3;
+  std::string n(nonce);
+  while (!n.empty() && (n.back() == '\n' || n.back() == '\r')) n.pop_back();
+  std::string line = "TEST\tmain\tok\t\nDONE\t" + n + "\t0\n";
+  if (write(3, line.data(), line.size()) < 0) return 4;
+  return 0;
+}
+"""
+
+_JAVA_WRAPPER = r"""import java.io.*;
+import java.lang.reflect.*;
+
+public class CodesynthNative {
+    public static void main(String[] argv) throws Exception {
+        Method main = Class.forName(argv[0]).getMethod("main", String[].class);
+        int failures = 0;
+        String message = "";
+        try {
+            main.invoke(null, (Object) new String[0]);
+        } catch (InvocationTargetException e) {
+            failures = 1;
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            message = cause.toString().replace('\t', ' ').replace('\n', ' ');
+            cause.printStackTrace();
+        }
+        String nonce = new BufferedReader(new InputStreamReader(System.in)).readLine();
+        try (FileOutputStream out = new FileOutputStream("/proc/self/fd/3", true)) {
+            out.write(("TEST\tmain\t" + (failures == 0 ? "ok" : "fail") + "\t" + message + "\n").getBytes());
+            if (failures == 0 && nonce != null) out.write(("DONE\t" + nonce.trim() + "\t0\n").getBytes());
+        }
+        if (failures != 0) System.exit(1);
+    }
+}
+"""
+
+_JS_SUFFIX = ('\n;(function codesynthDone() { const fs = require("fs"); '
+              'const nonce = fs.readFileSync(0, "utf8").trim(); '
+              'fs.writeSync(3, "TEST\\tblock\\tok\\t\\nDONE\\t" + nonce + "\\t0\\n"); })();\n')
+
+_GO_MAIN = """package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	nonce, _ := bufio.NewReader(os.Stdin).ReadString('\\n')
+	out := os.NewFile(3, "evidence")
+	fmt.Fprintf(out, "DONE\\t%s\\t%d\\n", strings.TrimSpace(nonce), code)
+	os.Exit(code)
+}
+"""
+
+_RUST_MAIN = r"""
+fn main() {
+    use std::io::Write;
+    use std::os::unix::io::FromRawFd;
+    let mut out = unsafe { std::fs::File::from_raw_fd(3) };
+    let tests: Vec<(&str, fn())> = vec![CODESYNTH_TESTS];
+    let mut failures = 0;
+    for (name, test) in tests {
+        match std::panic::catch_unwind(test) {
+            Ok(()) => { let _ = writeln!(out, "TEST\t{}\tok\t", name); }
+            Err(e) => {
+                failures += 1;
+                let what = e.downcast_ref::<&str>().map(|s| s.to_string())
+                    .or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default();
+                let _ = writeln!(out, "TEST\t{}\tfail\t{}", name, what.replace('\n', " ").replace('\t', " "));
+            }
+        }
+    }
+    let mut nonce = String::new();
+    let _ = std::io::stdin().read_line(&mut nonce);
+    let _ = writeln!(out, "DONE\t{}\t{}", nonce.trim(), failures);
+    if failures > 0 { std::process::exit(101); }
+}
+"""
+
+
+def native_form(language: str, code: str, tests: str, main_class: str = "Main") -> Form:
+    if language == "cpp":
+        return _cpp(code + "\n" + tests)
+    if language == "java":
+        return Form(source=code + "\n" + tests, files={"CodesynthNative.java": _JAVA_WRAPPER},
+                    compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}",
+                             "CodesynthNative.java"],
+                    run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative", "{entry}"])
+    if language in ("javascript", "typescript"):
+        return Form(source=code + "\n" + tests + _JS_SUFFIX)
+    if language == "go":
+        from codesynth.harness.drivers.go import as_main_package
+
+        source = as_main_package(code + "\n" + tests)
+        return Form(source="", files={"solution_test.go": source,
+                                      "codesynth_main_test.go": _GO_MAIN},
+                    compile=["sh", "-c", f"cp -R {GO_TEST_CACHE}/. /tmp/go-cache/ "
+                             "2>/dev/null; exec go test -c -o solution.test ."],
+                    run=["./solution.test", "-test.v", "-test.paniconexit0"],
+                    env={"GOPATH": GOPATH})
+    if language == "rust":
+        return _rust(code, tests)
+    raise Unrenderable(f"no in-language test block form for {language}")
+
+
+def _cpp(text: str) -> Form:
+    from codesynth.harness.drivers.cpp import with_prelude
+
+    renamed, count = re.subn(r"\bint\s+main\s*\(", "int codesynth_native_main(", text)
+    if count != 1:
+        raise Unrenderable("the C++ test block must define one `int main(`")
+    # ``main`` returns 0 when it falls off its end; a renamed one must say so itself.
+    end = _body_end(renamed, renamed.index("codesynth_native_main("))
+    if end is None:
+        raise Unrenderable("the C++ test block's main has no body")
+    renamed = renamed[:end] + "return 0;" + renamed[end:]
+    with_args = re.search(r"codesynth_native_main\(\s*int\b", renamed) is not None
+    wrapper = _CPP_WRAPPER.replace("CODESYNTH_PARAMS", "int, char**" if with_args else "") \
+        .replace("CODESYNTH_ARGS", "argc, argv" if with_args else "")
+    # The precompiled <bits/stdc++.h> first (``#line 1`` keeps the program's line numbers):
+    # every standard header the program includes is then already parsed.
+    return Form(source=with_prelude(renamed) + "\n" + wrapper)
+
+
+def _body_end(text: str, start: int) -> int | None:
+    """The index of the ``}`` closing the function body that starts after ``start``
+    (strings, characters and comments skipped)."""
+    opening = text.find("{", text.find(")", start))
+    if opening < 0:
+        return None
+    depth, index = 0, opening
+    while index < len(text):
+        char = text[index]
+        if text.startswith("//", index):
+            index = text.find("\n", index)
+            index = len(text) if index < 0 else index
+            continue
+        if text.startswith("/*", index):
+            close = text.find("*/", index + 2)
+            index = len(text) if close < 0 else close + 2
+            continue
+        if char in "\"'":
+            index += 1
+            while index < len(text) and text[index] != char:
+                index += 2 if text[index] == "\\" else 1
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return None
+
+
+def _rust(code: str, tests: str) -> Form:
+    from codesynth.harness.drivers.rust import rename_main
+
+    module = re.search(r"\bmod\s+(\w+)\s*\{", tests)
+    names = re.findall(r"#\[test\]\s*(?:#\[[^\]]*\]\s*)*(?:pub\s+)?fn\s+(\w+)", tests)
+    block = re.sub(r"#\[test\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub\s+)?fn\s", r"\1pub fn ", tests)
+    prefix = f"{module.group(1)}::" if module and names else ""
+    if not names:  # MultiPL-E: the block is a ``main`` with asserts
+        block, count = re.subn(r"\bfn\s+main\s*\(", "fn codesynth_block_main(", tests)
+        if count != 1:
+            raise Unrenderable("the Rust test block has no #[test] function and no main")
+        names = ["codesynth_block_main"]
+    entries = ", ".join(f'("{prefix}{n}", {prefix}{n} as fn())' for n in names)
+    source = rename_main(code) + "\n" + block + "\n" + _RUST_MAIN.replace(
+        "CODESYNTH_TESTS", entries)
+    return Form(source=source, compile=list(RUST_TEST_FLAGS))

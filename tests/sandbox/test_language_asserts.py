@@ -1,0 +1,180 @@
+"""Other languages under equality assertions (``assert``/``humaneval``: the tests are
+Python, the expected values stay in the judge) and in-language test blocks (``native``:
+HumanEval-X's ``test``, in the program's process, with completion evidence). Every
+language, both backends: a correct program passes; a wrong result, a compile error, a
+crash, a loop, a memory hog, an early exit(0) and forged results each get their status."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from codesynth.records import Job, Limits, Status
+from codesynth.sandbox.protocol import Sandbox
+from tests.conftest import BACKENDS, open_or_skip
+from tests.sandbox.assert_programs import BROKEN_LINE, TESTS, broken, native, program
+from tests.sandbox.test_languages import LANGUAGES, _languages_image, needs
+
+LIMITS = Limits(timeout=30.0, memory_mb=1024, max_processes=64, file_size_mb=8,
+                max_output=4096)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    options: dict[str, object] = {}
+    if request.param == "docker":
+        options["image"] = _languages_image()
+    sandbox = open_or_skip(request.param, workers=2, limits=LIMITS, **options)
+    yield sandbox
+    sandbox.close()
+
+
+def calls(language: str, code: str, style: str = "assert") -> Job:
+    return Job(id=f"{language}-{style}", code=code, tests=TESTS, test_style=style,
+               language=language)
+
+
+def outcomes(e: object) -> list[str]:
+    return [t.outcome for t in e.tests]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_correct_program_passes_every_call(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(calls(language, program(language)))
+    assert e.status is Status.PASSED, (e.reason, e.stderr[-2000:])
+    assert [(t.name, t.outcome) for t in e.tests] == [
+        ("tests.py:1", "passed"), ("tests.py:2", "passed"), ("tests.py:3", "passed")]
+    assert e.tests[0].source == "assert add_all([1, 2, 3], 1) == [2, 3, 4]"
+    assert e.in_process_tests is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_humaneval_check_form(box: Sandbox, language: str) -> None:
+    """HumanEval's ``check(candidate)`` with the entry point: the same calls."""
+    needs(language)
+    tests = "METADATA = {}\n\ndef check(candidate):\n    assert candidate([1, 2, 3], 1) == " \
+            "[2, 3, 4]\n    assert candidate([], 5) == []\n"
+    e = box.run(Job(id="h", code=program(language), tests=tests, test_style="humaneval",
+                    entry_point="add_all", language=language))
+    assert e.status is Status.PASSED, (e.reason, e.stderr[-2000:])
+    assert outcomes(e) == ["passed", "passed"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_wrong_result_fails_that_call(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(calls(language, program(language, wrong=True)))
+    assert e.status is Status.FAILED, e.reason
+    assert outcomes(e) == ["failed", "passed", "passed"]
+    assert e.tests[0].message == "expected [2, 3, 4], got [0, 1, 2]"
+    assert e.exception is not None and e.exception.type == "WrongAnswer"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compile_error_is_error(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(calls(language, broken(language)))
+    assert e.status is Status.ERROR, e.reason
+    assert e.exception is not None and e.exception.type == "CompileError"
+    assert e.exception.line == BROKEN_LINE, e.exception.traceback
+    assert e.tests == ()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_crash_in_one_call_and_the_others_still_run(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(calls(language, program(language, "crash")))
+    assert outcomes(e) == ["passed", "error", "passed"], (e.reason, e.stderr[-2000:])
+    if language == "java":  # an exception (no crash of the JVM): that call raised
+        assert e.status is Status.FAILED and "IllegalStateException" in str(e.tests[1].message)
+    elif language == "go":  # Go's runtime turns a fatal signal into exit status 2
+        assert e.status is Status.FAILED and "exit status 2" in str(e.tests[1].message)
+    else:
+        assert e.status is Status.CRASHED, e.reason
+        assert "killed by SIG" in str(e.tests[1].message)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
+    needs(language)
+    limits = dataclasses.replace(LIMITS, timeout=15.0, cpu_time=6.0)
+    e = box.run(calls(language, program(language, "loop")), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.stderr[-2000:])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_memory_hog_is_memory(box: Sandbox, language: str) -> None:
+    needs(language)
+    limits = dataclasses.replace(LIMITS, memory_mb=512, timeout=60.0)
+    e = box.run(calls(language, program(language, "memory")), limits)
+    if e.status is Status.TIMEOUT and language == "typescript" and \
+            type(box).__name__ != "LocalSandbox":
+        # Known gap: in the full docker run (two workers, a loaded VM) this job twice ended
+        # at the wall-time limit with 16 s of CPU; alone it is `memory` in 6 s. Not
+        # understood yet (MULTILANG_STATUS.md).
+        pytest.xfail(f"typescript memory hog on docker under load: {e.reason}")
+    assert e.status is Status.MEMORY, (e.reason, e.stderr[-2000:])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_early_exit_zero_is_not_passed(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(calls(language, program(language, "exit")))
+    assert e.status is Status.FAILED, e.reason
+    assert outcomes(e) == ["passed", "error", "passed"]
+    assert "exit status 0" in str(e.tests[1].message)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_forged_results_and_printed_output_do_not_pass(box: Sandbox, language: str) -> None:
+    """The program writes every call's right result to the results channel itself and
+    prints "passed": each call then has two results, and none counts."""
+    needs(language)
+    e = box.run(calls(language, program(language, forge=True)))
+    assert e.status is Status.FAILED, (e.reason, e.stderr[-2000:])
+    assert outcomes(e) == ["error", "error", "error"]
+    assert all("2 results for one call" in str(t.message) for t in e.tests)
+
+
+# -- in-language test blocks -----------------------------------------------------------------
+def block(language: str, variant: str = "ok") -> Job:
+    code, tests = native(language, variant)
+    return Job(id=f"{language}-native", code=code, tests=tests, test_style="native",
+               language=language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_native_block_passes_and_is_marked_in_process(box: Sandbox, language: str) -> None:
+    needs(language)
+    e = box.run(block(language))
+    assert e.status is Status.PASSED, (e.reason, e.stdout[-2000:], e.stderr[-2000:])
+    assert e.in_process_tests is True
+    assert e.to_dict()["in_process_tests"] is True
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("variant", ["wrong", "exit", "forge"])
+def test_native_block_failures(box: Sandbox, language: str, variant: str) -> None:
+    """A failing assertion, an exit(0) before the block ends, and a completion line forged
+    with a guessed nonce: none passes."""
+    needs(language)
+    e = box.run(block(language, variant))
+    assert e.status is Status.FAILED, (e.reason, e.stderr[-2000:])
+    assert e.in_process_tests is True
+    if variant == "forge":
+        assert "wrong nonce" in e.reason
+
+
+def test_cpp_program_that_includes_bits_stdcpp_itself(box: Sandbox) -> None:
+    """The drivers put the precompiled <bits/stdc++.h> first; the program's own include of it
+    (common in contest code and MultiPL-E's prompts) must still build, in both forms."""
+    needs("cpp")
+    code = "#include <bits/stdc++.h>\n" + program("cpp")
+    assert box.run(calls("cpp", code)).status is Status.PASSED
+    native_code, tests = native("cpp")
+    e = box.run(Job(id="n", code="#include<bits/stdc++.h>\n" + native_code, tests=tests,
+                    test_style="native", language="cpp"))
+    assert e.status is Status.PASSED, e.reason
