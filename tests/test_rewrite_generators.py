@@ -291,3 +291,35 @@ def test_optimize_refuses_a_speedup_that_is_wrong_on_generated_inputs(
     assert records == []
     assert {(tuple(r["transforms"]), r["reason"]) for r in rejected} == {
         (("parity_by_bit",), "tests_failed"), (("model",), "no_code")}
+
+
+def test_timing_never_reads_the_execution_cache(tmp_path: Path,
+                                                monkeypatch: Any) -> None:
+    """A measurement read back from the cache is the first one again: the pipeline's cached
+    sandbox made every repeat the same number."""
+    import asyncio
+
+    from codesynth.exec_cache import cached
+    from codesynth.generators.base import Context
+    from codesynth.generators.optimize import timed_job
+    from codesynth.generators.variants import run_jobs
+    from codesynth.records import Limits
+    from codesynth.sandbox import open_sandbox
+
+    monkeypatch.setenv("CODESYNTH_EXEC_CACHE", str(tmp_path / "exec.sqlite"))
+    ctx = Context(llm=None, seeds=tmp_path, n=1,  # type: ignore[arg-type]
+                  sandbox_factory=lambda: cached(open_sandbox("local", workers=1),
+                                                 path=tmp_path / "exec.sqlite"),
+                  limits=Limits(timeout=5))
+    job = timed_job("t", "def f():\n    return 1\n", "assert f() == 1\n", 1000)
+    try:
+        plain = asyncio.run(run_jobs(ctx, [job, job]))
+        again = asyncio.run(run_jobs(ctx, [job]))
+        measured = asyncio.run(run_jobs(ctx, [job, job], measure=True))
+        measured += asyncio.run(run_jobs(ctx, [job, job], one_at_a_time=True, measure=True))
+    finally:
+        ctx.close()
+    # The cache is on: without measure, a repeat is a copy and a later run reads it back.
+    assert plain[1].cache == "duplicate" and again[0].cache == "hit"
+    assert all(e.passed and e.cache is None for e in measured)
+    assert len({e.cpu_time for e in measured}) > 1
