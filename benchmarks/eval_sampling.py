@@ -141,6 +141,9 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=60)
     parser.add_argument("--n", type=int, default=5, help="samples per problem")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--latency", type=float, default=0.05,
+                        help="seconds the server takes per request (a model's decoding)")
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     args = parser.parse_args()
     try:
         import evalplus.evaluate  # noqa: F401
@@ -151,38 +154,60 @@ def main() -> None:
         directory = Path(tmp)
         problems_file = directory / "synthetic_plus.jsonl"
         problems_file.write_text("".join(json.dumps(p) + "\n" for p in problems))
-        samples = directory / "samples.jsonl"
-        with ScriptedServer(reply=answer(problems)) as server:
-            command = [sys.executable, "-m", "codesynth", "eval", "evalplus", "--problems",
-                       str(problems_file), "--base-url", server.base_url, "--model",
-                       "scripted-model", "-n", str(args.n), "--mode", "completion",
-                       "--concurrency", "16", "--samples-out", str(samples), "--cache",
-                       str(directory / "cache.sqlite"), "-o", str(directory / "results.jsonl"),
-                       "--workers", str(args.workers), "--timeout", "10", "-k", "1", "--json"]
-            started = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True,
-                                  env={**os.environ, "PYTHONPATH": REPO})
-            ours = time.perf_counter() - started
-            if done.returncode != 0:
-                sys.exit(f"codesynth failed ({done.returncode}):\n{done.stderr[-2000:]}")
-        summary = json.loads(done.stdout)
-        rows = [json.loads(line) for line in
-                (directory / "results.jsonl").read_text().splitlines()]
+        runs = {}
+        for label, extra in (("overlapped", []), ("sequential", ["--no-overlap"])):
+            runs[label] = ours_run(args, problems, problems_file, directory / label, extra)
+        samples = directory / "overlapped" / "samples.jsonl"
         theirs, verdicts = evalplus_scoring(problems_file, samples, args.workers)
+    ours, summary, rows = runs["overlapped"]
+    sequential, sequential_summary, sequential_rows = runs["sequential"]
     mine = [(r["base_status"], r["plus_status"]) for r in rows]
     differ = sum(a != b for a, b in zip(mine, verdicts, strict=True))
+    same = mine == [(r["base_status"], r["plus_status"]) for r in sequential_rows]
     count = len(rows)
     print(f"{args.problems} problems x {args.n} samples = {count} samples "
-          f"(base + plus each), {args.workers} workers")
-    print(f"codesynth eval evalplus (sampling + scoring): {ours:.2f} s "
-          f"({1000 * ours / count:.1f} ms/sample; sampling {summary['sampling_seconds']:.2f} s,"
-          f" scoring {summary['scoring_seconds']:.2f} s)")
+          f"(base + plus each), {args.workers} workers, {args.latency:.2f} s per request "
+          f"at the server")
+    for name, (seconds, info) in (("overlapped", (ours, summary)),
+                                  ("sequential", (sequential, sequential_summary))):
+        print(f"codesynth eval evalplus, {name} (sampling + scoring): {seconds:.2f} s "
+              f"({1000 * seconds / count:.1f} ms/sample; sampling "
+              f"{info['sampling_seconds']:.2f} s, scoring after it {info['scoring_seconds']:.2f}"
+              " s)")
     print(f"evalplus scoring step alone:                  {theirs:.2f} s "
           f"({1000 * theirs / count:.1f} ms/sample)")
+    print(f"overlap gain (sequential / overlapped): {sequential / ours:.2f}x; same verdicts: "
+          f"{same}")
     print(f"ratio (evalplus scoring / codesynth sampling + scoring): {theirs / ours:.2f}x")
     print(f"pass@1 base {summary['pass_at_k']['base']['pass@1']:.3f}, "
           f"plus {summary['pass_at_k']['plus']['pass@1']:.3f}; verdicts that differ from "
           f"evalplus: {differ} of {count}")
+
+
+def ours_run(args: argparse.Namespace, problems: list[dict[str, Any]], problems_file: Path,
+             directory: Path, extra: list[str]) -> tuple[float, dict[str, Any],
+                                                          list[dict[str, Any]]]:
+    """One fresh ``codesynth eval evalplus --model`` command (its own LLM and execution
+    caches): wall time, the JSON summary, the result rows."""
+    directory.mkdir()
+    with ScriptedServer(reply=answer(problems), latency=args.latency) as server:
+        command = [sys.executable, "-m", "codesynth", "eval", "evalplus", "--problems",
+                   str(problems_file), "--base-url", server.base_url, "--model",
+                   "scripted-model", "-n", str(args.n), "--mode", "completion",
+                   "--concurrency", str(args.concurrency), "--samples-out",
+                   str(directory / "samples.jsonl"), "--cache",
+                   str(directory / "cache.sqlite"), "-o", str(directory / "results.jsonl"),
+                   "--workers", str(args.workers), "--timeout", "10", "-k", "1", "--json",
+                   *extra]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": REPO, "CODESYNTH_EXEC_CACHE":
+                                   str(directory / "exec-cache.sqlite")})
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"codesynth failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    rows = [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
+    return seconds, json.loads(done.stdout), rows
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from codesynth.behaviour import entry_function
@@ -50,6 +50,39 @@ def majority(outputs: Sequence[Sequence[str] | None]) -> list[str | None]:
     return labels
 
 
+def agreement(sandbox: Any, strengths: Sequence[Strength], peers: Mapping[str, Sequence[Job]],
+              limits: Limits | None = None) -> dict[str, list[str | None]]:
+    """Labels by agreement, for records with no reference but other passing candidates of
+    their task (``peers`` by job id): each peer is probed on the record's own inputs, and the
+    label of an input is the output a strict majority of the record and its peers give (None
+    without one). A peer's probe prints what its calls return, which it could forge: a forged
+    label can only make a test fail on the record itself, and such a test is never kept."""
+    from codesynth.behaviour import outputs, probe_job
+
+    plans: list[tuple[Strength, int]] = []
+    jobs: list[Job] = []
+    for strength in strengths:
+        others = peers.get(strength.job.id) or ()
+        useful = any(s.equivalent is False and s.differs for s in strength.survivors)
+        if not others or not useful or strength.original_outputs is None:
+            continue
+        count = 0
+        for k, peer in enumerate(others):
+            entry = entry_function(peer.code, peer.entry_point)
+            if entry is not None:
+                jobs.append(probe_job(f"{strength.job.id}~peer{k}", peer.code, entry,
+                                      strength.inputs))
+                count += 1
+        if count:
+            plans.append((strength, count))
+    runs = iter(list(sandbox.run_many(jobs, limits)) if jobs else [])
+    labels: dict[str, list[str | None]] = {}
+    for strength, count in plans:
+        seen = [outputs(next(runs)) for _ in range(count)]
+        labels[strength.job.id] = majority([strength.original_outputs, *seen])
+    return labels
+
+
 def candidates(strength: Strength, labels: Sequence[str | None] | None = None
                ) -> list[tuple[str, str, str]]:
     """``(test source, input origin, label kind)`` for inputs where a survivor differs."""
@@ -78,7 +111,7 @@ def candidates(strength: Strength, labels: Sequence[str | None] | None = None
 
 
 def augment(sandbox: Any, strengths: Sequence[Strength], limits: Limits | None = None,
-            labels: dict[str, Sequence[str | None]] | None = None
+            labels: Mapping[str, Sequence[str | None]] | None = None
             ) -> list[list[dict[str, Any]]]:
     """Kept tests per strength (in order; [] for none): those that kill surviving,
     non-equivalent mutants. ``labels`` (by job id, per probe input) replace the reference's

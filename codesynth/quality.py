@@ -9,8 +9,7 @@ batches at once, and each batch keeps every worker busy.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,20 +27,28 @@ class Checks:
     reruns: int = 0
     augment: bool = False  # new tests for records with surviving mutants
     seed: int = 0
+    # augmented tests' labels: the record's program ("reference"), or the majority of it and
+    # the other passing candidates of its group ("agreement"; needs ``group`` in checked)
+    labels: str = "reference"
 
     @property
     def active(self) -> bool:
         return bool(self.strength or self.reruns)
 
     def fingerprint(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        found = dataclasses.asdict(self)
+        if self.labels == "reference":  # the default: fingerprints as before
+            del found["labels"]
+        return found
 
 
 def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks,
-                limits: Limits | None = None, extra_inputs: Inputs | None = None
+                limits: Limits | None = None, extra_inputs: Inputs | None = None,
+                groups: list[str] | None = None
                 ) -> list[tuple[Execution, list[dict[str, Any]] | None]]:
     """Each execution with what the checks add, and the record's new tests (or None).
-    ``extra_inputs``: more probe inputs by job id (e.g. a model's edge cases)."""
+    ``extra_inputs``: more probe inputs by job id (e.g. a model's edge cases); ``groups``:
+    each pair's group (its task), for labels by agreement among a group's passing ones."""
     executions = flaky.rerun(sandbox, pairs, checks.reruns, limits)
     added: dict[int, list[dict[str, Any]]] = {}
     if checks.strength:
@@ -52,7 +59,13 @@ def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks
             sandbox, [job for _, job in passing], limits, checks.strength, checks.seed,
             extra_inputs=extra_inputs, durations=[executions[i].duration for i, _ in passing])
         if checks.augment:
-            new = augment.augment(sandbox, strengths, limits)
+            labels = None
+            if checks.labels == "agreement" and groups is not None:
+                peers = {job.id: [other for j, other in passing
+                                  if j != i and groups[j] == groups[i]]
+                         for i, job in passing}
+                labels = augment.agreement(sandbox, strengths, peers, limits)
+            new = augment.augment(sandbox, strengths, limits, labels)
             added = {index: tests for (index, _), tests in zip(passing, new, strict=True)}
         for (index, _), strength in zip(passing, strengths, strict=True):
             report = strength.to_dict(checks.seed)
@@ -69,17 +82,31 @@ def check_chunk(sandbox: Any, pairs: list[tuple[Job, Execution]], checks: Checks
 
 def checked(sandbox: Any, pairs: Iterable[tuple[P, Job]], checks: Checks,
             limits: Limits | None = None, chunk: int = CHUNK,
-            extra_inputs: Inputs | None = None
+            extra_inputs: Inputs | None = None, group: Callable[[P], str] | None = None
             ) -> Iterator[tuple[P, Execution, list[dict[str, Any]] | None]]:
-    """``(payload, execution, new tests)`` in input order, the checks applied."""
-    iterator = iter(pairs)
-    while True:
-        part = list(itertools.islice(iterator, chunk))
-        if not part:
-            return
+    """``(payload, execution, new tests)`` in input order, the checks applied. With
+    ``group`` (a payload's task), a chunk ends only where a group does (consecutive payloads
+    of a group stay together), so that labels by agreement see all of a group's passing
+    ones."""
+    for part in _chunks(iter(pairs), chunk, group):
         jobs = [job for _, job in part]
         executions = list(sandbox.run_many(jobs, limits))
+        groups = [group(payload) for payload, _ in part] if group is not None else None
         done = check_chunk(sandbox, list(zip(jobs, executions, strict=True)), checks, limits,
-                           extra_inputs)
+                           extra_inputs, groups)
         for (payload, _), (execution, tests) in zip(part, done, strict=True):
             yield payload, execution, tests
+
+
+def _chunks(iterator: Iterator[tuple[P, Job]], size: int, group: Callable[[P], str] | None
+            ) -> Iterator[list[tuple[P, Job]]]:
+    """Chunks of about ``size`` pairs; with ``group``, cut only between two groups."""
+    part: list[tuple[P, Job]] = []
+    for pair in iterator:
+        if part and len(part) >= size and \
+                (group is None or group(pair[0]) != group(part[-1][0])):
+            yield part
+            part = []
+        part.append(pair)
+    if part:
+        yield part

@@ -107,3 +107,43 @@ def test_any_reply_gives_literal_tuples_of_the_arity(text: str, size: int) -> No
     found, dropped = parse_inputs(text, size, 8)
     assert len(found) <= 8 and dropped >= 0
     assert all(isinstance(f, tuple) and len(f) == size and literal(f) for f in found)
+
+
+def test_verify_augment_asks_the_model_for_edge_cases(run: Any, tmp_path: Any) -> None:
+    """``verify --test-strength --augment --edge-cases N`` against a scripted server: the
+    model's input kills the mutant random inputs call equivalent; the new test says it came
+    from the model and is labelled by the record's program. Without the option, no request
+    is sent and that mutant stays equivalent."""
+    import json
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "cap", "instruction": "Cap x at 1000.", "code": CAP,
+                                  "tests": TESTS, "entry_point": "cap"}) + "\n")
+    mutant = "`1000` -> `1001` on line 2"
+    with ScriptedServer(lambda request: REPLY) as server:
+        plain, helped = tmp_path / "plain.jsonl", tmp_path / "helped.jsonl"
+        code, _, err = run("verify", source, "-o", plain, "--test-strength", "30", "--augment",
+                           "--timeout", "5")
+        assert code == 0, err
+        assert server.count == 0
+        code, _, err = run("verify", source, "-o", helped, "--test-strength", "30",
+                           "--augment", "--timeout", "5", "--edge-cases", "8", "--base-url",
+                           server.base_url, "--model", "m", "--cache", tmp_path / "llm.sqlite")
+        assert code == 0, err
+        assert server.count == 1  # one request per record
+    [before] = [json.loads(line) for line in plain.read_text().splitlines()]
+    [after] = [json.loads(line) for line in helped.read_text().splitlines()]
+    survivors = {s["description"]: s for s in before["result"]["test_strength"]["survivors"]}
+    assert survivors[mutant]["equivalent"] is True
+    model_tests = [t for t in after["augmented_tests"] if t["origin"] == "model"]
+    assert {"test": "assert cap(1001) == 1000", "origin": "model", "label": "reference"} \
+        .items() <= model_tests[0].items()
+    assert [k["description"] for k in model_tests[0]["kills"]] == [mutant]
+    assert after["result"]["test_strength"]["augmented"]["killed"] >= 1
+
+
+def test_verify_edge_cases_need_test_strength(run: Any, tmp_path: Any) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "cap", "code": "x = 1", "tests": "assert x == 1"}\n')
+    code, _, err = run("verify", source, "-o", tmp_path / "out.jsonl", "--edge-cases", "3")
+    assert code == 2 and "--edge-cases needs --test-strength" in err

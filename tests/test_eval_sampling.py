@@ -286,3 +286,76 @@ def test_a_spent_budget_stops_sampling_and_says_so(
     assert code == 4 and out == ""
     assert "requestbudgetof3spent" in squash(err)
     assert not samples.exists()
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_scoring_overlaps_sampling_with_the_same_results(
+        run: Run, tmp_path: Path, problems: tuple[Path, list[dict[str, Any]]],
+        monkeypatch: pytest.MonkeyPatch, cache: bool) -> None:
+    """A problem's samples are scored as soon as they arrive (the first row exists before
+    the last problem is answered), and the results file is the one the sequential path
+    (``--no-overlap``) writes, byte for byte but for the measured fields under ``trace``.
+    With the execution cache, jobs go to it in its own chunks, as in the sequential path:
+    the same marks (HumanEval/0's two identical samples: one is a ``duplicate``)."""
+    import codesynth.benchmarks.overlap as overlap
+
+    path, chosen = problems
+    spooled: list[float] = []
+    answered: list[float] = []
+    original = overlap.json_line
+
+    def spool(record: Any) -> str:
+        spooled.append(time.monotonic())
+        return original(record)
+
+    monkeypatch.setattr(overlap, "json_line", spool)
+    answers = known_answers(chosen)
+
+    waiting = [not cache]  # behind the cache, scoring goes by chunks of 256 jobs
+
+    def slow_last(request: Request) -> str:
+        if waiting[0] and request.kind == "completion" and \
+                request.prompt == chosen[-1]["prompt"]:
+            # The last problem answers only once a row was scored (at most 30 s later).
+            deadline = time.monotonic() + 30
+            while not spooled and time.monotonic() < deadline:
+                time.sleep(0.05)
+            answered.append(time.monotonic())
+        return answers(request)
+
+    outputs = {}
+    for label, extra in (("overlap", []), ("sequential", ["--no-overlap"])):
+        results = tmp_path / f"{label}.jsonl"
+        if cache:  # a fresh cache for each run
+            monkeypatch.setenv("CODESYNTH_EXEC_CACHE", str(tmp_path / f"{label}.exec.sqlite"))
+        with ScriptedServer(reply=slow_last) as server:
+            code, out, err = run("eval", "humaneval", "--problems", path, "--base-url",
+                                 server.base_url, "--model", "m", "-n", "2", "--mode",
+                                 "completion", "--samples-out", tmp_path / f"{label}.s.jsonl",
+                                 "-o", results, "--cache", tmp_path / "cache.sqlite",
+                                 "--concurrency", "1", "--json", *SANDBOX, *extra,
+                                 *([] if cache else ["--no-cache"]))
+        assert code == 0, err
+        outputs[label] = (results, json.loads(out))
+        if label == "overlap" and not cache:
+            assert len(spooled) == 6 and spooled[0] < answered[0]  # scored while sampling
+        waiting[0] = False
+    assert len(spooled) == 6  # the sequential path spools nothing
+
+    def stable(path: Path) -> list[str]:
+        lines = []
+        for row in read_jsonl(path):
+            for trace in row["trace"] if isinstance(row["trace"], list) else [row["trace"]]:
+                for key in ("duration", "cpu_time", "memory_peak_mb", "isolation"):
+                    trace.pop(key, None)
+                for test in trace.get("tests", ()):
+                    test.pop("duration", None)
+            lines.append(json.dumps(row))
+        return lines
+
+    assert stable(outputs["overlap"][0]) == stable(outputs["sequential"][0])
+    marks = [row["trace"].get("cache") for row in read_jsonl(outputs["overlap"][0])]
+    assert marks == ([None, "duplicate", None, None, None, None] if cache else [None] * 6)
+    keep = ("pass_at_k", "by_status", "failures", "total", "problems_attempted")
+    assert {k: outputs["overlap"][1][k] for k in keep} == \
+        {k: outputs["sequential"][1][k] for k in keep}

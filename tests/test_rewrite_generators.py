@@ -191,30 +191,54 @@ def test_nl2sql_keeps_pairs_whose_result_equals_the_strong_reference(run: Run,
 
 
 def templated(request: Request) -> str:
-    prompt, seed = request.last_user, int(request.body.get("seed", 0))
+    prompt = request.last_user
     question = prompt.split("answers this question: ", 1)[1].split("\n", 1)[0]
     if question.startswith("How many rows does the staff"):
-        return fenced("SELECT COUNT(*) FROM staff\n" if seed < 1000
-                      else "SELECT COUNT(id) FROM staff\n", "sql")
-    return fenced("SELECT MIN(salary) FROM staff\n" if seed < 1000
-                  else "SELECT MAX(salary) FROM staff\n", "sql")
+        # The tables written back before the query, as a small model does.
+        return fenced("CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT);\n"
+                      "SELECT COUNT(id) FROM staff;\n", "sql")
+    if question.startswith("What is the largest"):
+        return fenced("SELECT MAX(salary) FROM staff\n", "sql")
+    return fenced("SELECT MIN(salary) FROM staff\n", "sql")
 
 
-def test_nl2sql_template_questions_with_a_resampled_reference(run: Run,
-                                                             tmp_path: Path) -> None:
+def test_nl2sql_template_questions_are_checked_against_the_templates_query(
+        run: Run, tmp_path: Path) -> None:
     database = _database(tmp_path / "staff.db")
     with ScriptedServer(templated) as server:
         records, rejected, _ = generate(run, tmp_path, "nl2sql", database, server.base_url,
                                         "--param", "questions=templates",
-                                        "--param", "per_database=6")
+                                        "--param", "per_database=8")
         asked = [r.last_user for r in server.requests]
+        seeds = {int(r.body.get("seed", 0)) for r in server.requests}
     assert not any("Write one question" in prompt for prompt in asked)
-    assert records and all(r["question"].startswith("How many rows does the staff")
-                           for r in records)
-    assert all(r["asked_by"] == "template" and r["result"]["rows"] == [[4]] and
-               r["same_text"] is False and r["origin"]["params"]["reference"] == "resample"
-               for r in records)
+    assert max(seeds) < 1000  # the template's query is the reference: no second sample
+    assert records
+    for record in records:
+        reference = {"How many rows does the staff table have?": 'SELECT COUNT(*) FROM "staff"',
+                     "What is the largest salary in the staff table?":
+                     'SELECT MAX("salary") FROM "staff"'}[record["question"]]
+        assert record["reference_sql"] == reference
+        assert record["sql"] in ("SELECT COUNT(id) FROM staff", "SELECT MAX(salary) FROM staff")
+        assert record["asked_by"] == "template" and record["same_text"] is False
+        assert record["origin"]["params"]["reference"] == "template"
+        assert record["origin"]["params"]["reference_model"] is None
+        assert record["result"]["rows"] in ([[4]], [[70]])
+    # The subtly wrong answers (MIN for an average, a count, a grouping) are refused.
     assert rejected and {r["reason"] for r in rejected} == {"result_differs"}
+    assert all(r["sql"] == "SELECT MIN(salary) FROM staff" for r in rejected)
+
+
+def test_sql_block_drops_the_tables_written_back_but_nothing_else() -> None:
+    from codesynth.generators.sql_prompts import sql_block
+
+    echo = "```sql\n-- the tables\nCREATE TABLE t (a INTEGER);\nINSERT INTO t VALUES (1);\n" \
+           "SELECT a FROM t WHERE a > 0;\n```"
+    assert sql_block(echo) == "SELECT a FROM t WHERE a > 0"
+    assert sql_block("```sql\nSELECT ';' FROM t\n```") == "SELECT ';' FROM t"
+    for mixed in ("SELECT 1; DROP TABLE t", "CREATE TABLE t (a);\nSELECT 1;\nSELECT 2",
+                  "DELETE FROM t;\nSELECT 1"):
+        assert sql_block(f"```sql\n{mixed}\n```") == mixed  # refused as not_a_select later
 
 
 def test_a_broken_source_is_a_rejection_not_a_crash(run: Run, tmp_path: Path) -> None:
@@ -228,3 +252,74 @@ def test_a_broken_source_is_a_rejection_not_a_crash(run: Run, tmp_path: Path) ->
     assert {r["source"]: r["reason"] for r in rejected} == {"raises": "source_error",
                                                             "wrong": "source_failed"}
     assert server.count == 0  # nothing is asked about a program that does not pass
+
+
+MAXIMUM = {"id": "maximum", "instruction": "Write `maximum(a, b)`: the larger of a and b.",
+           "code": "def maximum(a, b):\n    return max((a, b), default=None)\n",
+           "tests": "assert maximum(3, 9) == 9\nassert maximum(-1, -5) == -1\n"
+                    "assert maximum(2, 2) == 2\n",
+           "test_style": "assert", "entry_point": "maximum"}
+
+
+def test_optimize_keeps_a_deterministic_speedup_that_is_measured_faster(
+        run: Run, tmp_path: Path) -> None:
+    seeds = write_jsonl(tmp_path / "verified.jsonl", [MAXIMUM])
+    # The model only writes the program back: every kept variant is a speed-up's.
+    with ScriptedServer(lambda r: fenced(MAXIMUM["code"])) as server:
+        records, rejected, _ = generate(run, tmp_path, "optimize", seeds, server.base_url,
+                                        "--param", "samples=1", "--param", "repeats=5")
+    assert [r["transforms"] for r in records] == [["minmax_to_conditional"]]
+    record = records[0]
+    assert record["code"] == "def maximum(a, b):\n    return (b if b > a else a)\n"
+    assert record["model"] is False and record["result"]["status"] == "passed"
+    assert record["differential"]["agreed"] == record["differential"]["inputs"] > 0
+    assert record["timing"]["p_value"] < 0.05 and record["timing"]["speedup_ci95"][0] > 1
+    assert [r["reason"] for r in rejected] == ["unchanged"]
+
+
+def test_optimize_refuses_a_speedup_that_is_wrong_on_generated_inputs(
+        run: Run, tmp_path: Path) -> None:
+    # Floats in the tests: the bit test that replaces `% 2` raises on them.
+    halves = {"id": "halves", "instruction": "Is x an even number?",
+              "code": "def even(x):\n    return x % 2 == 0\n",
+              "tests": "assert even(4.0) is True\nassert even(3.5) is False\n",
+              "test_style": "assert", "entry_point": "even"}
+    seeds = write_jsonl(tmp_path / "verified.jsonl", [halves])
+    with ScriptedServer(lambda r: "no code today") as server:
+        records, rejected, _ = generate(run, tmp_path, "optimize", seeds, server.base_url,
+                                        "--param", "samples=1", "--allow-empty")
+    assert records == []
+    assert {(tuple(r["transforms"]), r["reason"]) for r in rejected} == {
+        (("parity_by_bit",), "tests_failed"), (("model",), "no_code")}
+
+
+def test_timing_never_reads_the_execution_cache(tmp_path: Path,
+                                                monkeypatch: Any) -> None:
+    """A measurement read back from the cache is the first one again: the pipeline's cached
+    sandbox made every repeat the same number."""
+    import asyncio
+
+    from codesynth.exec_cache import cached
+    from codesynth.generators.base import Context
+    from codesynth.generators.optimize import timed_job
+    from codesynth.generators.variants import run_jobs
+    from codesynth.records import Limits
+    from codesynth.sandbox import open_sandbox
+
+    monkeypatch.setenv("CODESYNTH_EXEC_CACHE", str(tmp_path / "exec.sqlite"))
+    ctx = Context(llm=None, seeds=tmp_path, n=1,  # type: ignore[arg-type]
+                  sandbox_factory=lambda: cached(open_sandbox("local", workers=1),
+                                                 path=tmp_path / "exec.sqlite"),
+                  limits=Limits(timeout=5))
+    job = timed_job("t", "def f():\n    return 1\n", "assert f() == 1\n", 1000)
+    try:
+        plain = asyncio.run(run_jobs(ctx, [job, job]))
+        again = asyncio.run(run_jobs(ctx, [job]))
+        measured = asyncio.run(run_jobs(ctx, [job, job], measure=True))
+        measured += asyncio.run(run_jobs(ctx, [job, job], one_at_a_time=True, measure=True))
+    finally:
+        ctx.close()
+    # The cache is on: without measure, a repeat is a copy and a later run reads it back.
+    assert plain[1].cache == "duplicate" and again[0].cache == "hit"
+    assert all(e.passed and e.cache is None for e in measured)
+    assert len({e.cpu_time for e in measured}) > 1

@@ -64,9 +64,11 @@ async def _ask(llm: LLM, request: dict[str, Any], j: int) -> Reply:
 
 async def sample(bench: Benchmark, problems: Problems, ids: list[str], llm: LLM, n: int,
                  mode: str, samples_out: str,
-                 progress: Callable[[int], None] | None = None) -> Sampled:
+                 progress: Callable[[int], None] | None = None,
+                 on_sample: Callable[[dict[str, Any]], None] | None = None) -> Sampled:
     """Ask for ``n`` samples of each problem in ``ids``; write ``samples_out`` (and its
-    requests file) when every request was answered."""
+    requests file) when every request was answered. ``on_sample`` gets each sample as it is
+    written, in file order (to score it at once)."""
     started = time.monotonic()
     result = Sampled()
     await llm.resolve_model()  # a dead server: ModelUnavailable, before any work
@@ -90,9 +92,11 @@ async def sample(bench: Benchmark, problems: Problems, ids: list[str], llm: LLM,
             for task_id in queue:
                 pending.append(asyncio.create_task(problem_replies(task_id)))
                 if len(pending) >= window:
-                    _write(bench, problems, await pending.pop(0), mode, samples, log, result)
+                    _write(bench, problems, await pending.pop(0), mode, samples, log, result,
+                           on_sample)
             while pending:
-                _write(bench, problems, await pending.pop(0), mode, samples, log, result)
+                _write(bench, problems, await pending.pop(0), mode, samples, log, result,
+                       on_sample)
             if result.failed:
                 raise SamplingIncomplete(
                     f"{len(result.failed)} request(s) failed for good (first: "
@@ -120,7 +124,8 @@ async def _guard(call: Awaitable[Reply], progress: Callable[[int], None] | None
 
 def _write(bench: Benchmark, problems: Problems,
            done: tuple[str, dict[str, Any], list[Any]], mode: str,
-           samples: AtomicJSONLWriter, log: AtomicJSONLWriter, result: Sampled) -> None:
+           samples: AtomicJSONLWriter, log: AtomicJSONLWriter, result: Sampled,
+           on_sample: Callable[[dict[str, Any]], None] | None = None) -> None:
     task_id, request, replies = done
     problem = problems[task_id]
     result.problems += 1
@@ -136,6 +141,9 @@ def _write(bench: Benchmark, problems: Problems,
         if result.failed:
             continue  # the file will not be kept: nothing more to write into it
         completion = bench.completion_from_reply(problem, reply.text, mode)
-        samples.write({"task_id": problem.row.get("task_id", task_id), "completion": completion})
+        record = {"task_id": problem.row.get("task_id", task_id), "completion": completion}
+        samples.write(record)
         result.samples += 1
+        if on_sample is not None:
+            on_sample(record)
     log.write({"task_id": problem.row.get("task_id", task_id), **request, "replies": entries})

@@ -79,9 +79,11 @@ def sample_jobs(bench: Benchmark, path: str, problems: Problems, sanitize: bool,
 
 
 def score(args: argparse.Namespace, bench: Benchmark, run: dict[str, Any] | None = None,
-          loaded: tuple[Problems, Source] | None = None) -> int:
+          loaded: tuple[Problems, Source] | None = None, ahead: Any = None) -> int:
     """``eval BENCH SAMPLES``. ``run``: what sampling used (model, parameters), when it made
-    the samples; ``loaded``: the problems, when sampling loaded them already."""
+    the samples; ``loaded``: the problems, when sampling loaded them already; ``ahead``: an
+    :class:`~codesynth.benchmarks.overlap.Overlap` that scored the samples while they were
+    made (its sandbox is used; a results file being resumed is refused to it)."""
     ks = parse_ks(args.k)
     limits = limits_from(args)
     sanitize = bool(getattr(args, "sanitize", False))
@@ -112,21 +114,41 @@ def score(args: argparse.Namespace, bench: Benchmark, run: dict[str, Any] | None
                 kept[str(next((s for s in statuses if s != "passed"), statuses[0]))] += 1
         return problems, source, total
 
-    sandbox, (problems, source, total) = open_during(args, limits, prepare)
-    sandbox = with_cache(sandbox, args)
+    if ahead is not None:
+        sandbox = ahead.sandbox
+        try:
+            problems, source, total = prepare()
+        except BaseException:
+            ahead.abandon()
+            sandbox.close()
+            raise
+        if kept:  # a partial results file was resumed after all: the rows must match it
+            ahead.abandon()
+            ahead = None
+    else:
+        sandbox, (problems, source, total) = open_during(args, limits, prepare)
+        sandbox = with_cache(sandbox, args)
     resumed = sum(kept.values())
     if resumed:
         console.print(Text(f"resuming: {resumed} of {total} samples kept from "
                            f"{results_file.partial}", style="yellow"))
     tally = Tally()
     with sandbox, results_file as writer:
-        pairs = sample_jobs(bench, args.samples, problems, sanitize, skip=resumed)
-        for (sample, _, _, task), executions in track(
-                _whole(execute_pairs(sandbox, pairs, limits)), total - resumed, bench.name,
-                tally):
-            row = {**sample, **bench.row(sample, list(cast(_Executions, executions)))}
-            scores.add(task, bench.passed(row), row)
-            writer.write(row)
+        if ahead is not None:
+            try:
+                for (task, row), _ in track(ahead.rows(), total, bench.name, tally):
+                    scores.add(task, bench.passed(row), row)
+                    writer.write(row)
+            finally:
+                ahead.close()
+        else:
+            pairs = sample_jobs(bench, args.samples, problems, sanitize, skip=resumed)
+            for (sample, _, _, task), executions in track(
+                    _whole(execute_pairs(sandbox, pairs, limits)), total - resumed,
+                    bench.name, tally):
+                row = {**sample, **bench.row(sample, list(cast(_Executions, executions)))}
+                scores.add(task, bench.passed(row), row)
+                writer.write(row)
         info = dict(getattr(sandbox, "info", {}))
     passes, skipped = scores.pass_at_k(ks)
     _report(args, bench, scores, passes, skipped, problems, tally, resumed, info)

@@ -85,15 +85,19 @@ def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
         raise UserError(f"--samples-out {samples_out}: not a file in an existing directory")
     args.samples = str(samples_out)
     parse_ks(args.k)  # what scoring would refuse, refused before the model starts
-    limits_from(args)
-    ResumableJSONLWriter(results_path(args), restart=args.restart)  # checks the path only
+    limits = limits_from(args)
+    results = ResumableJSONLWriter(results_path(args), restart=args.restart)  # checks the path
     progress = _Progress(f"{bench.name}: sampling", len(ids) * n)
+    # Scoring starts as samples arrive, unless a results file is being resumed.
+    ahead = None if (results.partial.exists() and not args.restart) or \
+        getattr(args, "no_overlap", False) else _overlap(args, bench, problems, samples_out,
+                                                          limits)
 
     async def run(base_url: str) -> Any:
         llm = LLM(config, base_url)
         try:
             result = await sample(bench, problems, ids, llm, n, config.mode, str(samples_out),
-                                  progress)
+                                  progress, ahead.put if ahead is not None else None)
         finally:
             await llm.close()
         return llm, result
@@ -101,12 +105,19 @@ def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
     try:
         with endpoint(config) as base_url:
             llm, result = asyncio.run(run(base_url))
-    except BudgetExhausted as exc:
-        raise BudgetExhausted(f"{exc}; the samples file was not written. Raise the budget and "
-                              "run the same command again: the answers received come from "
-                              "the cache") from None
+    except BaseException as exc:
+        if ahead is not None:
+            ahead.abandon()
+            ahead.sandbox.close()
+        if isinstance(exc, BudgetExhausted):
+            raise BudgetExhausted(f"{exc}; the samples file was not written. Raise the budget "
+                                  "and run the same command again: the answers received "
+                                  "come from the cache") from None
+        raise
     finally:
         progress.stop()
+    if ahead is not None:
+        ahead.close_feed()
     usage = llm.usage.to_dict()
     console.print(Text(f"{bench.name}: {result.samples} samples of {result.problems} problems "
                        f"in {samples_out} ({usage['requests']} requests, {usage['cache_hits']} "
@@ -122,4 +133,14 @@ def sample_then_score(args: argparse.Namespace, bench: Benchmark) -> int:
         "sampled_problems": len(ids), "sampling_seconds": round(result.seconds, 3),
         "llm": usage, "requests_file": f"{samples_out}.requests.jsonl",
     }
-    return score(args, bench, run_info, loaded=(problems, source))
+    return score(args, bench, run_info, loaded=(problems, source), ahead=ahead)
+
+
+def _overlap(args: argparse.Namespace, bench: Benchmark, problems: Any, samples_out: Path,
+             limits: Any) -> Any:
+    from codesynth.benchmarks.overlap import Overlap
+    from codesynth.cli._quality_args import with_cache
+    from codesynth.cli._sandbox_args import sandbox_from
+
+    return Overlap(bench, problems, str(samples_out), with_cache(sandbox_from(args, limits),
+                                                                  args), limits)

@@ -100,6 +100,9 @@ def _add_benchmark(subparsers: Any, name: str) -> None:
                           help="sample j of a problem uses seed + j (default 0)")
     sampling.add_argument("--samples-out", default=None,
                           help=f"samples JSONL to write (default: {name}_samples.jsonl)")
+    sampling.add_argument("--no-overlap", action="store_true",
+                          help="score only once sampling is done (by default a problem's "
+                               "samples are scored as soon as they arrive; same results)")
     add_llm_options(parser)
     add_sandbox_options(parser, timeout=plugin.timeout)
     add_cache_option(parser)

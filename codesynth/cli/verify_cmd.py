@@ -13,6 +13,14 @@ from rich.text import Text
 from codesynth.cli._display import Tally, console, summary_table, track
 from codesynth.cli._quality_args import add_quality_options, checks_from, with_cache
 from codesynth.cli._sandbox_args import add_sandbox_options, limits_from, open_during
+from codesynth.cli._verify_edges import (
+    add_edge_case_options,
+    check_edge_cases,
+    edge_inputs,
+)
+from codesynth.cli._verify_edges import (
+    fingerprint as edge_fingerprint,
+)
 from codesynth.execute import execute_pairs
 from codesynth.jsonl import ResumableJSONLWriter, file_identity, read_objects
 from codesynth.quality import checked
@@ -40,14 +48,18 @@ def register(commands: Any) -> None:
     parser.add_argument("--restart", action="store_true", help=RESTART_HELP)
     add_sandbox_options(parser)
     add_quality_options(parser)
+    add_edge_case_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     limits = limits_from(args)
     checks = checks_from(args)
+    check_edge_cases(args)
     output = ResumableJSONLWriter(args.output, restart=args.restart)  # checks the path only
     kept: collections.Counter[str] = collections.Counter()
+
+    edges_used = edge_fingerprint(args)
 
     def prepare() -> Validation:
         validation = validate_file(args.input)
@@ -55,12 +67,19 @@ def run(args: argparse.Namespace) -> int:
                        "options": verdict_options(args, limits)}
         if checks.active:  # what the checks add depends on them (absent: as before)
             fingerprint["checks"] = checks.fingerprint()
+        if edges_used is not None:  # absent without --edge-cases: as before
+            fingerprint["edge_cases"] = edges_used
         if output.open_partial(fingerprint):
             for row in output.kept(read_objects(args.input), ("result",)):
                 kept[str((row.get("result") or {}).get("status"))] += 1
         return validation
 
     sandbox, validation = open_during(args, limits, prepare)
+    try:
+        edges = edge_inputs(args, args.input)
+    except BaseException:
+        sandbox.close()
+        raise
     sandbox = with_cache(sandbox, args)
     resumed = sum(kept.values())
     if validation.duplicates:
@@ -73,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     tally = Tally()
     with sandbox, output as writer:
         jobs = read_jobs(args.input, skip=resumed)
-        results = (((r, t), e) for r, e, t in checked(sandbox, jobs, checks, limits)) \
+        results = (((r, t), e) for r, e, t in checked(sandbox, jobs, checks, limits,
+                                                              extra_inputs=edges)) \
             if checks.active else (((r, None), e) for r, e in execute_pairs(sandbox, jobs,
                                                                                limits))
         for (record, tests), execution in track(results, validation.count - resumed,

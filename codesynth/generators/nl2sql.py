@@ -1,13 +1,15 @@
 """``nl2sql``: natural-language questions and SQL over SQLite databases, each pair checked by
 execution. The question comes from the model (the "weak" role) or from templates over the
 schema (``questions``); the model, asked apart, writes the query that answers it; a
-reference query for the same question comes independently from a second endpoint (the
-"strong" role, ``reference_base_url``) or, without one, from another sample of the same
-prompt (``same_text`` in the record says when both queries are the same text: weaker
-evidence than two different queries that agree). Both run in the sandbox (a Python job that
-loads the database's dump into an in-memory SQLite); the pair is kept when the query's
-result equals the reference's, compared as a multiset of rows unless the question asks for
-an order. Records carry the schema, the result and both execution traces.
+reference query for the same question comes independently: for a template question, the
+template's own query (it answers the question by construction; ``reference: template``);
+otherwise from a second endpoint (the "strong" role, ``reference_base_url``) or, without
+one, from another sample of the same prompt (``same_text`` in the record says when both
+queries are the same text: weaker evidence than two different queries that agree).
+Both run in the sandbox (a Python job that loads the database's dump into an in-memory
+SQLite); the pair is kept when the query's result equals the reference's, compared as a
+multiset of rows unless the question asks for an order. Records carry the
+schema, the result and both execution traces.
 
 Seeds: ``.sqlite`` / ``.db`` files (a file or a folder); without any, ``databases`` small
 databases are made from built-in schemas with seeded rows.
@@ -16,7 +18,6 @@ databases are made from built-in schemas with seeded rows.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,26 +28,22 @@ from codesynth.generators.sql_databases import (
     database_files,
     from_file,
     generated,
-    template_questions,
+    tables,
+    template_question,
 )
 from codesynth.generators.sql_jobs import outcome, query_job, reference_result
+from codesynth.generators.sql_prompts import (
+    QUERY,
+    QUESTION,
+    asks_for_order,
+    parse_question,
+    single_select,
+    sql_block,
+)
 from codesynth.generators.variants import run_jobs
-from codesynth.llm.extract import fenced_blocks
 from codesynth.records import Origin, content_id
 from codesynth.registry import generators
 
-QUESTION = """Here is a SQLite database:
-
-{schema}
-
-Write one question about the data in these tables that a SQL query can answer (for \
-example: how many ..., which ..., what is the average ...). Answer with the question only."""
-QUERY = """Here is a SQLite database:
-
-{schema}
-
-Write the SQLite query that answers this question: {question}
-Answer with one ```sql block."""
 PER_DATABASE = Param("per_database", int, 4, "questions asked per database", minimum=1,
                      maximum=1000)
 DATABASES = Param("databases", int, 3, "databases made when the seeds hold no SQLite file",
@@ -61,42 +58,6 @@ QUESTIONS = Param("questions", str, "model", "who asks: model (the model writes 
                   choices=("model", "templates", "both"))
 REFERENCE_MODEL = Param("reference_model", str, "", "model name at reference_base_url "
                         "(empty: the server's first)")
-_QUESTION = re.compile(r"^\W*question\W*[:\-]\s*(.+)$", re.IGNORECASE)
-_ORDERED = re.compile(r"\b(order(ed)?|sort(ed)?|rank(ed|ing)?|ascending|descending|"
-                      r"alphabetical(ly)?|from (highest|lowest|largest|smallest|oldest|newest)"
-                      r"|top \d+)\b", re.IGNORECASE)
-_SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
-
-
-def sql_block(text: str) -> str | None:
-    blocks = [b.code for b in fenced_blocks(text) if b.language in ("sql", "sqlite", "")]
-    if not blocks:
-        return None
-    return blocks[0].strip().rstrip(";").strip() or None
-
-
-def parse_question(text: str) -> str | None:
-    """The question in a reply: its first line with a question mark, without a
-    ``Question:`` label; None when there is none."""
-    for line in text.splitlines():
-        line = line.strip().strip("*\"'` ")
-        match = _QUESTION.match(line)
-        line = (match.group(1) if match else line).strip().strip("*\"'` ")
-        if "?" in line and len(line.split()) >= 3:
-            return line[:line.rindex("?") + 1]
-    return None
-
-
-def single_select(sql: str) -> bool:
-    """One SELECT (or WITH ... SELECT) statement: a ``;`` inside is refused (the sandbox's
-    ``execute`` would refuse a second statement anyway)."""
-    return bool(_SELECT.match(sql)) and ";" not in sql
-
-
-def asks_for_order(question: str) -> bool:
-    return bool(_ORDERED.search(question))
-
-
 @dataclass
 class Draft:
     database: Database
@@ -106,6 +67,7 @@ class Draft:
     reference: str
     ordered: bool
     asked_by: str = "model"  # or "template"
+    reference_by: str = "resample"  # or "strong", "template"
 
 
 @generators.register("nl2sql")
@@ -162,24 +124,29 @@ class NL2SQL:
     async def _draft(self, ctx: Context, strong: Any, item: tuple[Database, int]
                      ) -> Draft | None:
         """A question, the model's query for it, and the reference query for it: the
-        strong endpoint's, or another sample of the same prompt (each asked apart)."""
+        template's, the strong endpoint's, or another sample of the same prompt (each asked
+        apart)."""
         database, index = item
         where = {"database": database.name, "sample": index}
         mode = ctx.param(QUESTIONS)
+        templated = None
         if mode == "templates" or (mode == "both" and index % 2):
-            question = template_questions(database, ctx.rng(self.name, database.id, index))
-            if question is None:
+            templated = template_question(database, ctx.rng(self.name, database.id, index))
+            if templated is None:
                 ctx.reject("no_question", **where, reply="no table")
                 return None
+            question = templated[0]
         else:
             reply = await ctx.ask(QUESTION.format(schema=database.schema), sample=index)
             if reply is None:
                 return None
-            question = parse_question(reply)
-            if question is None:
+            parsed = parse_question(reply)
+            if parsed is None:
                 ctx.reject("no_question", **where, reply=reply[:300])
                 return None
-        prompt = QUERY.format(schema=database.schema, question=question)
+            question = parsed
+        prompt = QUERY.format(schema=database.schema, question=question,
+                              tables=tables(database) or database.schema)
         answer = await ctx.ask(prompt, sample=index)
         if answer is None:
             return None
@@ -188,6 +155,12 @@ class NL2SQL:
             ctx.reject("unparseable" if sql is None else "not_a_select", **where,
                        question=question, reply=answer[:300])
             return None
+        asked_by = "model" if templated is None else "template"
+        if templated is not None:
+            # The template's own query answers its question by construction: an
+            # independent reference, written by no model.
+            return Draft(database, index, question, sql, templated[1],
+                         asks_for_order(question), asked_by, "template")
         if strong is not None:
             from codesynth.llm import LLMError
 
@@ -208,8 +181,7 @@ class NL2SQL:
             ctx.reject("reference_unparseable", **where, question=question)
             return None
         return Draft(database, index, question, sql, reference, asks_for_order(question),
-                     "template" if mode == "templates" or (mode == "both" and index % 2)
-                     else "model")
+                     asked_by, "strong" if strong is not None else "resample")
 
     async def _judge(self, ctx: Context, strong: Any,
                      chunk: list[tuple[Database, int]]) -> list[dict[str, Any]]:
@@ -252,8 +224,9 @@ class NL2SQL:
                         template_hash=template_hash(QUESTION, QUERY),
                         parent_ids=(draft.database.id,), seed=ctx.seed,
                         params={"sample": draft.index, "reference_model":
+                                None if draft.reference_by == "template" else
                                 strong.model if strong is not None else ctx.llm.model,
-                                "reference": "strong" if strong is not None else "resample"})
+                                "reference": draft.reference_by})
         same = " ".join(draft.sql.lower().split()) == " ".join(draft.reference.lower().split())
         return {"id": content_id(self.name, draft.database.id, draft.question, draft.sql),
                 "question": draft.question, "sql": draft.sql,

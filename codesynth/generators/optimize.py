@@ -1,4 +1,5 @@
-"""``optimize``: faster variants of verified programs (AlphaDev's goal, with the model as the
+"""``optimize``: faster variants of verified programs (AlphaDev's goal, with the model and
+deterministic CPython speed-ups (:mod:`.speedups`, each alone and all chained) as the
 search). A variant is kept when it passes the original's tests, agrees with the original on
 generated inputs, and is statistically faster: both run the tests ``loops`` times per
 sandbox job, ``repeats`` jobs each, interleaved; the sandbox's CPU time of each job is the
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 
 from codesynth.generators.base import Context, Param, in_order, template_hash
 from codesynth.generators.sources import Source, load_sources
+from codesynth.generators.speedups import SPEEDUPS, chain
 from codesynth.generators.timing import compare
 from codesynth.generators.variants import (
     INPUTS,
@@ -39,6 +41,21 @@ less repeated work) while returning exactly the same results for every input. Ke
 function `{entry}` with the same name and parameters. Answer with the complete program in \
 one ```python block.
 
+Example. Slow:
+```python
+def total(xs):
+    result = 0
+    for x in xs:
+        result = result + x
+    return result
+```
+Faster:
+```python
+def total(xs):
+    return sum(xs)
+```
+
+Now this program:
 ```python
 {code}
 ```
@@ -51,102 +68,158 @@ TARGET = Param("target_seconds", float, 0.05, "CPU seconds of work per timed job
                "tests are looped to reach it)", minimum=0.001, maximum=10)
 MIN_SPEEDUP = Param("min_speedup", float, 1.1, "median speed-up to keep a variant",
                     minimum=1.0)
+SPEEDUP_NAMES = Param("transforms", str, "all", "deterministic speed-ups: all, none, or a "
+                      "comma-separated list of " + ", ".join(SPEEDUPS))
 ALPHA = Param("alpha", float, 0.05, "significance level of the one-sided test", minimum=1e-6,
               maximum=0.5)
-LOOP = "_cs_code = compile({tests!r}, 'tests.py', 'exec')\n" \
-       "for _cs_round in range({loops}):\n    exec(_cs_code, globals())\n"
+# The tests run ``loops`` times inside the program's own process, after its code: a call
+# from the judge's side crosses a process boundary (tens of microseconds), which would time
+# the crossing instead of the program. Their statements become the body of a ``for`` loop
+# in the syntax tree (no text is re-indented, so string literals stay as written). This is
+# a measurement, not a verdict: each variant timed has passed the tests and agreed with
+# the original in the judge first. A variant can still cheat this clock by tampering with
+# the interpreter (it shares the process); a kept record's ``timing`` is evidence of speed
+# as far as that goes.
+LOOP = """
+import ast as _cs_ast
+_cs_tree = _cs_ast.parse({tests!r}, "tests.py")
+_cs_tree.body = [_cs_ast.For(target=_cs_ast.Name("_cs_round", ctx=_cs_ast.Store()),
+                             iter=_cs_ast.parse("range({loops})", mode="eval").body,
+                             body=_cs_tree.body or [_cs_ast.Pass()], orelse=[])]
+exec(compile(_cs_ast.fix_missing_locations(_cs_tree), "tests.py", "exec"), globals())
+"""
 
 
 def timed_job(job_id: str, code: str, tests: str, loops: int) -> Job:
-    return Job(id=job_id, code=code, tests=LOOP.format(tests=tests, loops=loops))
+    return Job(id=job_id, code=code.rstrip() + "\n\n" + LOOP.format(tests=tests, loops=loops),
+               tests="assert True\n")
+
+
+def speedup_names(value: str) -> list[str]:
+    if value == "all":
+        return list(SPEEDUPS)
+    if value == "none":
+        return []
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SPEEDUPS]
+    if unknown:
+        from codesynth.errors import UserError
+
+        raise UserError(f"params.transforms: unknown speed-up(s) {', '.join(unknown)} "
+                        f"(known: {', '.join(SPEEDUPS)})")
+    return names
 
 
 @generators.register("optimize")
 class Optimize:
     name = "optimize"
     params: ClassVar[tuple[Param, ...]] = (SAMPLES, REPEATS, TARGET, MIN_SPEEDUP, ALPHA,
-                                           INPUTS)
+                                           INPUTS, SPEEDUP_NAMES)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         """Programs are asked about and checked ``concurrency`` at a time; the timing runs
         one variant at a time, so that measurements never compete with each other."""
+        names = speedup_names(ctx.param(SPEEDUP_NAMES))
         sources = load_sources(ctx.seeds)
         kept = 0
-        batch = max(1, ctx.llm.config.concurrency // ctx.param(SAMPLES))
-        async for base, correct in in_order(sources, lambda s: self._correct(ctx, s), batch):
+        batch = max(1, ctx.llm.config.concurrency // max(1, ctx.param(SAMPLES)))
+        async for base, correct in in_order(sources, lambda s: self._correct(ctx, s, names),
+                                            batch):
             loops: int | None = None
-            for code, index, verdict in correct:
+            for verdict, how in correct:
                 if loops is None:
                     loops = await self._calibrate(ctx, base)
-                record = await self._faster(ctx, base, code, index, verdict, loops)
+                record = await self._faster(ctx, base, verdict, how, loops)
                 if record is not None:
                     yield record
                     kept += 1
                     if kept >= ctx.n:
                         return
 
-    async def _correct(self, ctx: Context, source: Source
-                       ) -> tuple[Baseline | None, list[tuple[str, int, Verdict]]]:
-        """The model's variants of one program that pass its tests and agree with it."""
+    async def _correct(self, ctx: Context, source: Source, names: list[str]
+                       ) -> tuple[Baseline | None, list[tuple[Verdict, dict[str, Any]]]]:
+        """The variants of one program (the speed-ups', the model's) that pass its tests
+        and agree with it."""
         if source.job.test_style != "assert":
             ctx.reject("timing_needs_assert_tests", source=source.job.id)
             return None, []
         base = await baseline(ctx, source, ctx.param(INPUTS), self.name)
         if base is None or ctx.stopped:
             return None, []
+        code, rng = source.job.code, ctx.rng(self.name, source.job.id)
+        made: list[tuple[str | None, dict[str, Any]]] = []
+        for name in names:  # each speed-up alone, then all of them in a row
+            variant = SPEEDUPS[name](code, source.entry, rng)
+            if variant is not None:
+                made.append((variant, {"transforms": [name], "model": False}))
+        chained, applied = chain(code, names, source.entry, rng)
+        if len(applied) > 1:
+            made.append((chained, {"transforms": applied, "model": False}))
         replies = await asyncio.gather(*(ctx.ask(FASTER.format(
             entry=source.entry, code=source.job.code.rstrip()), sample=i)
             for i in range(ctx.param(SAMPLES))))
-        runnable: list[tuple[str, int]] = []
-        for index, reply in enumerate(replies):
-            if reply is None:
-                continue
-            code = reply_code(reply)
-            reason = screen(base, code)
-            if reason is None and code is not None and any(code == c for c, _ in runnable):
+        made += [(reply_code(reply), {"transforms": ["model"], "model": True, "sample": i,
+                                      "template_hash": template_hash(FASTER)})
+                 for i, reply in enumerate(replies) if reply is not None]
+        runnable: list[tuple[str, dict[str, Any]]] = []
+        for variant, how in made:
+            reason = screen(base, variant)
+            if reason is None and any(variant == c for c, _ in runnable):
                 reason = "duplicate_variant"
             if reason is not None:
-                ctx.reject(reason, source=source.job.id, sample=index)
+                ctx.reject(reason, source=source.job.id, transforms=how["transforms"],
+                           sample=how.get("sample"))
                 continue
-            assert code is not None
-            runnable.append((code, index))
-        verdicts = await check(ctx, base, [code for code, _ in runnable])
+            assert variant is not None
+            runnable.append((variant, how))
+        verdicts = await check(ctx, base, [c for c, _ in runnable])
         correct = []
-        for (code, index), verdict in zip(runnable, verdicts, strict=True):
+        for (_, how), verdict in zip(runnable, verdicts, strict=True):
             if verdict.reason is not None:
-                ctx.reject(verdict.reason, source=source.job.id, sample=index,
-                           **verdict.detail)
+                ctx.reject(verdict.reason, source=source.job.id, transforms=how["transforms"],
+                           sample=how.get("sample"), **verdict.detail)
             else:
-                correct.append((code, index, verdict))
+                correct.append((verdict, how))
         return base, correct
 
-    async def _faster(self, ctx: Context, base: Baseline | None, code: str, index: int,
-                      verdict: Verdict, loops: int) -> dict[str, Any] | None:
+    async def _faster(self, ctx: Context, base: Baseline | None, verdict: Verdict,
+                      how: dict[str, Any], loops: int) -> dict[str, Any] | None:
         assert base is not None
         source_id = base.source.job.id
-        timing = await self._time(ctx, base, code, loops)
+        where = {"source": source_id, "transforms": how["transforms"],
+                 "sample": how.get("sample")}
+        timing = await self._time(ctx, base, verdict.code, loops)
         if timing.get("reason"):
-            ctx.reject(timing["reason"], source=source_id, sample=index)
+            ctx.reject(timing["reason"], **where)
             return None
         faster = timing["p_value"] < ctx.param(ALPHA) and \
             timing["speedup"] >= ctx.param(MIN_SPEEDUP) and timing["speedup_ci95"][0] > 1
         if not faster:
-            ctx.reject("not_faster", source=source_id, sample=index,
-                       speedup=timing["speedup"], p_value=round(timing["p_value"], 4))
+            ctx.reject("not_faster", **where, speedup=timing["speedup"],
+                       p_value=round(timing["p_value"], 4))
             return None
-        how = {"transforms": ["model"], "model": True, "sample": index,
-               "template_hash": template_hash(FASTER)}
         return variant_record(ctx, self.name, base, verdict, how, speedup=timing["speedup"],
                               timing=timing)
 
     async def _calibrate(self, ctx: Context, base: Baseline | None) -> int:
-        """Loops of the tests that take about ``target_seconds`` of CPU in one job."""
+        """Loops of the tests that take about ``target_seconds`` of CPU in one job: the
+        loops are multiplied by 10 until the work (CPU time above an empty job's) is at
+        least 10 ms, so that a fast workload is not extrapolated from noise."""
         assert base is not None
         job = base.source.job
-        probes = [timed_job(f"{job.id}~cal{n}", job.code, job.tests, n) for n in (0, 20)]
-        empty, twenty = await run_jobs(ctx, probes)
-        per_loop = max((twenty.cpu_time - empty.cpu_time) / 20, 1e-6)
-        return max(1, min(100_000, math.ceil(ctx.param(TARGET) / per_loop)))
+        target = ctx.param(TARGET)
+        loops, per_loop = 20, 0.0
+        while True:
+            empty, looped = await run_jobs(ctx, [
+                timed_job(f"{job.id}~cal0", job.code, job.tests, 0),
+                timed_job(f"{job.id}~cal{loops}", job.code, job.tests, loops)],
+                measure=True)
+            work = looped.cpu_time - empty.cpu_time
+            per_loop = max(work / loops, 1e-7)
+            if work >= min(0.01, target) or loops >= 100_000 or not looped.passed:
+                break
+            loops *= 10
+        return max(1, min(100_000, math.ceil(target / per_loop)))
 
     async def _time(self, ctx: Context, base: Baseline, code: str,
                     loops: int) -> dict[str, Any]:
@@ -158,7 +231,8 @@ class Optimize:
             jobs += [timed_job(f"{job.id}~t{r}e", job.code, job.tests, 0),
                      timed_job(f"{job.id}~t{r}o", job.code, job.tests, loops),
                      timed_job(f"{job.id}~t{r}v", code, job.tests, loops)]
-        results: list[Execution] = await run_jobs(ctx, jobs, one_at_a_time=True)
+        results: list[Execution] = await run_jobs(ctx, jobs, one_at_a_time=True,
+                                                 measure=True)
         if not all(e.passed for e in results):
             bad = next(e for e in results if not e.passed)
             return {"reason": f"timing_{bad.status.value}"}

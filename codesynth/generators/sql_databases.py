@@ -68,25 +68,50 @@ def columns_of(db: sqlite3.Connection) -> tuple[tuple[str, tuple[tuple[str, str,
 
 
 def template_questions(database: Database, rng: random.Random) -> str | None:
+    """A question made from the schema; None for a database with no table."""
+    made = template_question(database, rng)
+    return made[0] if made is not None else None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def template_question(database: Database, rng: random.Random) -> tuple[str, str] | None:
     """A question made from the schema (a count, an average, a maximum, a filter, a
-    grouping), for models too small to ask good ones; None for a database with no table."""
+    grouping), for models too small to ask good ones, with the query that answers it by
+    construction (the reference a model's query is checked against); None for a database
+    with no table."""
     if not database.columns:
         return None
     table, columns = rng.choice(database.columns)
     numbers = [(c, v) for c, kind, v in columns if kind in ("INTEGER", "REAL", "NUMERIC")
                and c != "id" and not c.endswith("_id") and isinstance(v, int | float)]
     texts = [c for c, kind, _ in columns if kind == "TEXT" and c not in ("name", "title")]
-    choices = [f"How many rows does the {table} table have?"]
+    t = _quoted(table)
+    choices = [(f"How many rows does the {table} table have?", f"SELECT COUNT(*) FROM {t}")]
     if numbers:
         column, value = rng.choice(numbers)
-        choices += [f"What is the average {column} in the {table} table?",
-                    f"What is the largest {column} in the {table} table?",
-                    f"How many rows of the {table} table have a {column} greater than "
-                    f"{value}?"]
+        c = _quoted(column)
+        choices += [(f"What is the average {column} in the {table} table?",
+                     f"SELECT AVG({c}) FROM {t}"),
+                    (f"What is the largest {column} in the {table} table?",
+                     f"SELECT MAX({c}) FROM {t}"),
+                    (f"How many rows of the {table} table have a {column} greater than "
+                     f"{value}?", f"SELECT COUNT(*) FROM {t} WHERE {c} > {value!r}")]
     if texts:
         column = rng.choice(texts)
-        choices.append(f"How many rows of the {table} table are there for each {column}?")
+        c = _quoted(column)
+        choices.append((f"How many rows of the {table} table are there for each {column}?",
+                        f"SELECT {c}, COUNT(*) FROM {t} GROUP BY {c}"))
     return rng.choice(choices)
+
+
+def tables(database: Database) -> str:
+    """The schema in one line per table, ``name(column TYPE, ...)``: what a small model
+    reads best (the CREATE statements invite it to write them back)."""
+    return "\n".join(f"{table}({', '.join(f'{c} {kind}'.strip() for c, kind, _ in cols)})"
+                     for table, cols in database.columns)
 
 
 def from_file(path: Path) -> Database | None:

@@ -207,7 +207,8 @@ def _stage(number: int, name: str, pipeline: Pipeline, state: RunState, config: 
             checks = Checks(strength=int(pipeline.verify.get("test_strength", 0)),
                             reruns=int(pipeline.verify.get("reruns", 0)),
                             augment=bool(pipeline.verify.get("augment", False)),
-                            seed=pipeline.seed)
+                            seed=pipeline.seed,
+                            labels=str(pipeline.verify.get("labels", "reference")))
             edges = _edge_cases(pipeline, config, base_url, previous, summary) \
                 if pipeline.verify.get("edge_cases") and checks.strength else None
             return stages.verify(previous, out, sandbox(), limits, tick, checks,

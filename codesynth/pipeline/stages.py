@@ -230,7 +230,8 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
 
     extra = {r["id"]: edge_cases[r["task_id"]] for r in kept(candidates)
              if r["task_id"] in edge_cases} if edge_cases else None
-    results = checked(sandbox, jobs, checks, limits, extra_inputs=extra) \
+    results = checked(sandbox, jobs, checks, limits, extra_inputs=extra,
+                      group=lambda record: str(record.get("task_id"))) \
         if checks is not None and checks.active \
         else ((r, e, None) for r, e in execute_pairs(sandbox, jobs, limits))
     for record, execution, added in results:
