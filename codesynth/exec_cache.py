@@ -167,7 +167,9 @@ class CachedSandbox:
                 self.store.close()
 
     def run(self, job: Job, limits: Limits | None = None) -> Execution:
-        return next(iter(self.run_many([job], limits)))
+        # to the end: the verdict is stored after it is yielded
+        (execution,) = self.run_many([job], limits)
+        return execution
 
     def forget(self, job: Job, limits: Limits | None = None) -> None:
         """Drop a job's stored verdict (one that reruns showed to be flaky)."""

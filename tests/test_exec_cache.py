@@ -72,6 +72,16 @@ def test_hits_are_read_back_marked_and_equal(local: Any, tmp_path: Path) -> None
     assert cache.stats.hits == 4
 
 
+def test_one_job_at_a_time_is_stored_too(local: Any, tmp_path: Path) -> None:
+    """``run`` (one job) stores its verdict like ``run_many``: the second run is a hit."""
+    counting = Counting(local)
+    cache = CachedSandbox(counting, ExecutionStore(tmp_path / "c.sqlite"))
+    assert cache.run(PROGRAMS[0], LIMITS).cache is None
+    again = cache.run(PROGRAMS[0], LIMITS)
+    assert again.cache == "hit" and again.status is Status.PASSED
+    assert counting.ran == ["ok"]
+
+
 def test_the_key_covers_what_a_verdict_depends_on(local: Any) -> None:
     runtime = runtime_digest(local)
     job = PROGRAMS[0]
