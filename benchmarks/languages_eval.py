@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from codesynth.benchmarks.base import Problem  # noqa: E402
 from codesynth.benchmarks.humaneval_x import HumanEvalX  # noqa: E402
-from codesynth.harness.drivers.go import as_main_package  # noqa: E402
-from codesynth.languages import BUILTIN, SANDBOX_PATH, toolchain  # noqa: E402
+from codesynth.benchmarks.humaneval_x_plain import plain_passes  # noqa: E402
+from codesynth.languages import BUILTIN, toolchain  # noqa: E402
 from codesynth.records import Limits  # noqa: E402
 from codesynth.sandbox import open_sandbox  # noqa: E402
 
@@ -83,35 +82,9 @@ def ours(language: str, work: Work) -> tuple[float, float]:
 
 
 def plain(language: str, work: Work, gocache: str) -> tuple[float, float]:
-    env = {"PATH": SANDBOX_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
     start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     for row, generation in work:
-        job = HumanEvalX().jobs(Problem(row["task_id"], row["prompt"], row),
-                                {"completion": generation}, "p")[0]
-        program = job.code + "\n" + row["test"]
-        with tempfile.TemporaryDirectory() as work_dir:
-            def run(argv: list[str], **extra: str) -> None:
-                subprocess.run(argv, cwd=work_dir, env={**env, **extra}, check=True,
-                               capture_output=True, timeout=120)
-            if language == "cpp":
-                Path(work_dir, "test.cpp").write_text(program)
-                run(["g++", "-std=c++11", "test.cpp", "-o", "test"])
-                run(["./test"])
-            elif language == "java":
-                Path(work_dir, "Main.java").write_text(program)
-                run(["javac", "Main.java"])
-                run(["java", "-ea", "-cp", ".", "Main"])
-            elif language == "go":
-                Path(work_dir, "main_test.go").write_text(as_main_package(program))
-                run(["go", "test", "."], GOCACHE=gocache, GO111MODULE="off", GOFLAGS="",
-                    GOPATH=f"{work_dir}/go:/usr/share/gocode", GOPROXY="off", CGO_ENABLED="0")
-            elif language == "rust":
-                Path(work_dir, "main.rs").write_text(program)
-                run(["rustc", "--edition", "2021", "--test", "main.rs", "-o", "test"])
-                run(["./test", "--test-threads=1"])
-            else:
-                Path(work_dir, "test.js").write_text(program)
-                run(["node", "test.js"])
+        assert plain_passes(row, generation, gocache), row["task_id"]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.perf_counter() - start, (after.ru_utime + after.ru_stime
                                          - before.ru_utime - before.ru_stime)
