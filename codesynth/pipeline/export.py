@@ -193,7 +193,9 @@ PRODUCT_FILES = {
     "optimize": "faster variants: pass the same tests, statistically faster in repeated "
                 "CPU-time measurements; with the timings and the speed-up",
     "nl2sql": "questions and SQL whose result equals an independent reference query's; "
-              "with the schema, the result and the execution traces"}
+              "with the schema, the result and the execution traces",
+    "translate": "programs translated into another language that pass the source's stdio "
+                 "cases in the sandbox; with the source's id, language and code"}
 
 
 def test_strength_lines(strength: dict[str, Any] | None) -> list[str]:

@@ -21,7 +21,8 @@ from codesynth.pipeline.view import View
 from codesynth.records import Limits
 
 ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs",
-         "lintseq", "repairs", "refactor", "optimize", "nl2sql")  # the last ones: optional
+         "lintseq", "repairs", "refactor", "optimize", "nl2sql",
+         "translate")  # the last ones: optional
 
 
 def limits_of(pipeline: Pipeline) -> Limits:

@@ -141,9 +141,10 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "refactor": {"n": Int(1, 10_000_000), "params": TABLE},
     "optimize": {"n": Int(1, 10_000_000), "params": TABLE},
     "nl2sql": {"n": Int(1, 10_000_000), "seeds": STR, "params": TABLE},
+    "translate": {"n": Int(1, 10_000_000), "params": TABLE},
 }
 REQUIRED = {"generate": ("method", "n")}
-PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql")  # optional stages
+PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql", "translate")  # optional stages
 # [llm]: the types come from LLMConfig's fields; the ranges, choices and tests from here.
 def _llm_numbers() -> dict[str, Spec]:
     """The numeric [llm] keys, bounded as LLMConfig bounds them (one table for the flags,
@@ -333,4 +334,5 @@ def _product_params(where: Key, table: dict[str, Any], base: Path) -> Iterator[P
 
 CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
     "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
-    "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params}
+    "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params,
+    "translate": _product_params}
