@@ -77,7 +77,8 @@ def answer_prompt(language: str) -> str:
         + "\nExample:\n" + example(language)
 
 
-_LABEL = re.compile(r"^\W*(input|output)\W*:?\W*$|^\W*(input|output)\s*:\s*(\S.*)$",
+_LABEL = re.compile(r"^[ \t*#>-]*(?:example\s+|sample\s+)?(input|output)[ \t*]*:?[ \t*]*$"
+                    r"|^[ \t*#>-]*(?:example\s+|sample\s+)?(input|output)[ \t*]*:[ \t*]*(\S.*)$",
                     re.IGNORECASE | re.MULTILINE)
 
 
@@ -112,7 +113,8 @@ def split_answer(text: str | None, language: str) -> tuple[str | None, list[dict
     count as the program."""
     if not text:
         return None, []
-    head = re.split(r"^\W*input\W*:", text, maxsplit=1, flags=re.IGNORECASE | re.MULTILINE)[0]
+    head = re.split(r"^[ \t*#>-]*(?:example\s+|sample\s+)?input[ \t*]*:", text, maxsplit=1,
+                    flags=re.IGNORECASE | re.MULTILINE)[0]
     code = extract_code(head, language) if head.strip() else None
     return code, parse_cases(text)
 
