@@ -48,7 +48,7 @@ KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
                           [_lines(s["code"]) for s in r.get("steps", ())]],
     "refactor": lambda r: _lines(r["code"]), "optimize": lambda r: _lines(r["code"]),
     "nl2sql": lambda r: normalize_text(r["question"]),
-    "translate": lambda r: [r["language"], _lines(r["code"])],
+    "translate": lambda r: [r["source_id"], r["language"], _lines(r["code"])],
 }
 
 
