@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Run, squash
 from tests.language_answers import BROKEN, CASES, CORRECT, WRONG, cases_text, fenced
@@ -243,3 +245,31 @@ def test_a_language_that_is_not_registered_is_refused_before_any_request(
         assert server.count == 0
     assert code == 2
     assert squash(f"params.{param}: expected one of python, javascript") in squash(err)
+
+
+_LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+                max_size=20).filter(
+    # fences strip trailing whitespace (stdio compares without it); a line that is itself
+    # an "Input:"/"Output:" label is read as one
+    lambda t: "`" not in t and "~" not in t and t.strip() and t == t.rstrip()
+    and not re.match(r"[ \t*#>-]*(example\s+|sample\s+)?(input|output)", t, re.I))
+
+
+@given(st.lists(st.tuples(st.lists(_LINE, min_size=1, max_size=3),
+                          st.lists(_LINE, min_size=1, max_size=3)), min_size=1, max_size=4))
+def test_cases_written_as_blocks_are_read_back(pairs: list[tuple[list[str], list[str]]]
+                                               ) -> None:
+    from codesynth.generators.polyglot import parse_cases, split_answer
+
+    cases = [{"input": "".join(f"{x}\n" for x in i), "output": "".join(f"{x}\n" for x in o)}
+             for i, o in pairs]
+    text = fenced("cpp", CORRECT["cpp"]) + cases_text(cases)
+    assert parse_cases(text) == cases
+    assert split_answer(text, "cpp") == (CORRECT["cpp"], cases)
+
+
+def test_an_input_without_its_output_is_dropped() -> None:
+    from codesynth.generators.polyglot import parse_cases
+
+    text = "Input:\n```\n1\n```\nInput: 2\nOutput: 3\nOutput:\n```\n9\n```\n"
+    assert parse_cases(text) == [{"input": "2\n", "output": "3\n"}]
