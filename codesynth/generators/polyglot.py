@@ -55,6 +55,21 @@ EXAMPLES = {
 }
 EXAMPLE_TASK = "Read an integer n and print n * 2."
 EXAMPLE_CASES = (("4\n", "8\n"), ("-3\n", "-6\n"))
+# Worked examples as earlier turns of the conversation (a small model follows those far
+# better than an example inside the request): the same program with another expression.
+SHOTS = (("Read an integer n and print n * 2.", "n * 2"),
+         ("Read an integer n and print n - 3.", "n - 3"))
+
+
+def few_shot(language: str, request: str, instruction: str) -> list[dict[str, str]]:
+    """Chat messages: ``request`` (formatted with ``instruction``) answered for each shot in
+    ``language``, then asked for ``instruction``."""
+    messages = []
+    for task, expression in SHOTS:
+        program = EXAMPLES[language].replace("n * 2", expression)
+        messages += [{"role": "user", "content": request.format(instruction=task)},
+                     {"role": "assistant", "content": f"```{language}\n{program}```"}]
+    return [*messages, {"role": "user", "content": request.format(instruction=instruction)}]
 
 ANSWER = """Answer with the complete {name} program in one ```{language} block. The program \
 reads its input from standard input and prints the answer to standard output. Then give 2 \

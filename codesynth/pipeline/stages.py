@@ -35,11 +35,7 @@ Task: {instruction}
 STDIO_SOLUTION = """Solve this task with a {name} program that reads standard input and prints \
 to standard output. Answer with the complete program in one ```{language} block.
 
-Example task: {example_task}
-```{language}
-{example}```
-
-Task: {instruction}
+Task: {{instruction}}
 """
 STDIO_TESTS = """Write 3 test cases for a program that solves this task, each as an Input: \
 block and an Output: block (the exact text the program reads and prints).
@@ -221,7 +217,7 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
     async def answer_stdio(task: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
         """A task in the stdio form (any language): its own cases, else cases asked of the
         model; programs asked in the task's language, with a worked example of the form."""
-        from codesynth.generators.polyglot import EXAMPLE_TASK, EXAMPLES, NAMES, parse_cases
+        from codesynth.generators.polyglot import NAMES, few_shot, parse_cases
         from codesynth.records import LANGUAGES
 
         language = task.get("language", "python")
@@ -236,11 +232,12 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
             tests_reply = await llm.ask([{"role": "user", "content": STDIO_TESTS.format(
                 instruction=task["instruction"])}], sample=0, **params)
             cases, tests_request = parse_cases(tests_reply.text) or None, tests_reply.key
-        prompt = STDIO_SOLUTION.format(name=NAMES[language], language=language,
-                                       example_task=EXAMPLE_TASK, example=EXAMPLES[language],
-                                       instruction=task["instruction"])
-        replies = await asyncio.gather(*(llm.ask([{"role": "user", "content": prompt}],
-                                                 sample=s, **params) for s in range(samples)))
+        # Worked examples in the task's language come first, as earlier turns.
+        messages = few_shot(language, STDIO_SOLUTION.format(name=NAMES[language],
+                                                            language=language),
+                            task["instruction"])
+        replies = await asyncio.gather(*(llm.ask(messages, sample=s, **params)
+                                         for s in range(samples)))
         rows = []
         for sample, reply in enumerate(replies):
             code = extract_code(reply.text, language)
