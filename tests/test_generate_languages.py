@@ -273,3 +273,29 @@ def test_an_input_without_its_output_is_dropped() -> None:
 
     text = "Input:\n```\n1\n```\nInput: 2\nOutput: 3\nOutput:\n```\n9\n```\n"
     assert parse_cases(text) == [{"input": "2\n", "output": "3\n"}]
+
+
+def test_the_worked_examples_shown_to_the_model_pass_in_every_language() -> None:
+    """A prompt's example program must itself be right: each shot, in each language, runs
+    on cases of its own expression in the sandbox and passes."""
+    from codesynth.generators.polyglot import EXAMPLES, SHOTS, few_shot
+    from codesynth.records import Job, Limits
+    from codesynth.sandbox import open_sandbox
+
+    values = {"n * 2": lambda n: n * 2, "n - 3": lambda n: n - 3,
+              "n * n * n": lambda n: n * n * n}
+    jobs = []
+    for language in EXAMPLES:
+        messages = few_shot(language, "Task: {instruction}", "Read n.")
+        assert len(messages) == 2 * len(SHOTS) + 1 and messages[-1]["content"] == "Task: Read n."
+        for index, (_, expression) in enumerate(SHOTS):
+            program = messages[2 * index + 1]["content"].split("\n", 1)[1].rsplit("```", 1)[0]
+            cases = [{"input": f"{n}\n", "output": f"{values[expression](n)}\n"}
+                     for n in (4, -3, 0)]
+            jobs.append(Job(id=f"{language}-{index}", code=program, tests=cases,
+                            test_style="stdio", language=language))
+    with open_sandbox("local") as box:
+        results = list(box.run_many(jobs, Limits(timeout=30, memory_mb=1024,
+                                                 max_processes=64)))
+    assert [(j.id, r.status.value) for j, r in zip(jobs, results, strict=True)] == [
+        (j.id, "passed") for j in jobs], [r.reason for r in results]

@@ -35,14 +35,13 @@ SNIPPET_LANGUAGE = Param("language", str, "python", "the language of the program
 
 # One tiny program per language: what "reads stdin, prints stdout" looks like there.
 EXAMPLES = {
-    "python": "import sys\n\nn = int(sys.stdin.readline())\nprint(n * 2)\n",
-    "javascript": "const lines = require('fs').readFileSync(0, 'utf8').split('\\n');\n"
-                  "const n = parseInt(lines[0]);\nconsole.log(n * 2);\n",
-    "typescript": "const lines: string[] = require('fs').readFileSync(0, 'utf8')"
-                  ".split('\\n');\nconst n: number = parseInt(lines[0]);\n"
+    "python": "n = int(input())\nprint(n * 2)\n",
+    "javascript": "const n = parseInt(require('fs').readFileSync(0, 'utf8'));\n"
                   "console.log(n * 2);\n",
-    "cpp": "#include <iostream>\nusing namespace std;\n\nint main() {\n    long long n;\n"
-           "    cin >> n;\n    cout << n * 2 << endl;\n    return 0;\n}\n",
+    "typescript": "const n: number = parseInt(require('fs').readFileSync(0, 'utf8'));\n"
+                  "console.log(n * 2);\n",
+    "cpp": "#include <iostream>\nusing namespace std;\n\nint main() {\n"
+           "    long long n; cin >> n;\n    cout << n * 2 << endl;\n    return 0;\n}\n",
     "go": "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tvar n int\n\tfmt.Scan(&n)\n"
           "\tfmt.Println(n * 2)\n}\n",
     "rust": "use std::io::Read;\n\nfn main() {\n    let mut s = String::new();\n"
@@ -58,7 +57,8 @@ EXAMPLE_CASES = (("4\n", "8\n"), ("-3\n", "-6\n"))
 # Worked examples as earlier turns of the conversation (a small model follows those far
 # better than an example inside the request): the same program with another expression.
 SHOTS = (("Read an integer n and print n * 2.", "n * 2"),
-         ("Read an integer n and print n - 3.", "n - 3"))
+         ("Read an integer n and print n - 3.", "n - 3"),
+         ("Read an integer n and print n * n * n.", "n * n * n"))
 
 
 def few_shot(language: str, request: str, instruction: str) -> list[dict[str, str]]:
