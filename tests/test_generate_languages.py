@@ -299,3 +299,35 @@ def test_the_worked_examples_shown_to_the_model_pass_in_every_language() -> None
                                                  max_processes=64)))
     assert [(j.id, r.status.value) for j, r in zip(jobs, results, strict=True)] == [
         (j.id, "passed") for j in jobs], [r.reason for r in results]
+
+
+def test_several_languages_take_turns_by_request(run: Run, tmp_path: Path) -> None:
+    def reply(request: Request) -> str:
+        match = re.search(r"give the solution in a ```(\w+) block", request.last_user)
+        assert match, request.last_user
+        return self_instruct_reply(match.group(1))
+
+    with ScriptedServer(reply) as server:
+        records, summary, _ = generate(
+            run, server, tmp_path, "self-instruct", 2, "--param", "languages=javascript, cpp",
+            "--param", "max_requests=2", "--param", "tasks_per_request=4",
+            "--param", "similarity=1")
+    assert sorted(r["language"] for r in records) == ["cpp", "javascript"]
+    for record in records:
+        stdio_record(record, record["language"])
+        assert record["code"] == CORRECT[record["language"]]
+    assert summary["rejected"] == {"tests_failed": 2, "tests_error": 2, "no_code": 2}
+
+
+def test_a_languages_list_is_checked_in_both_forms() -> None:
+    from codesynth.errors import UserError
+    from codesynth.generators.params import check_params
+
+    assert check_params("self-align", {"languages": ["go", "cpp"]}, "p:") == {
+        "languages": ["go", "cpp"]}
+    assert check_params("oss-instruct", {"languages": "go, rust"}, "p:") == {
+        "languages": ["go", "rust"]}
+    for bad in (["go", "cobol"], [], "", [1], {"go": 1}):
+        with pytest.raises(UserError, match=r"p: params.languages: expected a non-empty list|"
+                                            r"p: params.languages: expected a list"):
+            check_params("evol-instruct", {"languages": bad}, "p:")

@@ -28,11 +28,14 @@ from codesynth.generators.filters import (
 )
 from codesynth.generators.polyglot import (
     LANGUAGE,
+    LANGUAGES_PARAM,
     NAMES,
     Draft,
     answer_prompt,
     check_stdio,
     draft_problem,
+    languages_of,
+    pick,
     split_answer,
     stdio_fields,
 )
@@ -82,14 +85,17 @@ STDIO_ANSWER = """Solve the following programming task with a {name} program.
 @generators.register("evol-instruct")
 class EvolInstruct:
     name = "evol-instruct"
-    params: ClassVar[tuple[Param, ...]] = (ROUNDS, SIMILARITY, MAX_REQUESTS, LANGUAGE)
+    params: ClassVar[tuple[Param, ...]] = (ROUNDS, SIMILARITY, MAX_REQUESTS, LANGUAGE,
+                                           LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         rounds, threshold = ctx.param(ROUNDS), ctx.param(SIMILARITY)
-        language = ctx.param(LANGUAGE)
+        languages = languages_of(ctx, LANGUAGE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
-        digest = template_hash(EVOLVE, ANSWER, *METHODS.values()) if language == "python" \
-            else template_hash(EVOLVE, STDIO_ANSWER, answer_prompt(language), *METHODS.values())
+        digests = {language: template_hash(EVOLVE, ANSWER, *METHODS.values())
+                   if language == "python" else
+                   template_hash(EVOLVE, STDIO_ANSWER, answer_prompt(language),
+                                 *METHODS.values()) for language in languages}
         await load_similarity()
         generation = [(t["id"], t["instruction"]) for t in load_seed_tasks(ctx.seeds)]
         kept, requests = 0, 0
@@ -99,6 +105,7 @@ class EvolInstruct:
             async def evolve(item: tuple[str, str], round_: int = round_
                              ) -> tuple[str, str, str, str | None, str | None]:
                 parent, instruction = item
+                language = pick(languages, parent)
                 method = ctx.rng("evol", parent, round_).choice(sorted(METHODS))
                 prompt = EVOLVE.format(method=METHODS[method], instruction=instruction)
                 evolved = await ctx.ask(prompt, sample=round_)
@@ -113,6 +120,8 @@ class EvolInstruct:
             async for parent, instruction, method, evolved, answer in in_order(
                     generation, evolve, ctx.llm.config.concurrency):
                 requests += 2
+                language = pick(languages, parent)
+                digest = digests[language]
                 reason = _eliminate(instruction, evolved, answer, threshold)
                 if reason:
                     ctx.reject(reason, parent=parent, round=round_, method=method)

@@ -23,12 +23,14 @@ from codesynth.generators.base import (
     template_hash,
 )
 from codesynth.generators.polyglot import (
+    LANGUAGES_PARAM,
     NAMES,
     SNIPPET_LANGUAGE,
     Draft,
     answer_prompt,
     check_stdio,
     draft_problem,
+    pick,
     split_answer,
     stdio_fields,
 )
@@ -95,17 +97,21 @@ def seed_root(ctx: Context) -> Path:
 @generators.register("oss-instruct")
 class OSSInstruct:
     name = "oss-instruct"
-    params: ClassVar[tuple[Param, ...]] = (PER_FILE, MAX_REQUESTS, SNIPPET_LANGUAGE)
+    params: ClassVar[tuple[Param, ...]] = (PER_FILE, MAX_REQUESTS, SNIPPET_LANGUAGE,
+                                           LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         chosen = ctx.param(SNIPPET_LANGUAGE)
+        several = ctx.param(LANGUAGES_PARAM)
 
         def target(snippet: Snippet) -> str:
+            if several:
+                return pick(several, snippet.id)
             if chosen != "snippet":
                 return str(chosen)
             return snippet.language if snippet.language in LANGUAGES else "python"
 
-        digest = template_hash(TEMPLATE) if chosen == "python" else \
+        digest = template_hash(TEMPLATE) if chosen == "python" and not several else \
             template_hash(TEMPLATE, STDIO_TEMPLATE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         stream = snippet_stream(seed_root(ctx), ctx.seed, ctx.param(PER_FILE))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,27 @@ SNIPPET_LANGUAGE = Param("language", str, "python", "the language of the program
                          "the seed snippet's own when it is one of these (else python); not "
                          "python: programs that read stdin and print to stdout, with stdio "
                          "cases", choices=(*LANGUAGES, "snippet"))
+
+LANGUAGES_PARAM = Param("languages", list, None, "several languages (a list, or a "
+                        "comma-separated string): each request, parent or snippet gets one, "
+                        "in turn; replaces language", choices=LANGUAGES)
+
+
+def languages_of(ctx: Any, single: Param) -> list[str]:
+    """The languages a run writes in: ``languages`` when given, else ``[language]``."""
+    several = ctx.param(LANGUAGES_PARAM)
+    return list(several) if several else [ctx.param(single)]
+
+
+def pick(languages: Sequence[str], key: object) -> str:
+    """The language of one unit of work (a request number, a parent's or snippet's id):
+    the same for the same key in every run."""
+    if len(languages) == 1:
+        return languages[0]
+    if isinstance(key, int):
+        return languages[key % len(languages)]
+    return languages[zlib.crc32(str(key).encode()) % len(languages)]
+
 
 # One tiny program per language: what "reads stdin, prints stdout" looks like there.
 EXAMPLES = {

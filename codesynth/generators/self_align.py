@@ -24,8 +24,11 @@ from codesynth.generators.base import (
 from codesynth.generators.oss_instruct import seed_root, snippet_stream
 from codesynth.generators.polyglot import (
     LANGUAGE,
+    LANGUAGES_PARAM,
     NAMES,
     answer_prompt,
+    languages_of,
+    pick,
     split_answer,
     stdio_fields,
 )
@@ -88,26 +91,32 @@ def split_response(text: str) -> tuple[str | None, str | None]:
 @generators.register("self-align")
 class SelfAlign:
     name = "self-align"
-    params: ClassVar[tuple[Param, ...]] = (SAMPLES, KEEP, PER_FILE, MAX_REQUESTS, LANGUAGE)
+    params: ClassVar[tuple[Param, ...]] = (SAMPLES, KEEP, PER_FILE, MAX_REQUESTS, LANGUAGE,
+                                           LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         samples, keep_all = ctx.param(SAMPLES), ctx.param(KEEP) == "all"
-        language = ctx.param(LANGUAGE)
+        languages = languages_of(ctx, LANGUAGE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
-        digest = template_hash(CONCEPTS, INSTRUCTION, RESPONSE) if language == "python" else \
-            template_hash(CONCEPTS, STDIO_INSTRUCTION, STDIO_RESPONSE, answer_prompt(language))
+        digests = {language: template_hash(CONCEPTS, INSTRUCTION, RESPONSE)
+                   if language == "python" else
+                   template_hash(CONCEPTS, STDIO_INSTRUCTION, STDIO_RESPONSE,
+                                 answer_prompt(language)) for language in languages}
         # The concepts come from snippets in the target language, and from Python ones.
         stream = ((lap, s) for lap, s in snippet_stream(seed_root(ctx), ctx.seed,
                                                           ctx.param(PER_FILE))
-                  if s.language in ("python", language))
+                  if s.language in ("python", *languages))
         kept = 0
         per_item = 2 + samples
         items = itertools.islice(stream, max(1, limit // per_item))
         async for snippet, lap, instruction, concepts, responses in in_order(
-                items, lambda item: self._draft(ctx, item, samples, language),
+                items, lambda item: self._draft(ctx, item, samples,
+                                                pick(languages, item[1].id)),
                 ctx.llm.config.concurrency):
             if instruction is None:
                 continue
+            language = pick(languages, snippet.id)
+            digest = digests[language]
             candidates = []
             for index, text in enumerate(responses):
                 solution, tests = _split(text, language)

@@ -29,11 +29,14 @@ from codesynth.generators.filters import (
 )
 from codesynth.generators.polyglot import (
     LANGUAGE,
+    LANGUAGES_PARAM,
     NAMES,
     Draft,
     check_stdio,
     draft_problem,
     example,
+    languages_of,
+    pick,
     split_answer,
     stdio_fields,
 )
@@ -127,18 +130,18 @@ def _stdio_prompt(language: str, chosen: list[dict[str, Any]], count: int) -> st
 class SelfInstruct:
     name = "self-instruct"
     params: ClassVar[tuple[Param, ...]] = (PROMPT_TASKS, TASKS_PER_REQUEST, SIMILARITY,
-                                           MAX_REQUESTS, LANGUAGE)
+                                           MAX_REQUESTS, LANGUAGE, LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
-        language = ctx.param(LANGUAGE)
+        languages = languages_of(ctx, LANGUAGE)
         seeds = load_seed_tasks(ctx.seeds)
         shown, count = ctx.param(PROMPT_TASKS), ctx.param(TASKS_PER_REQUEST)
         await load_similarity()
         pool = SimilarityPool(ctx.param(SIMILARITY))
         for task in seeds:
             pool.add(task["instruction"])
-        digest = template_hash(TEMPLATE, EXAMPLE) if language == "python" else \
-            template_hash(STDIO_TEMPLATE, example(language))
+        digests = {language: template_hash(TEMPLATE, EXAMPLE) if language == "python" else
+                   template_hash(STDIO_TEMPLATE, example(language)) for language in languages}
         kept, request = 0, 0
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         while kept < ctx.n:
@@ -150,6 +153,7 @@ class SelfInstruct:
 
             async def ask(index: int) -> tuple[int, list[dict[str, Any]], str | None]:
                 chosen = ctx.rng("self-instruct", index).sample(seeds, min(shown, len(seeds)))
+                language = pick(languages, index)
                 if language != "python":
                     return index, chosen, await ctx.ask(_stdio_prompt(language, chosen, count),
                                                         sample=index)
@@ -165,6 +169,8 @@ class SelfInstruct:
                 items = parse_tasks(text)
                 if not items:
                     ctx.reject("no_tasks", request=index)
+                language = pick(languages, index)
+                digest = digests[language]
                 if language != "python":
                     async for out in self._stdio(ctx, language, text, pool, chosen, index,
                                                  digest):
