@@ -72,6 +72,7 @@ generators = Registry("generator", "codesynth.generators", {
     "refactor": "codesynth.generators.refactor:Refactor",
     "optimize": "codesynth.generators.optimize:Optimize",
     "nl2sql": "codesynth.generators.nl2sql:NL2SQL",
+    "translate": "codesynth.generators.translate:Translate",
 })
 
 benchmarks = Registry("benchmark", "codesynth.benchmarks", {

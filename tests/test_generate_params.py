@@ -55,7 +55,7 @@ def test_check_params_names_the_step_the_key_and_what_was_expected() -> None:
 def test_a_misspelt_key_is_never_accepted() -> None:
     text = message("evol-instruct", {"round": 2})
     assert text == (f"{WHERE} params.round: unknown parameter "
-                    "(known: rounds, similarity, max_requests)")
+                    "(known: rounds, similarity, max_requests, language, languages)")
     assert "params.anything: unknown parameter (known: none)" in message(
         "seed-tasks", {"anything": 1})
 
@@ -105,7 +105,7 @@ def _generate(run: Run, server: ScriptedServer, tmp_path: Path, method: str,
 
 @pytest.mark.parametrize(("method", "param", "expected"), [
     ("evol-instruct", "round=2", "generateevol-instruct:params.round:unknownparameter"
-                                 "(known:rounds,similarity,max_requests)"),
+                                 "(known:rounds,similarity,max_requests,language,languages)"),
     ("evol-instruct", "rounds=x", "generateevol-instruct:params.rounds:expectedaninteger,"
                                   "got'x'"),
     ("self-align", "keep=some", "params.keep:expectedoneofone,all,got'some'"),

@@ -80,7 +80,7 @@ def methods_help() -> str:
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "generate", help="generate tasks and code with a model (self-instruct, evol-instruct, "
-                         "oss-instruct, self-align, refactor, optimize, nl2sql)",
+                         "oss-instruct, self-align, refactor, optimize, nl2sql, translate)",
         description="Records stream to OUT as they are made; re-running the same command on "
                     "the same OUT resumes (replies come from the response cache, so nothing "
                     "is asked twice). Without --base-url or OPENAI_BASE_URL, the embedded "

@@ -26,6 +26,19 @@ from codesynth.generators.filters import (
     only_filler,
     sorry,
 )
+from codesynth.generators.polyglot import (
+    LANGUAGE,
+    LANGUAGES_PARAM,
+    NAMES,
+    Draft,
+    answer_prompt,
+    check_stdio,
+    draft_problem,
+    languages_of,
+    pick,
+    split_answer,
+    stdio_fields,
+)
 from codesynth.llm.extract import extract_code, function_names
 from codesynth.registry import generators
 
@@ -62,17 +75,27 @@ ANSWER = """Solve the following programming task in Python. Give the complete so
 
 {instruction}
 """
+STDIO_ANSWER = """Solve the following programming task with a {name} program.
+
+{instruction}
+
+{answer}"""
 
 
 @generators.register("evol-instruct")
 class EvolInstruct:
     name = "evol-instruct"
-    params: ClassVar[tuple[Param, ...]] = (ROUNDS, SIMILARITY, MAX_REQUESTS)
+    params: ClassVar[tuple[Param, ...]] = (ROUNDS, SIMILARITY, MAX_REQUESTS, LANGUAGE,
+                                           LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         rounds, threshold = ctx.param(ROUNDS), ctx.param(SIMILARITY)
+        languages = languages_of(ctx, LANGUAGE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
-        digest = template_hash(EVOLVE, ANSWER, *METHODS.values())
+        digests = {language: template_hash(EVOLVE, ANSWER, *METHODS.values())
+                   if language == "python" else
+                   template_hash(EVOLVE, STDIO_ANSWER, answer_prompt(language),
+                                 *METHODS.values()) for language in languages}
         await load_similarity()
         generation = [(t["id"], t["instruction"]) for t in load_seed_tasks(ctx.seeds)]
         kept, requests = 0, 0
@@ -82,31 +105,53 @@ class EvolInstruct:
             async def evolve(item: tuple[str, str], round_: int = round_
                              ) -> tuple[str, str, str, str | None, str | None]:
                 parent, instruction = item
+                language = pick(languages, parent)
                 method = ctx.rng("evol", parent, round_).choice(sorted(METHODS))
                 prompt = EVOLVE.format(method=METHODS[method], instruction=instruction)
                 evolved = await ctx.ask(prompt, sample=round_)
                 answer = None
                 if evolved and evolved.strip():
-                    answer = await ctx.ask(ANSWER.format(instruction=evolved.strip()))
+                    answer = await ctx.ask(ANSWER.format(instruction=evolved.strip())
+                                           if language == "python" else STDIO_ANSWER.format(
+                        name=NAMES[language], instruction=evolved.strip(),
+                        answer=answer_prompt(language)))
                 return parent, instruction, method, evolved, answer
 
             async for parent, instruction, method, evolved, answer in in_order(
                     generation, evolve, ctx.llm.config.concurrency):
                 requests += 2
+                language = pick(languages, parent)
+                digest = digests[language]
                 reason = _eliminate(instruction, evolved, answer, threshold)
                 if reason:
                     ctx.reject(reason, parent=parent, round=round_, method=method)
                     continue
                 assert evolved is not None and answer is not None
-                code = extract_code(answer)
-                if code is None:
-                    ctx.reject("no_code", parent=parent, round=round_, method=method)
+                extra: dict[str, Any] = {}
+                if language == "python":
+                    code = extract_code(answer)
+                    problem = None if code else "no_code"
+                else:
+                    code, cases = split_answer(answer, language)
+                    problem = draft_problem(code, cases)
+                if problem is not None:
+                    ctx.reject(problem, parent=parent, round=round_, method=method)
                     continue
+                assert code is not None
+                if language != "python":
+                    detail = {"parent": parent, "round": round_, "method": method}
+                    [execution] = await check_stdio(
+                        ctx, [Draft(f"{parent}-{round_}", language, code, cases, detail)])
+                    if execution is None:
+                        continue
+                    extra = {**stdio_fields(language, cases), "result": execution.to_dict()}
                 evolved = evolved.strip()
-                names = function_names(code)
+                names = function_names(code) if language == "python" else []
                 out = record(ctx, self.name, evolved, code=code,
+                             tests=extra.get("tests"),
                              entry_point=names[0] if names else None, parents=[parent],
                              round_=round_, template=digest, evolution=method)
+                out.update(extra)
                 survivors.append((out["id"], evolved))
                 yield out
                 kept += 1

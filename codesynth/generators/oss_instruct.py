@@ -22,8 +22,21 @@ from codesynth.generators.base import (
     record,
     template_hash,
 )
+from codesynth.generators.polyglot import (
+    LANGUAGES_PARAM,
+    NAMES,
+    SNIPPET_LANGUAGE,
+    Draft,
+    answer_prompt,
+    check_stdio,
+    draft_problem,
+    pick,
+    split_answer,
+    stdio_fields,
+)
 from codesynth.generators.snippets import Snippet, iter_snippets
 from codesynth.llm.extract import extract_code, function_names
+from codesynth.records import LANGUAGES
 from codesynth.registry import generators
 
 TEMPLATE = """Take inspiration from the code snippet below to write a new, self-contained \
@@ -41,6 +54,20 @@ signature of the function to write.
 [Solution]
 A correct solution in one ```python block.
 """
+STDIO_TEMPLATE = """Take inspiration from the code snippet below to write a new, \
+self-contained programming problem and its solution as a {name} program.
+
+Code snippet ({language}):
+```{language}
+{code}
+```
+
+Answer in two sections:
+[Problem Description]
+A complete problem statement: everything needed to solve it, including what the program \
+reads from standard input and what it prints.
+[Solution]
+{answer}"""
 _SECTION = re.compile(r"\[\s*(problem description|solution)\s*\]:?", re.IGNORECASE)
 
 
@@ -70,17 +97,33 @@ def seed_root(ctx: Context) -> Path:
 @generators.register("oss-instruct")
 class OSSInstruct:
     name = "oss-instruct"
-    params: ClassVar[tuple[Param, ...]] = (PER_FILE, MAX_REQUESTS)
+    params: ClassVar[tuple[Param, ...]] = (PER_FILE, MAX_REQUESTS, SNIPPET_LANGUAGE,
+                                           LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
-        digest = template_hash(TEMPLATE)
+        chosen = ctx.param(SNIPPET_LANGUAGE)
+        several = ctx.param(LANGUAGES_PARAM)
+
+        def target(snippet: Snippet) -> str:
+            if several:
+                return pick(several, snippet.id)
+            if chosen != "snippet":
+                return str(chosen)
+            return snippet.language if snippet.language in LANGUAGES else "python"
+
+        digest = template_hash(TEMPLATE) if chosen == "python" and not several else \
+            template_hash(TEMPLATE, STDIO_TEMPLATE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
         stream = snippet_stream(seed_root(ctx), ctx.seed, ctx.param(PER_FILE))
         kept = 0
 
         async def ask(item: tuple[int, Snippet]) -> tuple[Snippet, int, str | None]:
             lap, snippet = item
-            prompt = TEMPLATE.format(language=snippet.language, code=snippet.code.rstrip())
+            language = target(snippet)
+            prompt = TEMPLATE.format(language=snippet.language, code=snippet.code.rstrip()) \
+                if language == "python" else STDIO_TEMPLATE.format(
+                    name=NAMES[language], language=snippet.language, code=snippet.code.rstrip(),
+                    answer=answer_prompt(language))
             return snippet, lap, await ctx.ask(prompt, sample=lap)
 
         items = itertools.islice(stream, limit)
@@ -92,16 +135,31 @@ class OSSInstruct:
             if not problem:
                 ctx.reject("no_problem", snippet=snippet.id)
                 continue
-            code = extract_code(sections.get("solution", "") or text)
-            if code is None:
-                ctx.reject("no_code", snippet=snippet.id)
+            language = target(snippet)
+            extra: dict[str, Any] = {}
+            if language == "python":
+                code = extract_code(sections.get("solution", "") or text)
+                problem_with_it = None if code else "no_code"
+            else:
+                code, cases = split_answer(sections.get("solution", "") or text, language)
+                problem_with_it = draft_problem(code, cases)
+            if problem_with_it is not None:
+                ctx.reject(problem_with_it, snippet=snippet.id)
                 continue
-            names = function_names(code)
-            yield record(ctx, self.name, problem, code=code,
-                         entry_point=names[0] if names else None, parents=[snippet.id],
-                         template=digest, snippet_path=snippet.path,
-                         snippet_language=snippet.language, snippet_kind=snippet.kind,
-                         snippet_lines=[snippet.start_line, snippet.end_line], lap=lap)
+            assert code is not None
+            if language != "python":
+                [execution] = await check_stdio(ctx, [Draft(
+                    f"{snippet.id}-{lap}", language, code, cases, {"snippet": snippet.id})])
+                if execution is None:
+                    continue
+                extra = {**stdio_fields(language, cases), "result": execution.to_dict()}
+            names = function_names(code) if language == "python" else []
+            yield {**record(ctx, self.name, problem, code=code, tests=extra.get("tests"),
+                            entry_point=names[0] if names else None, parents=[snippet.id],
+                            template=digest, snippet_path=snippet.path,
+                            snippet_language=snippet.language, snippet_kind=snippet.kind,
+                            snippet_lines=[snippet.start_line, snippet.end_line], lap=lap),
+                   **extra}
             kept += 1
             if kept >= ctx.n:
                 return

@@ -18,7 +18,8 @@ from typing import Any
 
 from codesynth.errors import UserError
 
-_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               list: "a list of strings (or one comma-separated string)"}
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
@@ -37,6 +38,13 @@ class Param:
     def normalize(self, value: Any, where: str) -> Any:
         """``value`` as this parameter's type, checked; a UserError starting with ``where``."""
         converted = _convert(self.kind, value)
+        if self.kind is list:
+            wrong = [item for item in converted or () if self.choices
+                     and item not in self.choices]
+            if converted is None or wrong or not converted:
+                raise UserError(f"{where}: expected a non-empty list of "
+                                f"{', '.join(self.choices) or 'strings'}, got {value!r}")
+            return converted
         if converted is None and self.choices:
             raise UserError(f"{where}: expected one of {', '.join(self.choices)}, "
                             f"got {value!r}")
@@ -55,6 +63,8 @@ class Param:
     def describe(self) -> str:
         """``name`` (type, default): help; one line of ``generate --help``."""
         kind = "|".join(self.choices) if self.choices else self.kind.__name__
+        if self.kind is list:
+            kind = f"list of {kind}" if self.choices else "list"
         default = "computed" if self.default is None else repr(self.default)
         bounds = []
         if self.minimum is not None:
@@ -67,6 +77,11 @@ class Param:
 
 def _convert(kind: type, value: Any) -> Any:
     """``value`` as ``kind``, or None when it is not one (a string is parsed)."""
+    if kind is list:  # a TOML/YAML list of strings, or "a,b,c" from --param
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            return None
+        return [i.strip() for i in items if i.strip()]
     if isinstance(value, str) and kind is not str:
         text = value.strip()
         if kind is bool:

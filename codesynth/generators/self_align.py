@@ -22,6 +22,16 @@ from codesynth.generators.base import (
     template_hash,
 )
 from codesynth.generators.oss_instruct import seed_root, snippet_stream
+from codesynth.generators.polyglot import (
+    LANGUAGE,
+    LANGUAGES_PARAM,
+    NAMES,
+    answer_prompt,
+    languages_of,
+    pick,
+    split_answer,
+    stdio_fields,
+)
 from codesynth.generators.snippets import Snippet
 from codesynth.llm.extract import extract_code, fenced_blocks, function_names, parses
 from codesynth.records import Job
@@ -44,6 +54,15 @@ RESPONSE = """{instruction}
 Answer with two ```python blocks: first the complete solution, then 3 to 5 assert statements \
 that test it (the tests call the function directly; do not import it).
 """
+STDIO_INSTRUCTION = """Write one self-contained programming task for a {name} program that \
+exercises these concepts: {concepts}.
+Category: {category}. Difficulty: {difficulty}.
+The program reads its input from standard input and prints its answer to standard output; \
+the task says both formats. Write only the task.
+"""
+STDIO_RESPONSE = """{instruction}
+
+{answer}"""
 SAMPLES = Param("samples", int, 3, "responses (each with its own tests) per instruction",
                 minimum=1)
 KEEP = Param("keep", str, "one", "one: the first response that passes its tests; all: every "
@@ -72,48 +91,61 @@ def split_response(text: str) -> tuple[str | None, str | None]:
 @generators.register("self-align")
 class SelfAlign:
     name = "self-align"
-    params: ClassVar[tuple[Param, ...]] = (SAMPLES, KEEP, PER_FILE, MAX_REQUESTS)
+    params: ClassVar[tuple[Param, ...]] = (SAMPLES, KEEP, PER_FILE, MAX_REQUESTS, LANGUAGE,
+                                           LANGUAGES_PARAM)
 
     async def generate(self, ctx: Context) -> AsyncIterator[dict[str, Any]]:
         samples, keep_all = ctx.param(SAMPLES), ctx.param(KEEP) == "all"
+        languages = languages_of(ctx, LANGUAGE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
-        digest = template_hash(CONCEPTS, INSTRUCTION, RESPONSE)
+        digests = {language: template_hash(CONCEPTS, INSTRUCTION, RESPONSE)
+                   if language == "python" else
+                   template_hash(CONCEPTS, STDIO_INSTRUCTION, STDIO_RESPONSE,
+                                 answer_prompt(language)) for language in languages}
+        # The concepts come from snippets in the target language, and from Python ones.
         stream = ((lap, s) for lap, s in snippet_stream(seed_root(ctx), ctx.seed,
                                                           ctx.param(PER_FILE))
-                  if s.language == "python")
+                  if s.language in ("python", *languages))
         kept = 0
         per_item = 2 + samples
         items = itertools.islice(stream, max(1, limit // per_item))
         async for snippet, lap, instruction, concepts, responses in in_order(
-                items, lambda item: self._draft(ctx, item, samples),
+                items, lambda item: self._draft(ctx, item, samples,
+                                                pick(languages, item[1].id)),
                 ctx.llm.config.concurrency):
             if instruction is None:
                 continue
+            language = pick(languages, snippet.id)
+            digest = digests[language]
             candidates = []
             for index, text in enumerate(responses):
-                solution, tests = split_response(text) if text else (None, None)
+                solution, tests = _split(text, language)
                 if solution is None or tests is None:
                     ctx.reject("no_code" if solution is None else "no_tests",
                                snippet=snippet.id, sample=index)
                     continue
                 candidates.append((index, solution, tests))
-            jobs = [Job(id=f"{snippet.id}-{i}", code=code, tests=tests)
+            jobs = [Job(id=f"{snippet.id}-{i}", code=code, tests=tests, language=language,
+                        test_style="assert" if language == "python" else "stdio")
                     for i, code, tests in candidates]
             results = await asyncio.to_thread(_run_all, ctx, jobs) if jobs else []
             passed = 0
             for (index, code, tests), execution in zip(candidates, results, strict=True):
                 if not execution.passed:
                     ctx.reject(f"tests_{execution.status.value}", snippet=snippet.id,
-                               sample=index)
+                               sample=index, language=language,
+                               message=(execution.reason or "")[:200])
                     continue
                 if passed and not keep_all:
                     continue
                 passed += 1
-                names = function_names(code)
+                names = function_names(code) if language == "python" else []
                 out = record(ctx, self.name, instruction, code=code, tests=tests,
                              entry_point=names[0] if names else None, parents=[snippet.id],
                              template=digest, concepts=concepts, sample=index,
                              snippet_path=snippet.path, lap=lap)
+                if language != "python":
+                    out.update(stdio_fields(language, tests))
                 yield {**out, "result": execution.to_dict()}
                 kept += 1
                 if kept >= ctx.n:
@@ -121,7 +153,7 @@ class SelfAlign:
         ctx.reject("gave_up", requests=limit)
 
     @staticmethod
-    async def _draft(ctx: Context, item: tuple[int, Snippet], samples: int
+    async def _draft(ctx: Context, item: tuple[int, Snippet], samples: int, language: str
                      ) -> tuple[Snippet, int, str | None, str, list[str | None]]:
         lap, snippet = item
         concepts = await ctx.ask(CONCEPTS.format(language=snippet.language,
@@ -131,17 +163,29 @@ class SelfAlign:
             return snippet, lap, None, "", []
         concepts = " ".join(concepts.strip().splitlines()[0].split())[:300]
         rng = ctx.rng("self-align", snippet.id, lap)
-        prompt = INSTRUCTION.format(concepts=concepts, category=rng.choice(CATEGORIES),
-                                    difficulty=rng.choice(DIFFICULTIES))
+        template = INSTRUCTION if language == "python" else STDIO_INSTRUCTION
+        prompt = template.format(concepts=concepts, category=rng.choice(CATEGORIES),
+                                 difficulty=rng.choice(DIFFICULTIES),
+                                 name=NAMES[language])
         instruction = await ctx.ask(prompt, sample=lap)
         if not instruction or not instruction.strip():
             ctx.reject("no_instruction", snippet=snippet.id)
             return snippet, lap, None, concepts, []
         instruction = instruction.strip()
+        response = RESPONSE.format(instruction=instruction) if language == "python" else \
+            STDIO_RESPONSE.format(instruction=instruction, answer=answer_prompt(language))
         responses = list(await asyncio.gather(
-            *(ctx.ask(RESPONSE.format(instruction=instruction), sample=i)
-              for i in range(samples))))
+            *(ctx.ask(response, sample=i) for i in range(samples))))
         return snippet, lap, instruction, concepts, responses
+
+
+def _split(text: str | None, language: str) -> tuple[str | None, Any]:
+    """(program, tests) of a response: Python's assert block, or another language's stdio
+    cases (None when there are none)."""
+    if language == "python":
+        return split_response(text) if text else (None, None)
+    code, cases = split_answer(text, language)
+    return code, cases or None
 
 
 def _run_all(ctx: Context, jobs: list[Job]) -> list[Any]:

@@ -51,7 +51,11 @@ def decontaminate(records: StageFile, out: StageFile, pipeline: Pipeline, sandbo
             if row_id in out.done:
                 continue
             hit = index.match(record)
-            if hit is not None or not execution:
+            # The execution scan calls a Python module's functions: other languages, and
+            # stdio programs (a script, no function to call), get the n-gram check only.
+            if hit is not None or not execution \
+                    or record.get("language", "python") != "python" \
+                    or record.get("test_style") == "stdio":
                 yield record, None, hit
             else:
                 yield record, scan_job(record, tests), None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import re
 import tokenize
@@ -43,9 +44,10 @@ class Deduplicator:
 
         self.fields, self.exact, self.near = tuple(fields), exact, near
         self.num_perm = num_perm
-        self._seen: dict[str, set[str]] = {f: set() for f in self.fields}
-        self._lsh = {f: MinHashLSH(threshold=threshold, num_perm=num_perm)
-                     for f in self.fields}
+        # One index per language: a task solved in Python and in C++ is two records.
+        self._seen: dict[tuple[str, str], set[str]] = collections.defaultdict(set)
+        self._lsh: dict[tuple[str, str], MinHashLSH] = collections.defaultdict(
+            lambda: MinHashLSH(threshold=threshold, num_perm=num_perm))
 
     def _key(self, field: str, value: str) -> str:
         return " ".join(code_tokens(value)) if field == "code" else normalize_text(value)
@@ -54,22 +56,24 @@ class Deduplicator:
         from datasketch import MinHash
 
         hashes = {}
+        language = str(record.get("language") or "python")
         for field in self.fields:
             value = record.get(field)
             if not isinstance(value, str) or not value.strip():
                 continue
-            if self.exact and self._key(field, value) in self._seen[field]:
+            if self.exact and self._key(field, value) in self._seen[language, field]:
                 return f"exact_duplicate_{field}"
             if self.near:
                 minhash = MinHash(num_perm=self.num_perm, seed=1)
                 minhash.update_batch(sorted(_shingles(field, value)))
-                if self._lsh[field].query(minhash):
+                if self._lsh[language, field].query(minhash):
                     return f"near_duplicate_{field}"
                 hashes[field] = minhash
         for field in self.fields:
             value = record.get(field)
             if isinstance(value, str) and value.strip():
-                self._seen[field].add(self._key(field, value))
+                self._seen[language, field].add(self._key(field, value))
                 if field in hashes:
-                    self._lsh[field].insert(f"{record['id']}:{field}", hashes[field])
+                    self._lsh[language, field].insert(f"{record['id']}:{field}",
+                                                      hashes[field])
         return None

@@ -48,7 +48,7 @@ FIELDS: dict[str, dict[str, str]] = {
 
 
 def response(record: dict[str, Any]) -> str:
-    return f"```python\n{record['code'].rstrip()}\n```"
+    return f"```{record.get('language') or 'python'}\n{record['code'].rstrip()}\n```"
 
 
 def shaped(record: dict[str, Any], shape: str) -> dict[str, Any]:
@@ -147,6 +147,9 @@ def dataset_card(summary: dict[str, Any]) -> str:
              f"- methods: {', '.join(summary['methods'])}",
              f"- model: {summary['model']}",
              f"- records: {summary['records']}",
+             *(["- records per language: " + ", ".join(
+                 f"{k} {v}" for k, v in sorted(summary["languages"].items()))]
+               if summary.get("languages") else []),
              f"- candidate pass rate: {summary['pass_rate']:.1%}",
              "- report: [report.html](../report.html), next to this folder: charts of "
              "every stage, rejections, token spend and sample records (`codesynth report`)",
@@ -190,7 +193,9 @@ PRODUCT_FILES = {
     "optimize": "faster variants: pass the same tests, statistically faster in repeated "
                 "CPU-time measurements; with the timings and the speed-up",
     "nl2sql": "questions and SQL whose result equals an independent reference query's; "
-              "with the schema, the result and the execution traces"}
+              "with the schema, the result and the execution traces",
+    "translate": "programs translated into another language that pass the source's stdio "
+                 "cases in the sandbox; with the source's id, language and code"}
 
 
 def test_strength_lines(strength: dict[str, Any] | None) -> list[str]:

@@ -25,7 +25,8 @@ _repr.maxlong = 60
 # How the built-in generators read their seeds (plugins: not checked before the run).
 TASK_SEEDS = ("seed-tasks", "self-instruct", "evol-instruct")
 SNIPPET_SEEDS = ("oss-instruct", "self-align")
-RECORD_SEEDS = ("refactor", "optimize")  # verified records (JSONL, or a folder with one)
+# verified records (JSONL, or a folder with one)
+RECORD_SEEDS = ("refactor", "optimize", "translate")
 
 
 def show(value: Any) -> str:

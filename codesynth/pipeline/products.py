@@ -31,9 +31,9 @@ __all__ = ["FILES", "MODEL_PRODUCTS", "PRODUCTS", "run_product"]
 from codesynth.records import Limits, content_id
 from codesynth.registry import generators
 
-MODEL_PRODUCTS = ("refactor", "optimize", "nl2sql")  # they ask the model
+MODEL_PRODUCTS = ("refactor", "optimize", "nl2sql", "translate")  # they ask the model
 FILES = {"lintseq": "edit_sequences", "repairs": "repairs", "refactor": "refactor_variants",
-         "optimize": "optimized", "nl2sql": "sql_pairs"}
+         "optimize": "optimized", "nl2sql": "sql_pairs", "translate": "translations"}
 
 
 def _lines(code: Any) -> list[str]:
@@ -48,6 +48,7 @@ KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
                           [_lines(s["code"]) for s in r.get("steps", ())]],
     "refactor": lambda r: _lines(r["code"]), "optimize": lambda r: _lines(r["code"]),
     "nl2sql": lambda r: normalize_text(r["question"]),
+    "translate": lambda r: [r["source_id"], r["language"], _lines(r["code"])],
 }
 
 

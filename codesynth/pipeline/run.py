@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import time
@@ -20,7 +21,8 @@ from codesynth.pipeline.view import View
 from codesynth.records import Limits
 
 ORDER = ("generate", "solve", "verify", "filter", "dedup", "decontaminate", "export", "bugs",
-         "lintseq", "repairs", "refactor", "optimize", "nl2sql")  # the last ones: optional
+         "lintseq", "repairs", "refactor", "optimize", "nl2sql",
+         "translate")  # the last ones: optional
 
 
 def limits_of(pipeline: Pipeline) -> Limits:
@@ -266,7 +268,9 @@ def _export(pipeline: Pipeline, state: RunState, files: dict[str, Any],
             "model": summary.get("model") or state.data.get("model", "?"),
             "records": len(records), "pass_rate": (verify.get("out", 0) / total) if total else 0,
             "decontamination": summary.get("decontamination")
-            or state.data.get("decontamination")}
+            or state.data.get("decontamination"),
+            "languages": dict(collections.Counter(str(r.get("language") or "python")
+                                                  for r in records))}
     scores = [((r.get("result") or {}).get("test_strength") or {}).get("score")
               for r in records]
     if any(((r.get("result") or {}).get("test_strength")) for r in records):
@@ -295,7 +299,8 @@ def _bugs(pipeline: Pipeline, state: RunState, files: dict[str, Any], summary: d
 
     assert pipeline.bugs is not None
     per_sample = int(pipeline.bugs.get("per_sample", 3))
-    rows = [shaped(r, "verified") for r in _final(files)]  # whatever shapes were exported
+    rows = [shaped(r, "verified") for r in _final(files)  # whatever shapes were exported
+            if r.get("language", "python") == "python"]  # the AST operators are Python's
     originals = [(r, Job(id=r["id"], code=r["code"], tests=r["tests"],
                          test_style=r["test_style"], entry_point=r.get("entry_point")))
                  for r in rows]

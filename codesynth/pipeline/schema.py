@@ -147,9 +147,10 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     "executor": {"name": STR, "address": STR, "endpoints": Spec("list"),
                  "model_concurrency": Int(1, 1_000_000),
                  "model_rate": Float(above=0, high=1_000_000)},
+    "translate": {"n": Int(1, 10_000_000), "params": TABLE},
 }
 REQUIRED = {"generate": ("method", "n")}
-PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql")  # optional stages
+PRODUCTS = ("lintseq", "repairs", "refactor", "optimize", "nl2sql", "translate")  # optional stages
 # [llm]: the types come from LLMConfig's fields; the ranges, choices and tests from here.
 def _llm_numbers() -> dict[str, Spec]:
     """The numeric [llm] keys, bounded as LLMConfig bounds them (one table for the flags,
@@ -352,4 +353,5 @@ def _executor(where: Key, table: dict[str, Any], base: Path) -> Iterator[Problem
 
 CHECKS: dict[str, Callable[[Key, dict[str, Any], Path], Iterator[Problem]]] = {
     "executor": _executor, "sandbox": _sandbox, "decontaminate": _benchmarks, "export": _export,
-    "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params}
+    "refactor": _product_params, "optimize": _product_params, "nl2sql": _product_params,
+    "translate": _product_params}

@@ -32,6 +32,16 @@ Call the function{name} directly, do not import it, and answer with one ```pytho
 
 Task: {instruction}
 """
+STDIO_SOLUTION = """Solve this task with a {name} program that reads standard input and prints \
+to standard output. Answer with the complete program in one ```{language} block.
+
+Task: {{instruction}}
+"""
+STDIO_TESTS = """Write 3 test cases for a program that solves this task, each as an Input: \
+block and an Output: block (the exact text the program reads and prints).
+
+Task: {instruction}
+"""
 _NAMED = re.compile(r"`(\w+)\s*\(")
 
 
@@ -173,6 +183,8 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
             return []
 
     async def answer(task: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
+        if task.get("language", "python") != "python" or task.get("test_style") == "stdio":
+            return await answer_stdio(task, ids)
         name = task_function(task)
         named = f" `{name}`" if name else ""
         tests_request = None
@@ -202,6 +214,43 @@ async def solve(pipeline: Pipeline, llm: LLM, tasks: StageFile, out: StageFile,
                                    "tests_request": tests_request, "sample": sample}})
         return rows
 
+    async def answer_stdio(task: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
+        """A task in the stdio form (any language): its own cases, else cases asked of the
+        model; programs asked in the task's language, with a worked example of the form."""
+        from codesynth.generators.polyglot import NAMES, few_shot, parse_cases
+        from codesynth.records import LANGUAGES
+
+        language = task.get("language", "python")
+        if language not in LANGUAGES:
+            return [{"id": i, "task_id": task["id"], "sample": s, "kept": False,
+                     "reason": "unsupported_language", "language": language}
+                    for s, i in enumerate(ids)]
+        tests_request = None
+        cases: list[dict[str, str]] | None = task.get("tests") \
+            if _stdio_cases(task.get("tests")) else None
+        if cases is None:
+            tests_reply = await llm.ask([{"role": "user", "content": STDIO_TESTS.format(
+                instruction=task["instruction"])}], sample=0, **params)
+            cases, tests_request = parse_cases(tests_reply.text) or None, tests_reply.key
+        # Worked examples in the task's language come first, as earlier turns.
+        messages = few_shot(language, STDIO_SOLUTION.format(name=NAMES[language],
+                                                            language=language),
+                            task["instruction"])
+        replies = await asyncio.gather(*(llm.ask(messages, sample=s, **params)
+                                         for s in range(samples)))
+        rows = []
+        for sample, reply in enumerate(replies):
+            code = extract_code(reply.text, language)
+            reason = "no_tests" if cases is None else "no_code" if code is None else None
+            rows.append({"id": ids[sample], "task_id": task["id"], "sample": sample,
+                         "kept": reason is None, "reason": reason,
+                         "instruction": task["instruction"], "language": language,
+                         "code": code, "tests": cases, "test_style": "stdio",
+                         "entry_point": None, "origin": task.get("origin"),
+                         "solve": {"model": llm.model, "request": reply.key,
+                                   "tests_request": tests_request, "sample": sample}})
+        return rows
+
     running = Counts()
     async for rows in in_order(kept(tasks), work, max(1, llm.config.concurrency // 2)):
         for row in rows:
@@ -224,7 +273,8 @@ def verify(candidates: StageFile, out: StageFile, sandbox: Sandbox, limits: Limi
     counts = Counts()
     todo = (r for r in kept(candidates) if content_id("verify", r["id"]) not in out.done)
     jobs = ((r, Job(id=r["id"], code=r["code"], tests=r["tests"], test_style=r["test_style"],
-                    entry_point=r.get("entry_point"))) for r in todo)
+                    entry_point=r.get("entry_point"), language=r.get("language", "python")))
+            for r in todo)
     from codesynth.execute import execute_pairs
     from codesynth.quality import checked
 
@@ -296,6 +346,12 @@ def select(verified: StageFile, out: StageFile, pipeline: Pipeline, tick: Tick,
         counts.add(row)
         tick(counts)
     return counts
+
+
+def _stdio_cases(tests: Any) -> bool:
+    return isinstance(tests, list) and bool(tests) and all(
+        isinstance(c, dict) and isinstance(c.get("input"), str)
+        and isinstance(c.get("output"), str) for c in tests)
 
 
 def run_async(coroutine: Any) -> Any:
