@@ -97,8 +97,8 @@ def test_pipeline_labels_augmented_tests_by_agreement(run: Any, tmp_path: Any) -
     labelled = [(row, test) for row in rows for test in row.get("augmented_tests", ())]
     assert any(test["label"] == "agreement" for _, test in labelled), labelled
     for row, test in labelled:
-        if test["label"] != "agreement":
-            continue
+        if test["label"] != "agreement" or row["entry_point"] not in TASKS:
+            continue  # (the scripted server's flaky `coin` task has no correct solution)
         for correct in TASKS[row["entry_point"]][1]:
             scope: dict[str, Any] = {}
             exec(correct, scope)  # noqa: S102 - the test set's own programs

@@ -150,6 +150,7 @@ formats = ["jsonl"]
 
 def test_pipeline_keep_best_picks_the_agreeing_solution(run: Run, tmp_path: Path) -> None:
     kept: dict[str, dict[str, str]] = {}
+    asked_before = len(ASKED)  # other tests' runs of this server reply also count there
     for keep in ("one", "best"):
         with ScriptedServer(reply) as server:
             code, out, err = run("run", pipeline(tmp_path, server.base_url, keep), "--json")
@@ -172,7 +173,8 @@ def test_pipeline_keep_best_picks_the_agreeing_solution(run: Run, tmp_path: Path
         assert "## Test strength" in card and "mean" in card
         for row in rows:
             assert row["result"]["test_strength"]["mutants"] >= 1
-    assert len(ASKED) == 4  # one edge-case request per task with parameters, per run
+    assert len(ASKED) - asked_before == 4  # one edge-case request per task with parameters,
+    # per run
     # keep = "one" takes the first passing sample: the wrong one the weak tests let through.
     assert kept["one"]["clamp"] == CATALOG["clamp"][2][0]
     assert kept["one"]["count_words"] == CATALOG["count_words"][2][0]

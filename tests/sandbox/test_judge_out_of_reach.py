@@ -259,13 +259,26 @@ REACH = {
                 pass
     """,
     "the judge's private files": """
-        import glob, os
-        for path in glob.glob("/tmp/**", recursive=True) + glob.glob("/sandbox/**"):
+        import glob, os, sys
+        # (the interpreter's own tree may live under /tmp, a venv there: it is public)
+        runtime = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
+        for path in glob.iglob("/tmp/**", recursive=True):
+            if path.startswith(runtime) or not os.path.isfile(path):
+                continue
+            try:
+                with open(path, errors="replace") as handle:
+                    while chunk := handle.read(1 << 20):
+                        if has_secret(chunk):
+                            print("FOUND", path)
+            except OSError:
+                pass
+        for path in glob.iglob("/sandbox/**", recursive=True):
             if os.path.isfile(path):
                 try:
                     with open(path, errors="replace") as handle:
-                        if has_secret(handle.read()):
-                            print("FOUND", path)
+                        while chunk := handle.read(1 << 20):
+                            if has_secret(chunk):
+                                print("FOUND", path)
                 except OSError:
                     pass
     """,
