@@ -91,7 +91,8 @@ def serve(*options: str, env: dict[str, str] | None = None, token: str | None = 
         while not ready.wait(0.05):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the server did not start: {''.join(lines)}")
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", "".join(lines)).group(1))  # type: ignore
+        listening = next(line for line in lines if "listening on" in line)
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", listening).group(1))  # type: ignore
         server = Server(process, port, lines)
         if token:
             server.auth = {"Authorization": f"Bearer {token}"}

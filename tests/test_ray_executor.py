@@ -88,6 +88,26 @@ def test_verify_on_two_nodes_writes_the_local_output(cluster: RayCluster, tmp_pa
     assert ours["by_status"] == theirs["by_status"] and ours["total"] == 150
 
 
+def test_serve_on_two_nodes_gives_the_cli_verdicts(cluster: RayCluster, tmp_path: Path) -> None:
+    """``codesynth serve --executor ray`` spreads its jobs over the cluster: the verdicts of
+    ``/v1/verify`` are ``codesynth verify``'s on this machine."""
+    from tests.serve_server import serve
+    from tests.test_cli_verify import EXPECTED_STATUS, MIXED
+    from tests.test_serve import comparable
+
+    source = write_jsonl(tmp_path / "in.jsonl", MIXED)
+    done = codesynth("verify", source, "-o", tmp_path / "local.jsonl", *LOCAL)
+    assert done.returncode == 0, done.stderr
+    cli = [json.loads(line) for line in (tmp_path / "local.jsonl").read_text().splitlines()]
+    with serve(*FAST, "--workers", "2", *on_ray(cluster)) as server:
+        status, body, _ = server.post("/v1/verify", {"records": MIXED})
+    assert status == 200, body
+    served = body["records"]
+    assert [r["result"]["status"] for r in served] == EXPECTED_STATUS
+    for ours, theirs in zip(served, cli, strict=True):
+        assert comparable(ours["result"]) == comparable(theirs["result"])
+
+
 def test_eval_on_two_nodes_scores_as_locally(cluster: RayCluster, tmp_path: Path) -> None:
     problems = list(load_problems().items())[:40]
     samples = []
