@@ -15,6 +15,32 @@ from codesynth.benchmarks.base import Problem
 from codesynth.harness.drivers.go import as_main_package
 from codesynth.languages import SANDBOX_PATH
 
+# a command, and what it adds to the environment ("{work}": the work directory)
+Step = tuple[list[str], dict[str, str]]
+
+
+def _passes(source: str, program: str, steps: list[Step], timeout: float) -> bool:
+    """Write ``program`` to ``source`` in a fresh directory and run ``steps`` there, one after
+    another while each exits 0 (plain subprocesses, no isolation)."""
+    env = {"PATH": SANDBOX_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
+    with tempfile.TemporaryDirectory() as work_dir:
+        Path(work_dir, source).write_text(program)
+        for argv, extra in steps:
+            try:
+                added = {key: value.replace("{work}", work_dir) for key, value in extra.items()}
+                done = subprocess.run(argv, cwd=work_dir, env={**env, **added},
+                                      capture_output=True, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                return False
+            if done.returncode != 0:
+                return False
+    return True
+
+
+def _go_env(gocache: str, gopath: str) -> dict[str, str]:
+    return {"GOCACHE": gocache, "GO111MODULE": "off", "GOFLAGS": "", "GOPATH": gopath,
+            "GOPROXY": "off", "CGO_ENABLED": "0"}
+
 
 def plain_passes(row: dict[str, Any], generation: str, gocache: str,
                  timeout: float = 120.0) -> bool:
@@ -26,33 +52,22 @@ def plain_passes(row: dict[str, Any], generation: str, gocache: str,
     job = HumanEvalX().jobs(Problem(row["task_id"], row["prompt"], row),
                             {"completion": generation}, "plain")[0]
     program = job.code + "\n" + row["test"]
-    env = {"PATH": SANDBOX_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
-    with tempfile.TemporaryDirectory() as work_dir:
-        def run(argv: list[str], **extra: str) -> bool:
-            try:
-                done = subprocess.run(argv, cwd=work_dir, env={**env, **extra},
-                                      capture_output=True, timeout=timeout, check=False)
-            except subprocess.TimeoutExpired:
-                return False
-            return done.returncode == 0
-
-        if language == "cpp":
-            Path(work_dir, "test.cpp").write_text(program)
-            return run(["g++", "-std=c++11", "test.cpp", "-o", "test"]) and run(["./test"])
-        if language == "java":
-            Path(work_dir, "Main.java").write_text(program)
-            return run(["javac", "Main.java"]) and run(["java", "-ea", "-cp", ".", "Main"])
-        if language == "go":
-            Path(work_dir, "main_test.go").write_text(as_main_package(program))
-            return run(["go", "test", "."], GOCACHE=gocache, GO111MODULE="off", GOFLAGS="",
-                       GOPATH=f"{work_dir}/go:/usr/share/gocode", GOPROXY="off",
-                       CGO_ENABLED="0")
-        if language == "rust":
-            Path(work_dir, "main.rs").write_text(program)
-            return run(["rustc", "--edition", "2021", "--test", "main.rs", "-o", "test"]) \
-                and run(["./test", "--test-threads=1"])
-        Path(work_dir, "test.js").write_text(program)
-        return run(["node", "test.js"])
+    if language == "cpp":
+        return _passes("test.cpp", program, [(["g++", "-std=c++11", "test.cpp", "-o", "test"],
+                                              {}), (["./test"], {})], timeout)
+    if language == "java":
+        return _passes("Main.java", program, [(["javac", "Main.java"], {}),
+                                              (["java", "-ea", "-cp", ".", "Main"], {})],
+                       timeout)
+    if language == "go":
+        # GOPATH: Debian's testify (/usr/share/gocode)
+        return _passes("main_test.go", as_main_package(program), [
+            (["go", "test", "."], _go_env(gocache, "{work}/go:/usr/share/gocode"))], timeout)
+    if language == "rust":
+        return _passes("main.rs", program, [
+            (["rustc", "--edition", "2021", "--test", "main.rs", "-o", "test"], {}),
+            (["./test", "--test-threads=1"], {})], timeout)
+    return _passes("test.js", program, [(["node", "test.js"], {})], timeout)
 
 
 def multipl_e_plain_passes(row: dict[str, Any], completion: str, gocache: str,
@@ -62,33 +77,22 @@ def multipl_e_plain_passes(row: dict[str, Any], completion: str, gocache: str,
     language's compiler and runtime) exits 0 at every step."""
     language = row["_language"]
     program = row["prompt"] + completion + row["tests"]
-    env = {"PATH": SANDBOX_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
-    with tempfile.TemporaryDirectory() as work_dir:
-        def run(argv: list[str], **extra: str) -> bool:
-            try:
-                done = subprocess.run(argv, cwd=work_dir, env={**env, **extra},
-                                      capture_output=True, timeout=timeout, check=False)
-            except subprocess.TimeoutExpired:
-                return False
-            return done.returncode == 0
-
-        if language == "cpp":
-            Path(work_dir, "test.cpp").write_text(program)
-            return run(["g++", "-std=c++17", "test.cpp", "-o", "test"]) and run(["./test"])
-        if language == "java":
-            Path(work_dir, "Problem.java").write_text(program)
-            return run(["javac", "Problem.java"]) and run(["java", "-ea", "-cp", ".", "Problem"])
-        if language == "go":
-            Path(work_dir, "problem_test.go").write_text(program)
-            return run(["go", "test", "problem_test.go"], GOCACHE=gocache, GO111MODULE="off",
-                       GOFLAGS="", GOPATH=f"{work_dir}/go", GOPROXY="off", CGO_ENABLED="0")
-        if language == "rust":
-            Path(work_dir, "main.rs").write_text(program)
-            return run(["rustc", "--edition", "2021", "main.rs", "-o", "test"]) \
-                and run(["./test"])
-        if language == "typescript":
-            Path(work_dir, "test.ts").write_text(program)
-            return run(["tsc", "--target", "es2022", "--lib", "es2022", "test.ts"]) \
-                and run(["node", "test.js"])
-        Path(work_dir, "test.js").write_text(program)
-        return run(["node", "test.js"])
+    if language == "cpp":
+        return _passes("test.cpp", program, [(["g++", "-std=c++17", "test.cpp", "-o", "test"],
+                                              {}), (["./test"], {})], timeout)
+    if language == "java":
+        return _passes("Problem.java", program, [
+            (["javac", "Problem.java"], {}), (["java", "-ea", "-cp", ".", "Problem"], {})],
+            timeout)
+    if language == "go":
+        return _passes("problem_test.go", program, [
+            (["go", "test", "problem_test.go"], _go_env(gocache, "{work}/go"))], timeout)
+    if language == "rust":
+        return _passes("main.rs", program, [
+            (["rustc", "--edition", "2021", "main.rs", "-o", "test"], {}), (["./test"], {})],
+            timeout)
+    if language == "typescript":
+        return _passes("test.ts", program, [
+            (["tsc", "--target", "es2022", "--lib", "es2022", "test.ts"], {}),
+            (["node", "test.js"], {})], timeout)
+    return _passes("test.js", program, [(["node", "test.js"], {})], timeout)

@@ -259,10 +259,11 @@ REACH = {
                 pass
     """,
     "the judge's private files": """
-        import glob, os, sys
+        import glob, itertools, os, sys
         # (the interpreter's own tree may live under /tmp, a venv there: it is public)
         runtime = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
-        for path in glob.iglob("/tmp/**", recursive=True):
+        for path in itertools.chain(glob.iglob("/tmp/**", recursive=True),
+                                    glob.iglob("/sandbox/**", recursive=True)):
             if path.startswith(runtime) or not os.path.isfile(path):
                 continue
             try:
@@ -272,15 +273,6 @@ REACH = {
                             print("FOUND", path)
             except OSError:
                 pass
-        for path in glob.iglob("/sandbox/**", recursive=True):
-            if os.path.isfile(path):
-                try:
-                    with open(path, errors="replace") as handle:
-                        while chunk := handle.read(1 << 20):
-                            if has_secret(chunk):
-                                print("FOUND", path)
-                except OSError:
-                    pass
     """,
 }
 
