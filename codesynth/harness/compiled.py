@@ -21,7 +21,13 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import Evidence
-from codesynth.harness.stdio import _CASE_FIELDS, PREVIEW_CHARS, _feed, _reap_everything, digest
+from codesynth.harness.stdio import (
+    PREVIEW_CHARS,
+    _feed,
+    _reap_everything,
+    digest,
+    run_cases,
+)
 from codesynth.languages import BUILTIN, Language
 
 _DIAGNOSTICS = 64 << 10  # bytes of the compiler's output kept
@@ -199,29 +205,12 @@ class Built:
 
 def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     """In the judge: build once, then one ``run`` per case (see the module)."""
-    from codesynth.harness.remote import ProgramGone, ProtocolBroken
-
     cases = job["tests"]
     report = build_program(job, evidence, session)
     if report is None:
         return
-    evidence.phase("tests")
-    for index, case in enumerate(cases):
-        try:
-            result = session.request({"op": "run", "i": str(case.get("input", ""))})[0]
-        except ProgramGone:
-            return
-        except ProtocolBroken:
-            break
-        except BaseException:  # noqa: BLE001
-            result = None
-        if type(result) is not dict or any(
-                type(result.get(name)) not in kinds for name, kinds in _CASE_FIELDS.items()):
-            session.broken = session.broken or f"case {index}: a malformed report"
-            break
-        evidence.emit("case", index=index, **{name: result[name] for name in _CASE_FIELDS})
-    if session.broken is not None:
-        evidence.final("failed", phase="tests", reason=session.broken)
+    if not run_cases(cases, evidence, session,
+                     lambda case: {"op": "run", "i": str(case.get("input", ""))}):
         return
     evidence.final("completed", phase="tests",
                    reason=f"{len(cases)} case(s) ran on one build "

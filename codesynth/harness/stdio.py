@@ -16,10 +16,13 @@ import select
 import sys
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codesynth.harness._trace import exception_info, register_source
 from codesynth.harness.evidence import Evidence
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PROGRAM_FILE = "solution.py"
 _CHUNK = 1 << 16
@@ -158,8 +161,6 @@ def run_case(code: Any, data: Any) -> dict[str, Any]:
 def run_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     """In the judge: each case's input goes to the judged process, which runs the program on
     it; the expected outputs stay with the runner, which compares (see ``_verdict``)."""
-    from codesynth.harness.remote import ProgramGone, ProtocolBroken
-
     if job.get("language", "python") != "python":
         from codesynth.harness.compiled import run_compiled_stdio
 
@@ -174,13 +175,25 @@ def run_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         evidence.final("error", phase="code", exception=exception_info(exc, PROGRAM_FILE),
                        reason="the program does not parse")
         return
+    if run_cases(cases, evidence, session,
+                 lambda case: {"op": "case", "code": job["code"],
+                               "i": str(case.get("input", ""))}):
+        evidence.final("completed", phase="tests", reason=f"{len(cases)} case(s) ran")
+
+
+def run_cases(cases: list[dict[str, Any]], evidence: Evidence, session: Any,
+              request: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+    """In the judge: send each case's ``request`` to the judged process and record what its
+    run printed (a ``case`` event each, compared by the runner). False when the run is over
+    (the program is gone, or the session broke: then its ``final`` is written here)."""
+    from codesynth.harness.remote import ProgramGone, ProtocolBroken
+
     evidence.phase("tests")
     for index, case in enumerate(cases):
         try:
-            report = session.request({"op": "case", "code": job["code"],
-                                      "i": str(case.get("input", ""))})[0]
+            report = session.request(request(case))[0]
         except ProgramGone:
-            return
+            return False
         except ProtocolBroken:
             break
         except BaseException:  # noqa: BLE001 - the judged answered with an exception
@@ -192,5 +205,5 @@ def run_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         evidence.emit("case", index=index, **{name: report[name] for name in _CASE_FIELDS})
     if session.broken is not None:
         evidence.final("failed", phase="tests", reason=session.broken)
-        return
-    evidence.final("completed", phase="tests", reason=f"{len(cases)} case(s) ran")
+        return False
+    return True
