@@ -6,29 +6,16 @@ when their leases expire; a limit of other values is another actor (its name say
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from codesynth.llm.endpoints import Permits
+from codesynth.llm.endpoints import LocalLimiter
 
 NAMESPACE = "codesynth"
 
 
-class ModelLimiter:
-    """An async Ray actor: thousands of waiting requests cost it nothing but coroutines."""
-
-    def __init__(self, concurrency: int, rate: float | None, lease_seconds: float) -> None:
-        self.permits = Permits(concurrency, rate, lease_seconds)
-
-    async def acquire(self) -> int:
-        while True:
-            got = self.permits.try_take()
-            if isinstance(got, int):
-                return got
-            await asyncio.sleep(got)
-
-    async def release(self, lease: int) -> None:
-        self.permits.give_back(lease)
+class ModelLimiter(LocalLimiter):
+    """As a Ray actor (async): thousands of waiting requests cost it nothing but coroutines.
+    The process-local limiter's permits, plus their figures for the drivers."""
 
     async def stats(self) -> dict[str, int]:
         return self.permits.stats()
