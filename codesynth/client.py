@@ -49,6 +49,20 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [items]
 
 
+def _refused(status: int, raw: bytes, give_up: float, retry_for: float) -> None:
+    """After an answer other than 200 (``status`` 0: none): raise what the caller gets, or
+    return when the request is to be sent again (a retryable refusal, time left)."""
+    if status and status not in RETRY_STATUSES:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        _raise_for(status, parsed)
+    if time.monotonic() >= give_up:
+        raise ServeError(status, f"still refused after retrying for "
+                                 f"{retry_for:g} s: {raw.decode(errors='replace')}")
+
+
 def _retry_after(headers: Any, attempt: int, max_wait: float) -> float:
     value = headers.get("Retry-After") if headers is not None else None
     try:
@@ -153,15 +167,7 @@ class Client(_Base):
                 status, headers, raw = 0, None, b""
             if status == 200:
                 return json.loads(raw)
-            if status and status not in RETRY_STATUSES:
-                try:
-                    parsed = json.loads(raw)
-                except ValueError:
-                    parsed = raw.decode(errors="replace")
-                _raise_for(status, parsed)
-            if time.monotonic() >= give_up:
-                raise ServeError(status, f"still refused after retrying for "
-                                         f"{self.retry_for:g} s: {raw.decode(errors='replace')}")
+            _refused(status, raw, give_up, self.retry_for)
             self.retries += 1
             time.sleep(_retry_after(headers, attempt, self.max_wait))
             attempt += 1
@@ -241,15 +247,7 @@ class AsyncClient(_Base):
                 status, raw = 0, b""
             if status == 200:
                 return json.loads(raw)
-            if status and status not in RETRY_STATUSES:
-                try:
-                    parsed = json.loads(raw)
-                except ValueError:
-                    parsed = raw.decode(errors="replace")
-                _raise_for(status, parsed)
-            if time.monotonic() >= give_up:
-                raise ServeError(status, f"still refused after retrying for "
-                                         f"{self.retry_for:g} s: {raw.decode(errors='replace')}")
+            _refused(status, raw, give_up, self.retry_for)
             self.retries += 1
             await asyncio.sleep(_retry_after(headers, attempt, self.max_wait))
             attempt += 1
