@@ -78,8 +78,9 @@ SIMILARITY = Param("similarity", float, 0.7, "a task whose ROUGE-L against any t
 _ITEM = re.compile(r"^\s*(\d+)\s*[.)]\s*(?:Instruction\s*:)?\s*", re.MULTILINE)
 
 
-def parse_tasks(text: str) -> list[tuple[str, str | None]]:
-    """Numbered items in a reply: (instruction, solution code or None)."""
+def _numbered(text: str) -> list[tuple[str, str]]:
+    """Numbered items in a reply: (instruction, the item's whole text), items with an
+    instruction only."""
     heads = list(_ITEM.finditer(text))
     items = []
     for index, head in enumerate(heads):
@@ -88,22 +89,19 @@ def parse_tasks(text: str) -> list[tuple[str, str | None]]:
         instruction = re.split(r"\n\s*(?:Solution\s*:|```)", body, maxsplit=1)[0]
         instruction = " ".join(instruction.split())
         if instruction:
-            items.append((instruction, extract_code(body)))
+            items.append((instruction, body))
     return items
+
+
+def parse_tasks(text: str) -> list[tuple[str, str | None]]:
+    """Numbered items in a reply: (instruction, solution code or None)."""
+    return [(instruction, extract_code(body)) for instruction, body in _numbered(text)]
 
 
 def parse_items(text: str) -> list[tuple[str, str]]:
     """Numbered items in a reply: (instruction, the rest of the item: code and cases)."""
-    heads = list(_ITEM.finditer(text))
-    items = []
-    for index, head in enumerate(heads):
-        end = heads[index + 1].start() if index + 1 < len(heads) else len(text)
-        body = text[head.end():end]
-        instruction = re.split(r"\n\s*(?:Solution\s*:|```)", body, maxsplit=1)[0]
-        instruction = " ".join(instruction.split())
-        if instruction:
-            items.append((instruction, body[len(body.split("\n", 1)[0]):]))
-    return items
+    return [(instruction, body[len(body.split("\n", 1)[0]):])
+            for instruction, body in _numbered(text)]
 
 
 def _stdio_prompt(language: str, chosen: list[dict[str, Any]], count: int) -> str:
