@@ -5,8 +5,9 @@ Sources: verified records (``codesynth verify`` output, a pipeline's ``verified.
 whose tests are ``stdio`` cases, which do not depend on the language. Each source is run
 again beside its translations (a source that does not pass its cases is ``source_failed``:
 its cases say nothing). Records whose tests are in another form (``assert``, ``humaneval``,
-``pytest``) are skipped with the reason ``tests_not_stdio``: translating those tests is the
-in-language assert forms' work. Records keep the source's id, its language and the target.
+``pytest``) are skipped with the reason ``tests_not_stdio`` (running their assertions in the
+target language, as ``harness/calls.py`` does, is not wired in here yet). Records keep the
+source's id, its language and the target.
 
 Parameters (``--param``): see ``Translate.params``.
 """

@@ -2,8 +2,9 @@
 
 A language is a plugin found by name (entry point group ``codesynth.run_languages``): a class
 with ``language`` (the job's language) and ``script(code, stdin, files, show_last, mark)``
-returning the job's program and tests. Only Python exists on this branch; any other name
-SandboxFusion knows gets its "not supported" answer (see :mod:`codesynth.serve.compat`).
+returning the job's program and tests. Only Python is wired in so far (the sandbox runs more
+languages: see codesynth/languages.py); any other name SandboxFusion knows gets its "not
+supported" answer (see :mod:`codesynth.serve.compat`).
 
 The Python script runs the submitted code as ``__main__`` (as ``python main.py`` would), with
 ``stdin`` on ``sys.stdin`` and ``files`` (base64) written to the working directory first. An
