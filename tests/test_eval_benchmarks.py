@@ -299,3 +299,43 @@ def test_a_whole_function_in_an_answer_becomes_a_body_under_the_prompt(
     exec(program, got)
     for x, y in ((0, 0), (3, -4), (10, 7)):
         assert got["f"](x, y) == expected["f"](x, y)
+
+
+def _first_rows(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".gz":
+        import gzip
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle][:2]
+    return read_jsonl(path)[:2]
+
+
+@pytest.mark.parametrize(("name", "path", "field"), [
+    ("humaneval", None, "task_id"),
+    ("mbpp", DATA / "mbpp.jsonl", "task_id"),
+    ("evalplus", DATA / "evalplus_humaneval.jsonl", "task_id"),
+    ("stdio", DATA / "stdio.jsonl", "task_id"),
+    ("humaneval-x", DATA.parent / "humaneval_x" / "humaneval_x.jsonl.gz", "task_id"),
+    ("multipl-e", DATA.parent / "humaneval_x" / "multipl_e_cpp.jsonl", "name"),
+])
+def test_every_benchmark_names_a_repeated_problem_id(name: str, path: Path | None,
+                                                     field: str) -> None:
+    """A problems file that names one problem twice is refused at the second row, naming the
+    file, the line and the id's field; nothing is scored from a file that is ambiguous."""
+    from codesynth.errors import InputError
+    from codesynth.registry import benchmarks
+
+    if path is None:
+        from codesynth.humaneval import load_problems
+        first = dict(next(iter(load_problems().values())))
+        rows = [first, {"task_id": "HumanEval/other", "prompt": "def g():\n",
+                        "canonical_solution": "", "test": "", "entry_point": "g"}, first]
+    else:
+        first = _first_rows(path)[0]
+        second = {**first, field: f"{first[field]}_other"}
+        rows = [first, second, first]
+    plugin = benchmarks.get(name)()
+    with pytest.raises(InputError) as raised:
+        plugin.parse(enumerate(rows, 1), "problems.jsonl")
+    message = str(raised.value)
+    assert "problems.jsonl" in message and "3" in message and field in message, message
+    assert "appears twice" in message

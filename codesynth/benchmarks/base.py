@@ -44,6 +44,16 @@ class Source:
 Problems = dict[str, Problem]
 
 
+def add_problem(problems: Problems, problem: Problem, where: str, line: int,
+                field_name: str = "task_id") -> None:
+    """Add ``problem`` under its id; a second problem with the same id is the file's error
+    (``where``, ``line``, the id's field)."""
+    if problem.task_id in problems:
+        raise InputError(where, line, f"{field_name} {problem.task_id!r} appears twice",
+                         field_name)
+    problems[problem.task_id] = problem
+
+
 class Benchmark:
     """A benchmark plugin. Subclasses set the class attributes and implement the methods."""
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from codesynth.benchmarks import sanitize
 from codesynth.benchmarks._evalplus_check import check_program
-from codesynth.benchmarks.base import Problem, Problems, require
+from codesynth.benchmarks.base import Problem, Problems, add_problem, require
 from codesynth.benchmarks.humaneval import STOP, FunctionPrompt
 from codesynth.errors import InputError
 from codesynth.records import Execution, Job, Status
@@ -58,11 +58,8 @@ class EvalPlus(FunctionPrompt):
             atol = row.get("atol", 0)
             if isinstance(atol, bool) or not isinstance(atol, (int, float)) or atol < 0:
                 raise InputError(where, line, "must be a number >= 0", "atol")
-            if row["task_id"] in problems:
-                raise InputError(where, line, f"task_id {row['task_id']!r} appears twice",
-                                 "task_id")
-            problems[row["task_id"]] = Problem(row["task_id"], row["prompt"], row,
-                                               row["entry_point"])
+            add_problem(problems, Problem(row["task_id"], row["prompt"], row,
+                                          row["entry_point"]), where, line)
         return problems
 
     def check_sample(self, record: dict[str, Any], where: str, line: int,

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from codesynth.benchmarks import sanitize
-from codesynth.benchmarks.base import Benchmark, Problem, Problems, require
-from codesynth.errors import InputError
+from codesynth.benchmarks.base import Benchmark, Problem, Problems, add_problem, require
 from codesynth.humaneval import default_problems_path, official_result, problem_job
 from codesynth.records import Execution, Job
 
@@ -50,11 +49,8 @@ class HumanEval(FunctionPrompt):
         for line, row in rows:
             require(row, where, line, {"task_id": str, "prompt": str, "test": str,
                                        "entry_point": str})
-            if row["task_id"] in problems:
-                raise InputError(where, line, f"task_id {row['task_id']!r} appears twice",
-                                 "task_id")
-            problems[row["task_id"]] = Problem(row["task_id"], row["prompt"], row,
-                                               row["entry_point"])
+            add_problem(problems, Problem(row["task_id"], row["prompt"], row,
+                                          row["entry_point"]), where, line)
         return problems
 
     def jobs(self, problem: Problem, sample: dict[str, Any], job_id: str) -> list[Job]:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from codesynth.benchmarks import sanitize
-from codesynth.benchmarks.base import Benchmark, Problem, Problems, require
+from codesynth.benchmarks.base import Benchmark, Problem, Problems, add_problem, require
 from codesynth.errors import InputError
 from codesynth.humaneval import official_result
 from codesynth.records import Execution, Job
@@ -85,11 +85,9 @@ class HumanEvalX(Benchmark):
             task_id = row["task_id"]
             prefix = task_id.split("/", 1)[0]
             language = language_of(prefix, where, line, "task_id")
-            if task_id in problems:
-                raise InputError(where, line, f"task_id {task_id!r} appears twice", "task_id")
             entry = row.get("entry_point") if isinstance(row.get("entry_point"), str) else None
-            problems[task_id] = Problem(task_id, row["prompt"], {**row, "_language": language},
-                                        entry)
+            add_problem(problems, Problem(task_id, row["prompt"], {**row, "_language": language},
+                                          entry), where, line)
         return problems
 
     def chat_messages(self, problem: Problem, problems: Problems) -> list[dict[str, str]]:
@@ -139,10 +137,8 @@ class MultiPLE(HumanEvalX):
             require(row, where, line, {"name": str, "language": str, "prompt": str,
                                        "tests": str})
             language = language_of(row["language"], where, line, "language")
-            if row["name"] in problems:
-                raise InputError(where, line, f"name {row['name']!r} appears twice", "name")
-            problems[row["name"]] = Problem(row["name"], row["prompt"],
-                                            {**row, "_language": language})
+            add_problem(problems, Problem(row["name"], row["prompt"],
+                                          {**row, "_language": language}), where, line, "name")
         return problems
 
     def completion_from_reply(self, problem: Problem, text: str, mode: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from codesynth.benchmarks import sanitize
-from codesynth.benchmarks.base import Benchmark, Problem, Problems, require
+from codesynth.benchmarks.base import Benchmark, Problem, Problems, add_problem, require
 from codesynth.errors import InputError, UserError
 from codesynth.humaneval import official_result
 from codesynth.records import Execution, Job
@@ -64,10 +64,7 @@ class MBPP(Benchmark):
             if not row["test_list"]:
                 raise InputError(where, line, "is empty", "test_list")
             key = str(row["task_id"])
-            if key in problems:
-                raise InputError(where, line, f"task_id {row['task_id']!r} appears twice",
-                                 "task_id")
-            problems[key] = Problem(key, describe(row), row)
+            add_problem(problems, Problem(key, describe(row), row), where, line)
         return problems
 
     def sampling_ids(self, problems: Problems) -> list[str]:

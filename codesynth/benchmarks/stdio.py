@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from codesynth.benchmarks import sanitize
-from codesynth.benchmarks.base import Benchmark, Problem, Problems
+from codesynth.benchmarks.base import Benchmark, Problem, Problems, add_problem
 from codesynth.errors import InputError
 from codesynth.humaneval import official_result
 from codesynth.records import LANGUAGES, Execution, Job
@@ -61,9 +61,8 @@ class StdioSet(Benchmark):
                 self.skipped[parsed] = self.skipped.get(parsed, 0) + 1
                 continue
             task_id, statement, cases = parsed
-            if task_id in problems:
-                raise InputError(where, line, f"task_id {task_id!r} appears twice", "task_id")
-            problems[task_id] = Problem(task_id, statement, {**row, "_cases": cases})
+            add_problem(problems, Problem(task_id, statement, {**row, "_cases": cases}),
+                        where, line)
         return problems
 
     def chat_messages(self, problem: Problem, problems: Problems) -> list[dict[str, str]]:
