@@ -202,7 +202,8 @@ def test_translate_keeps_translations_that_pass_the_source_cases(run: Run,
         {"id": "difference", "instruction": "Subtract.", "language": "python",
          "code": WRONG["python"], "tests": difference, "test_style": "stdio"},
         {"id": "asserts", "instruction": "f.", "language": "python",
-         "code": "def f():\n    return 1\n", "tests": "assert f() == 1\n"},
+         "code": "def f():\n    return 1\n", "tests": "def test_f():\n    assert f() == 1\n",
+         "test_style": "pytest"},
         {"id": "lies", "instruction": "Add.", "language": "python",
          "code": "print(0)\n", "tests": CASES, "test_style": "stdio"},
         {"id": "already", "instruction": "Add.", "language": "rust", "code": CORRECT["rust"],
@@ -224,9 +225,10 @@ def test_translate_keeps_translations_that_pass_the_source_cases(run: Run,
     assert (record["source_id"], record["source_language"], record["target_language"]) == (
         "sum", "python", "rust")
     assert record["origin"]["parent_ids"] == ["sum"]
-    assert summary["rejected"] == {"tests_failed": 1, "no_code": 1, "tests_not_stdio": 1,
+    assert summary["rejected"] == {"tests_failed": 1, "no_code": 1, "tests_untranslatable": 1,
                                    "source_failed": 1, "same_language": 1, "tests_error": 1}
-    assert {r["source"] for r in rejections if r["reason"] == "tests_not_stdio"} == {"asserts"}
+    assert {r["source"] for r in rejections if r["reason"] == "tests_untranslatable"} == {
+        "asserts"}
     assert {r["source"] for r in rejections if r["reason"] == "source_failed"} == {"lies"}
     assert len(prompts) == 5  # nothing asked for the skipped records
     assert all("into Rust" in p for p in prompts)

@@ -1,0 +1,144 @@
+"""``translate`` for records whose tests are equality assertions (``assert``, ``humaneval``).
+
+The tests stay what they are (Python assertions): the judge turns them into calls and a
+per-language driver makes the calls in the target program (``harness/calls``,
+``harness/drivers``), so the expected values stay in the judge there as well. What the
+translation needs is a function the driver can call with the tests' literals, so the model
+is given the declaration to keep (:mod:`codesynth.generators.signatures`). When the source
+function is annotated (``def f(xs: list[float]) -> int``), its typed stub is put before the
+tests, which is what the drivers read types from (a ``[1, 2]`` passed to a ``list[float]``
+is then a list of floats in every language).
+
+:func:`prepare` says, for one source record, what its tests become in the target (or why they
+cannot: :class:`Skip`, a counted rejection).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from codesynth.generators.polyglot import NAMES
+from codesynth.generators.signatures import Signature, declaration, signatures
+from codesynth.harness.calls import Plan, Untranslatable, parse
+from codesynth.harness.drivers import Unrenderable, driver_form
+from codesynth.records import Job
+
+ASSERT_STYLES = ("assert", "humaneval")
+
+TRANSLATE_FUNCTION = """Translate the {source_name} code below into {target_name}. Tests \
+call the function directly, so keep this declaration:
+```{target}
+{declarations}
+```
+{note}Answer with the {target_name} code in one ```{target} block: the function and any \
+helpers and imports it needs, no main function, no reading input, no printing.
+
+Example:
+```{source}
+{example_source}```
+in {target_name}:
+```{target}
+{example_target}```
+
+Code:
+```{source}
+{code}
+```
+"""
+
+# The same small function in each language: what "keep the declaration" looks like.
+EXAMPLES = {
+    "python": "def scale(xs: list[int], k: int) -> list[int]:\n    return [x * k for x in xs]\n",
+    "javascript": "function scale(xs, k) {\n  return xs.map((x) => x * k);\n}\n",
+    "typescript": "function scale(xs: number[], k: number): number[] {\n"
+                  "  return xs.map((x) => x * k);\n}\n",
+    "cpp": "#include <vector>\n\nstd::vector<long long> scale(std::vector<long long> xs, "
+           "long long k) {\n    for (auto& x : xs) x *= k;\n    return xs;\n}\n",
+    "go": "func scale(xs []int, k int) []int {\n\tout := []int{}\n\tfor _, x := range xs {\n"
+          "\t\tout = append(out, x*k)\n\t}\n\treturn out\n}\n",
+    "rust": "fn scale(xs: Vec<i64>, k: i64) -> Vec<i64> {\n"
+            "    xs.iter().map(|x| x * k).collect()\n}\n",
+    "java": "import java.util.*;\n\npublic class Solution {\n"
+            "    public static List<Long> scale(List<Long> xs, long k) {\n"
+            "        List<Long> out = new ArrayList<>();\n"
+            "        for (long x : xs) out.add(x * k);\n        return out;\n    }\n}\n",
+}
+EXAMPLE_TESTS = "assert scale([1, 2, 3], 2) == [2, 4, 6]\nassert scale([], 5) == []\n"
+NOTES = {"java": "Put it in `public class Solution` as a static method.\n"}
+MAPS = {"rust": "Use std::collections::HashMap.\n", "cpp": "Include <map> and <string>.\n"}
+
+
+class Skip(Exception):
+    """A source whose tests cannot run in the target (the reason and why)."""
+
+    def __init__(self, reason: str, why: str) -> None:
+        super().__init__(why)
+        self.reason, self.why = reason, why
+
+
+@dataclass(frozen=True)
+class Prepared:
+    tests: str  # the source's tests, with the function's typed stub before them if any
+    plan: Plan
+    signatures: list[Signature]
+
+
+def prepare(job: Job, target: str) -> Prepared:
+    """The tests the translation must pass in ``target`` (raises :class:`Skip`)."""
+    if job.test_style not in ASSERT_STYLES:
+        raise Skip("tests_untranslatable", f"{job.test_style!r} tests are not equality "
+                   "assertions (translated: stdio, assert, humaneval)")
+    assert isinstance(job.tests, str)
+    humaneval = job.test_style == "humaneval"
+    try:
+        plan = parse(job.tests, job.entry_point, humaneval=humaneval)
+        names = sorted({c.function for c in plan.calls})
+        stubs = typed_stubs(job.code, names) if job.language == "python" else ""
+        tests = f"{stubs}\n{job.tests}" if stubs else job.tests
+        plan = parse(tests, job.entry_point, humaneval=humaneval) if stubs else plan
+    except (Untranslatable, SyntaxError, ValueError) as exc:
+        raise Skip("tests_untranslatable", str(exc)[:300]) from exc
+    try:
+        driver_form(target, "", plan)  # every literal has a form in the target
+    except (Unrenderable, ValueError, TypeError, KeyError) as exc:
+        raise Skip("tests_unrenderable", f"{target}: {str(exc)[:300]}") from exc
+    return Prepared(tests, plan, signatures(plan, job.code))
+
+
+def typed_stubs(code: str, names: list[str]) -> str:
+    """``def f(x: T) -> R: ...`` for each of ``names`` that ``code`` defines with at least
+    one annotation (parameters without one stay bare: their literals type them)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return ""
+    stubs = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.name not in names:
+            continue
+        args = [a for a in node.args.args if a.arg not in ("self", "cls")]
+        if node.returns is None and not any(a.annotation for a in args):
+            continue
+        text = ", ".join(f"{a.arg}: {ast.unparse(a.annotation)}" if a.annotation else a.arg
+                         for a in args)
+        returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+        stubs.append(f"def {node.name}({text}){returns}: ...\n")
+    return "".join(stubs)
+
+
+def prompt(job: Job, target: str, prepared: Prepared) -> str:
+    language = job.language
+    declarations = "\n".join(declaration(target, s) for s in prepared.signatures)
+    note = NOTES.get(target, "") + (MAPS.get(target, "") if "map" in declarations.lower()
+                                    else "")
+    return TRANSLATE_FUNCTION.format(
+        source_name=NAMES[language], target_name=NAMES[target], source=language,
+        target=target, note=note, declarations=declarations,
+        example_source=EXAMPLES[language], example_target=EXAMPLES[target],
+        code=job.code.rstrip())
+
+
+def target_job(job_id: str, job: Job, target: str, code: str, prepared: Prepared) -> Job:
+    return Job(id=job_id, code=code, tests=prepared.tests, test_style=job.test_style,
+               entry_point=job.entry_point, language=target)

@@ -1,0 +1,196 @@
+# ruff: noqa: E501 - programs in other languages keep their own line lengths
+"""``translate`` of records whose tests are equality assertions (``assert``, HumanEval's
+``check``), end to end: the real ``openai`` client against the scripted server, the real
+sandbox (local backend, the host's toolchains). A right translation passes the source's
+Python assertions run in the target (expected values in the judge) and keeps the source's
+id; a wrong one, or one that leaves early, is a rejection; tests that do not translate are
+counted skips with their line; the model is given the declaration the tests need."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Run
+from tests.language_answers import fenced
+from tests.openai_server import Request, ScriptedServer
+
+TARGETS = ("rust", "go", "javascript", "cpp", "java", "typescript")
+NAMES = {"rust": "Rust", "go": "Go", "javascript": "JavaScript (Node.js)", "cpp": "C++17",
+         "java": "Java", "typescript": "TypeScript (Node.js)"}
+
+SOURCES = [
+    {"id": "add-all", "instruction": "Add k to every item.", "language": "python",
+     "code": "def add_all(xs: list[int], k: int) -> list[int]:\n    return [x + k for x in xs]\n",
+     "tests": "assert add_all([1, 2, 3], 1) == [2, 3, 4]\nassert add_all([], 5) == []\n",
+     "test_style": "assert", "entry_point": "add_all",
+     "origin": {"method": "self-instruct", "model": "m", "template_hash": "t",
+                "parent_ids": [], "round": 0, "seed": 0, "params": {}}},
+    # HumanEval's form; the ints in [1, 2] are floats by the function's annotation
+    {"id": "HumanEval/mean", "instruction": "The mean.", "language": "python",
+     "code": "from typing import List\n\n\ndef mean(xs: List[float]) -> float:\n    return sum(xs) / len(xs)\n",
+     "tests": "METADATA = {}\n\n\ndef check(candidate):\n    assert abs(candidate([1, 2]) - 1.5) < 1e-6\n    assert candidate([4.0]) == 4\n",
+     "test_style": "humaneval", "entry_point": "mean"},
+    {"id": "negate", "instruction": "Negate.", "language": "python",
+     "code": "def negate(x):\n    return -x\n", "tests": "assert negate(3) == -3\nassert negate(-2) == 2\n",
+     "test_style": "assert", "entry_point": "negate"},
+    {"id": "loop", "instruction": "Identity.", "language": "python",
+     "code": "def same(x):\n    return x\n", "tests": "for i in range(3):\n    assert same(i) == i\n",
+     "test_style": "assert", "entry_point": "same"},
+    {"id": "sets", "instruction": "Size.", "language": "python",
+     "code": "def size(s):\n    return len(s)\n", "tests": "assert size({1, 2}) == 2\n",
+     "test_style": "assert", "entry_point": "size"},
+    {"id": "pytest", "instruction": "One.", "language": "python",
+     "code": "def one():\n    return 1\n", "tests": "def test_one():\n    assert one() == 1\n",
+     "test_style": "pytest", "entry_point": "one"},
+    {"id": "liar", "instruction": "Twice.", "language": "python",
+     "code": "def twice(x):\n    return x\n", "tests": "assert twice(2) == 4\n",
+     "test_style": "assert", "entry_point": "twice"},
+]
+
+TRANSLATIONS: dict[str, dict[str, str]] = {
+    "rust": {
+        "add_all": "fn add_all(xs: Vec<i64>, k: i64) -> Vec<i64> {\n    xs.into_iter().map(|x| x + k).collect()\n}\n",
+        "mean": "fn mean(xs: Vec<f64>) -> f64 {\n    xs.iter().sum::<f64>() / xs.len() as f64\n}\n",
+        "negate": "fn negate(x: i64) -> i64 {\n    x\n}\n",
+        "twice": "fn twice(x: i64) -> i64 {\n    2 * x\n}\n"},
+    "go": {
+        "add_all": "func add_all(xs []int, k int) []int {\n\tout := []int{}\n\tfor _, x := range xs {\n\t\tout = append(out, x+k)\n\t}\n\treturn out\n}\n",
+        "mean": "func mean(xs []float64) float64 {\n\ts := 0.0\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s / float64(len(xs))\n}\n",
+        "negate": "func negate(x int) int {\n\treturn x\n}\n",
+        "twice": "func twice(x int) int {\n\treturn 2 * x\n}\n"},
+    "javascript": {
+        "add_all": "function add_all(xs, k) {\n  return xs.map((x) => x + k);\n}\n",
+        "mean": "function mean(xs) {\n  return xs.reduce((a, b) => a + b, 0) / xs.length;\n}\n",
+        # leaves before the result is written: not a pass
+        "negate": "function negate(x) {\n  console.log('passed');\n  process.exit(0);\n}\n",
+        "twice": "function twice(x) {\n  return 2 * x;\n}\n"},
+    "typescript": {
+        "add_all": "function add_all(xs: number[], k: number): number[] {\n  return xs.map((x) => x + k);\n}\n",
+        "mean": "function mean(xs: number[]): number {\n  return xs.reduce((a, b) => a + b, 0) / xs.length;\n}\n",
+        "negate": "function negate(x: number): number {\n  return x;\n}\n",
+        "twice": "function twice(x: number): number {\n  return 2 * x;\n}\n"},
+    "cpp": {
+        "add_all": "#include <vector>\n\nstd::vector<long long> add_all(std::vector<long long> xs, long long k) {\n    for (auto& x : xs) x += k;\n    return xs;\n}\n",
+        "mean": "#include <vector>\n\ndouble mean(std::vector<double> xs) {\n    double s = 0;\n    for (double x : xs) s += x;\n    return s / xs.size();\n}\n",
+        "negate": "long long negate(long long x) {\n    return x;\n}\n",
+        "twice": "long long twice(long long x) {\n    return 2 * x;\n}\n"},
+    "java": {
+        "add_all": "import java.util.*;\n\npublic class Solution {\n    public static List<Long> add_all(List<Long> xs, long k) {\n        List<Long> out = new ArrayList<>();\n        for (long x : xs) out.add(x + k);\n        return out;\n    }\n}\n",
+        "mean": "import java.util.*;\n\npublic class Solution {\n    public static double mean(List<Double> xs) {\n        double s = 0;\n        for (double x : xs) s += x;\n        return s / xs.size();\n    }\n}\n",
+        "negate": "public class Solution {\n    public static long negate(long x) {\n        return x;\n    }\n}\n",
+        "twice": "public class Solution {\n    public static long twice(long x) {\n        return 2 * x;\n    }\n}\n"},
+}
+DECLARATIONS = {
+    "rust": ("fn add_all(xs: Vec<i64>, k: i64) -> Vec<i64>", "fn mean(xs: Vec<f64>) -> f64"),
+    "go": ("func add_all(xs []int, k int) []int", "func mean(xs []float64) float64"),
+    "javascript": ("function add_all(xs, k)", "function mean(xs)"),
+    "typescript": ("function add_all(xs: number[], k: number): number[]",
+                   "function mean(xs: number[]): number"),
+    "cpp": ("std::vector<long long> add_all(std::vector<long long> xs, long long k)",
+            "double mean(std::vector<double> xs)"),
+    "java": ("public static List<Long> add_all(List<Long> xs, long k)",
+             "public static double mean(List<Double> xs)"),
+}
+
+
+def reply_for(target: str):  # type: ignore[no-untyped-def]
+    def reply(request: Request) -> str:
+        prompt = request.last_user
+        assert f"into {NAMES[target]}." in prompt, prompt
+        code = prompt.rsplit("Code:\n```python\n", 1)[1]
+        name = re.match(r"(?:from .*\n+)?def (\w+)", code)
+        assert name, code
+        return "Here it is:\n" + fenced(target, TRANSLATIONS[target][name.group(1)])
+    return reply
+
+
+def translate(run: Run, tmp_path: Path, target: str, rows: list[dict[str, Any]], reply: Any
+              ) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]], list[str]]:
+    seeds = tmp_path / "verified.jsonl"
+    seeds.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    with ScriptedServer(reply) as server:
+        code, stdout, stderr = run(
+            "generate", "translate", "--seeds", seeds, "--n", "10", "-o", out, "--base-url",
+            server.base_url, "--cache", tmp_path / "cache.sqlite", "--json", "--sandbox",
+            "local", "--concurrency", "1", "--memory-mb", "1024", "--max-processes", "64",
+            "--timeout", "30", "--allow-empty", "--param", f"target={target}")
+        prompts = [r.last_user for r in server.requests]
+    assert code == 0, stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    log = Path(f"{out}.rejected.jsonl")
+    rejections = [json.loads(line) for line in log.read_text().splitlines()] \
+        if log.exists() else []
+    return records, json.loads(stdout.strip().splitlines()[-1]), rejections, prompts
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_assert_form_records_are_translated_and_verified_in_the_target(
+        run: Run, tmp_path: Path, target: str) -> None:
+    records, summary, rejections, prompts = translate(run, tmp_path, target, SOURCES,
+                                                      reply_for(target))
+    by_source = {r["source_id"]: r for r in records}
+    assert set(by_source) == {"add-all", "HumanEval/mean"}, rejections
+    for source in SOURCES[:2]:
+        record = by_source[source["id"]]
+        assert record["language"] == record["target_language"] == target
+        assert record["source_language"] == "python"
+        assert record["test_style"] == source["test_style"]
+        assert record["entry_point"] == source["entry_point"]
+        assert record["code"] == TRANSLATIONS[target][source["entry_point"]]
+        assert record["source_code"] == source["code"]
+        assert record["tests"].endswith(source["tests"])  # the typed stub before them
+        assert record["origin"]["parent_ids"] == [source["id"]]
+        result = record["result"]
+        assert result["passed"] and result["status"] == "passed"
+        assert result["runtime"].startswith(f"{target}:")
+        assert len(result["tests"]) == 2 and all(t["outcome"] == "passed" for t in result["tests"])
+    assert by_source["add-all"]["source_origin"]["method"] == "self-instruct"
+    assert by_source["HumanEval/mean"]["tests"].startswith("def mean(xs: List[float]) -> float: ...")
+    # the wrong translation fails its tests and is not emitted; the others are counted skips
+    assert summary["rejected"] == {"tests_failed": 1, "tests_untranslatable": 3,
+                                   "source_failed": 1}, rejections
+    failed = next(r for r in rejections if r["reason"] == "tests_failed")
+    assert failed["source"] == "negate"
+    skipped = {r["source"]: r["why"] for r in rejections if r["reason"] == "tests_untranslatable"}
+    assert set(skipped) == {"loop", "sets", "pytest"}
+    assert "line 1: a For statement" in skipped["loop"]
+    assert "set literal" in skipped["sets"]
+    assert "'pytest' tests are not equality assertions" in skipped["pytest"]
+    assert next(r for r in rejections if r["reason"] == "source_failed")["source"] == "liar"
+    # asked for the five translatable sources only, each with the declaration the tests need
+    assert len(prompts) == 4
+    for declaration in DECLARATIONS[target]:
+        assert sum(declaration in p for p in prompts) == 1, (declaration, prompts)
+
+
+def test_a_literal_the_target_cannot_express_is_a_counted_skip(run: Run, tmp_path: Path) -> None:
+    rows = [{"id": "keys", "instruction": "Count.", "language": "python",
+             "code": "def count(d):\n    return len(d)\n",
+             "tests": "assert count({(1, 2): 3}) == 1\n", "test_style": "assert",
+             "entry_point": "count"}]
+    records, summary, rejections, prompts = translate(run, tmp_path, "javascript", rows,
+                                                      lambda r: "x")
+    assert records == [] and prompts == []
+    assert summary["rejected"] == {"tests_unrenderable": 1}
+    assert "javascript: a dict whose keys are not strings or numbers" in rejections[0]["why"]
+
+
+def test_the_worked_examples_shown_to_the_model_pass_in_every_language() -> None:
+    """The example function of the prompt, in each language, passes its assertions."""
+    from codesynth.generators.translate_asserts import EXAMPLE_TESTS, EXAMPLES
+    from codesynth.records import Job, Limits
+    from codesynth.sandbox import open_sandbox
+
+    jobs = [Job(id=language, code=code, tests=EXAMPLE_TESTS, test_style="assert",
+                entry_point="scale", language=language) for language, code in EXAMPLES.items()]
+    with open_sandbox("local") as box:
+        results = list(box.run_many(jobs, Limits(timeout=30, memory_mb=1024,
+                                                 max_processes=64)))
+    assert [(j.id, r.status.value) for j, r in zip(jobs, results, strict=True)] == [
+        (j.id, "passed") for j in jobs], [r.reason for r in results]
