@@ -194,3 +194,69 @@ def test_the_worked_examples_shown_to_the_model_pass_in_every_language() -> None
                                                  max_processes=64)))
     assert [(j.id, r.status.value) for j, r in zip(jobs, results, strict=True)] == [
         (j.id, "passed") for j in jobs], [r.reason for r in results]
+
+
+def test_the_pipeline_translates_verified_assert_form_records(run: Run, tmp_path: Path) -> None:
+    """``codesynth run``: Python tasks with assertions solved and verified, then the
+    ``[translate]`` stage writes them in Go; the wrong translation is not in the dataset."""
+    tasks = [{"id": "add", "instruction": "Write add_ten(a, b): a + b + 10.", "language": "python",
+              "tests": "assert add_ten(2, 3) == 15\nassert add_ten(-1, 1) == 10\n",
+              "test_style": "assert", "entry_point": "add_ten"},
+             {"id": "neg", "instruction": "Write neg(x).", "language": "python",
+              "tests": "assert neg(4) == -4\n", "test_style": "assert", "entry_point": "neg"}]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "tasks.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
+
+    def reply(request: Request) -> str:
+        prompt = request.last_user
+        if "Translate the" in prompt:
+            assert "func add_ten(a int, b int) int" in prompt or "func neg(x int) int" in prompt
+            return fenced("go", "func add_ten(a int, b int) int {\n\treturn a + b + 10\n}\n"
+                          if "def add_ten" in prompt else "func neg(x int) int {\n\treturn x\n}\n")
+        if "add_ten(a, b)" in prompt:
+            return "```python\ndef add_ten(a, b):\n    return a + b + 10\n```\n"
+        return "```python\ndef neg(x):\n    return -x\n```\n"
+
+    path = tmp_path / "p.toml"
+    with ScriptedServer(reply) as server:
+        path.write_text(f"""
+[run]
+name = "asserts"
+output = "{tmp_path / 'run'}"
+
+[llm]
+base_url = "{server.base_url}"
+
+[sandbox]
+timeout = 30
+memory_mb = 1024
+
+[[generate]]
+method = "seed-tasks"
+n = 2
+seeds = "{seeds}"
+
+[solve]
+samples = 1
+
+[export]
+formats = ["jsonl"]
+
+[translate]
+n = 5
+params = {{ target = "go" }}
+""")
+        code, stdout, err = run("run", path, "--json")
+    assert code == 0, err
+    folder = tmp_path / "run" / "dataset"
+    verified = [json.loads(line) for line in (folder / "verified.jsonl").read_text().splitlines()]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert sorted(r["entry_point"] for r in verified) == ["add_ten", "neg"], summary
+    translations = [json.loads(line) for line in (folder / "translations.jsonl").read_text()
+                    .splitlines()]
+    source = next(r for r in verified if r["entry_point"] == "add_ten")
+    assert [(t["source_id"], t["language"], t["test_style"]) for t in translations] == [
+        (source["id"], "go", "assert")]
+    assert translations[0]["result"]["passed"] and translations[0]["tests"] == tasks[0]["tests"]
+    assert summary["stages"]["translate"]["rejected"] == {"tests_failed": 1}
