@@ -111,7 +111,7 @@ class OSSInstruct:
                 return str(chosen)
             return snippet.language if snippet.language in LANGUAGES else "python"
 
-        def fallback(snippet: Snippet) -> dict[str, str]:
+        def fallback(snippet: Snippet) -> dict[str, Any]:
             """Why a snippet's program is not in the snippet's language (default only)."""
             if several or chosen != "snippet" or snippet.language in LANGUAGES:
                 return {}
