@@ -260,3 +260,56 @@ params = {{ target = "go" }}
         (source["id"], "go", "assert")]
     assert translations[0]["result"]["passed"] and translations[0]["tests"] == tasks[0]["tests"]
     assert summary["stages"]["translate"]["rejected"] == {"tests_failed": 1}
+
+
+BODIES = {
+    "pick": {
+        "rust": "{\n    let _ = pair;\n    d.get(&key).copied()\n}\n",
+        "go": "{\n\t_ = pair\n\tif v, ok := d[key]; ok {\n\t\treturn &v\n\t}\n\treturn nil\n}\n",
+        "java": "{\n        return d.get(key);\n    }\n",
+        "cpp": "{\n    auto it = d.find(key);\n    if (it == d.end()) return std::nullopt;\n    return it->second;\n}\n",
+        "typescript": "{\n  return key in d ? d[key] : null;\n}\n",
+        "javascript": "{\n  return key in d ? d[key] : null;\n}\n"},
+    "split": {
+        "rust": "{\n    let n = n as usize;\n    (xs[..n].to_vec(), xs[n..].to_vec())\n}\n",
+        "go": "{\n\treturn xs[:n], xs[n:]\n}\n",
+        "java": "{\n        return new ArrayList<Object>(List.of(xs.subList(0, (int) n), xs.subList((int) n, xs.size())));\n    }\n",
+        "cpp": "{\n    return {std::vector<std::string>(xs.begin(), xs.begin() + n), std::vector<std::string>(xs.begin() + n, xs.end())};\n}\n",
+        "typescript": "{\n  return [xs.slice(0, n), xs.slice(n)];\n}\n",
+        "javascript": "{\n  return [xs.slice(0, n), xs.slice(n)];\n}\n"},
+}
+HEADERS = {"rust": "use std::collections::HashMap;\n\n",
+           "cpp": "#include <map>\n#include <optional>\n#include <string>\n#include <tuple>\n#include <vector>\n\n",
+           "go": "package main\n\n"}
+SHAPES = {
+    "pick": ("from typing import Optional\n\n\ndef pick(d: dict[str, int], key: str, pair: tuple[int, str]) -> Optional[int]:\n    return d.get(key)\n",
+             'assert pick({"a": 1, "b": 2}, "a", (1, "x")) == 1\nassert pick({}, "b", (2, "y")) is None\n'),
+    "split": ("def split(xs, n):\n    return xs[:n], xs[n:]\n",
+              'assert split(["a", "b", "c"], 1) == (["a"], ["b", "c"])\nassert split([], 0) == ([], [])\n'),
+}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_declaration_given_to_the_model_takes_the_tests_literals(target: str) -> None:
+    """A function written with exactly the declaration the prompt asks for (maps, tuples,
+    optionals, lists of strings, several results) builds with the driver and passes."""
+    from codesynth.generators.signatures import declaration
+    from codesynth.generators.translate_asserts import prepare, target_job
+    from codesynth.records import Job, Limits
+    from codesynth.sandbox import open_sandbox
+
+    jobs = []
+    for name, (code, tests) in SHAPES.items():
+        source = Job(id=name, code=code, tests=tests, test_style="assert", entry_point=name,
+                     language="python")
+        prepared = prepare(source, target)
+        [signature] = prepared.signatures
+        text = declaration(target, signature) + " " + BODIES[name][target]
+        if target == "java":
+            text = f"import java.util.*;\n\npublic class Solution {{\n    {text}}}\n"
+        jobs.append(target_job(name, source, target, HEADERS.get(target, "") + text, prepared))
+    with open_sandbox("local") as box:
+        results = list(box.run_many(jobs, Limits(timeout=30, memory_mb=1024,
+                                                 max_processes=64)))
+    assert [(j.id, r.status.value) for j, r in zip(jobs, results, strict=True)] == [
+        (j.id, "passed") for j in jobs], [(j.code, r.reason) for j, r in zip(jobs, results, strict=True)]

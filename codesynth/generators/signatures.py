@@ -140,6 +140,6 @@ def declaration(language: str, sig: Signature) -> str:
         return f"function {name}({args}): {'void' if ret == 'none' else typescript(ret)}"
     if language == "javascript":
         types = ", ".join(f"{p}: {typescript(t)}" for p, t in params)
-        return f"function {name}({', '.join(p for p, _ in params)})  " \
-               f"// ({types}) => {typescript(ret)}"
+        return f"// {name}: ({types}) => {typescript(ret)}\n" \
+               f"function {name}({', '.join(p for p, _ in params)})"
     return f"def {name}({', '.join(p for p, _ in params)})"
