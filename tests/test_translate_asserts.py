@@ -313,3 +313,30 @@ def test_the_declaration_given_to_the_model_takes_the_tests_literals(target: str
                                                  max_processes=64)))
     assert [(j.id, r.status.value) for j, r in zip(jobs, results, strict=True)] == [
         (j.id, "passed") for j in jobs], [(j.code, r.reason) for j, r in zip(jobs, results, strict=True)]
+
+
+def test_records_in_another_language_are_translated_into_python(run: Run, tmp_path: Path) -> None:
+    """A JavaScript source with assertions: into Python the tests run as they are (no typed
+    stub, which would shadow the function); the wrong translation is rejected."""
+    rows = [{"id": "js-add-all", "instruction": "Add k.", "language": "javascript",
+             "code": TRANSLATIONS["javascript"]["add_all"], "tests": SOURCES[0]["tests"],
+             "test_style": "assert", "entry_point": "add_all"},
+            {"id": "js-twice", "instruction": "Twice.", "language": "javascript",
+             "code": TRANSLATIONS["javascript"]["twice"], "tests": "assert twice(2) == 4\n",
+             "test_style": "assert", "entry_point": "twice"}]
+
+    def reply(request: Request) -> str:
+        prompt = request.last_user
+        assert "into Python." in prompt and "```javascript\nfunction " in prompt
+        if "function add_all" in prompt:
+            assert "keep this declaration:\n```python\ndef add_all(arg0, arg1)\n```" in prompt
+            return "```python\ndef add_all(xs, k):\n    return [x + k for x in xs]\n```\n"
+        return "```python\ndef twice(x):\n    return x * 3\n```\n"
+
+    records, summary, rejections, _ = translate(run, tmp_path, "python", rows, reply)
+    [record] = records
+    assert (record["source_id"], record["language"], record["source_language"]) == (
+        "js-add-all", "python", "javascript")
+    assert record["tests"] == SOURCES[0]["tests"] and record["result"]["passed"]
+    assert summary["rejected"] == {"tests_failed": 1}, rejections
+    assert rejections[0]["source"] == "js-twice"

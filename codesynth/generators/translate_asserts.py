@@ -27,10 +27,7 @@ from codesynth.records import Job
 ASSERT_STYLES = ("assert", "humaneval")
 
 TRANSLATE_FUNCTION = """Translate the {source_name} code below into {target_name}. Tests \
-call the function directly, so keep this declaration:
-```{target}
-{declarations}
-```
+call the function directly, so keep {keep}
 {note}Answer with the {target_name} code in one ```{target} block: the function and any \
 helpers and imports it needs, no main function, no reading input, no printing.
 
@@ -86,6 +83,8 @@ class Prepared:
 
 def prepare(job: Job, target: str) -> Prepared:
     """The tests the translation must pass in ``target`` (raises :class:`Skip`)."""
+    if target == "python" and job.test_style in (*ASSERT_STYLES, "pytest"):
+        return _in_python(job)
     if job.test_style not in ASSERT_STYLES:
         raise Skip("tests_untranslatable", f"{job.test_style!r} tests are not equality "
                    "assertions (translated: stdio, assert, humaneval)")
@@ -104,6 +103,17 @@ def prepare(job: Job, target: str) -> Prepared:
     except (Unrenderable, ValueError, TypeError, KeyError) as exc:
         raise Skip("tests_unrenderable", f"{target}: {str(exc)[:300]}") from exc
     return Prepared(tests, plan, signatures(plan, job.code))
+
+
+def _in_python(job: Job) -> Prepared:
+    """Into Python, the tests run as they are (any assertion, pytest too); the declaration
+    comes from the calls where they parse."""
+    assert isinstance(job.tests, str)
+    try:
+        plan = parse(job.tests, job.entry_point, humaneval=job.test_style == "humaneval")
+    except (Untranslatable, SyntaxError, ValueError):
+        return Prepared(job.tests, Plan([]), [])
+    return Prepared(job.tests, plan, signatures(plan, job.code))
 
 
 def typed_stubs(code: str, names: list[str]) -> str:
@@ -132,9 +142,11 @@ def prompt(job: Job, target: str, prepared: Prepared) -> str:
     declarations = "\n".join(declaration(target, s) for s in prepared.signatures)
     note = NOTES.get(target, "") + (MAPS.get(target, "") if "map" in declarations.lower()
                                     else "")
+    keep = f"this declaration:\n```{target}\n{declarations}\n```" if declarations else \
+        "the function names the tests call."
     return TRANSLATE_FUNCTION.format(
         source_name=NAMES[language], target_name=NAMES[target], source=language,
-        target=target, note=note, declarations=declarations,
+        target=target, note=note, keep=keep,
         example_source=EXAMPLES[language], example_target=EXAMPLES[target],
         code=job.code.rstrip())
 
