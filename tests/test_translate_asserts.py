@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Run
 from tests.language_answers import fenced
@@ -340,3 +342,40 @@ def test_records_in_another_language_are_translated_into_python(run: Run, tmp_pa
     assert record["tests"] == SOURCES[0]["tests"] and record["result"]["passed"]
     assert summary["rejected"] == {"tests_failed": 1}, rejections
     assert rejections[0]["source"] == "js-twice"
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(1 << 70), 1 << 70)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=3) | st.integers(-5, 5), inner, max_size=2)
+    | st.frozensets(st.integers(0, 3), max_size=2),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.lists(_VALUES, max_size=3), _VALUES), min_size=1, max_size=3),
+       st.sampled_from(("assert", "humaneval")), st.sampled_from((*TARGETS, "python")))
+def test_any_assertions_either_translate_or_are_a_counted_skip(
+        calls: list[tuple[list[Any], Any]], style: str, target: str) -> None:
+    """Whatever literals the tests hold, ``prepare`` gives tests and a declaration in every
+    language, or a :class:`Skip` with a reason: never another exception."""
+    from codesynth.generators.signatures import declaration
+    from codesynth.generators.translate_asserts import Skip, prepare
+    from codesynth.records import Job
+
+    lines = [f"assert {'candidate' if style == 'humaneval' else 'f'}"
+             f"({', '.join(map(repr, args))}) == {expected!r}" for args, expected in calls]
+    tests = "\n".join(lines) + "\n"
+    if style == "humaneval":
+        tests = "def check(candidate):\n" + "".join(f"    {line}\n" for line in lines)
+    job = Job(id="x", code="def f(*args):\n    return None\n", tests=tests, test_style=style,
+              entry_point="f", language="python")
+    try:
+        prepared = prepare(job, target)
+    except Skip as skip:
+        assert skip.reason in ("tests_untranslatable", "tests_unrenderable") and skip.why
+        return
+    assert prepared.tests.endswith(tests)
+    for signature in prepared.signatures:
+        assert declaration(target, signature)
