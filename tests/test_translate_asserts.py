@@ -87,6 +87,12 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "negate": "public class Solution {\n    public static long negate(long x) {\n        return x;\n    }\n}\n",
         "twice": "public class Solution {\n    public static long twice(long x) {\n        return 2 * x;\n    }\n}\n"},
 }
+DECLARATIONS_OF_SHOTS = {"rust": "fn scale(xs: Vec<i64>, k: i64) -> Vec<i64>",
+                         "go": "func scale(xs []int, k int) []int",
+                         "javascript": "function scale(xs, k)",
+                         "typescript": "function scale(xs: number[], k: number): number[]",
+                         "cpp": "std::vector<long long> scale(std::vector<long long> xs, long long k)",
+                         "java": "public static List<Long> scale(List<Long> xs, long k)"}
 DECLARATIONS = {
     "rust": ("fn add_all(xs: Vec<i64>, k: i64) -> Vec<i64>", "fn mean(xs: Vec<f64>) -> f64"),
     "go": ("func add_all(xs []int, k int) []int", "func mean(xs []float64) float64"),
@@ -112,7 +118,7 @@ def reply_for(target: str):  # type: ignore[no-untyped-def]
 
 
 def translate(run: Run, tmp_path: Path, target: str, rows: list[dict[str, Any]], reply: Any
-              ) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]], list[str]]:
+              ) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]], list[Any]]:
     seeds = tmp_path / "verified.jsonl"
     seeds.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out.jsonl"
@@ -122,20 +128,21 @@ def translate(run: Run, tmp_path: Path, target: str, rows: list[dict[str, Any]],
             server.base_url, "--cache", tmp_path / "cache.sqlite", "--json", "--sandbox",
             "local", "--concurrency", "1", "--memory-mb", "1024", "--max-processes", "64",
             "--timeout", "30", "--allow-empty", "--param", f"target={target}")
-        prompts = [r.last_user for r in server.requests]
+        requests = list(server.requests)
     assert code == 0, stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     log = Path(f"{out}.rejected.jsonl")
     rejections = [json.loads(line) for line in log.read_text().splitlines()] \
         if log.exists() else []
-    return records, json.loads(stdout.strip().splitlines()[-1]), rejections, prompts
+    return records, json.loads(stdout.strip().splitlines()[-1]), rejections, requests
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_assert_form_records_are_translated_and_verified_in_the_target(
         run: Run, tmp_path: Path, target: str) -> None:
-    records, summary, rejections, prompts = translate(run, tmp_path, target, SOURCES,
-                                                      reply_for(target))
+    records, summary, rejections, requests = translate(run, tmp_path, target, SOURCES,
+                                                       reply_for(target))
+    prompts = [r.last_user for r in requests]
     by_source = {r["source_id"]: r for r in records}
     assert set(by_source) == {"add-all", "HumanEval/mean"}, rejections
     for source in SOURCES[:2]:
@@ -165,8 +172,14 @@ def test_assert_form_records_are_translated_and_verified_in_the_target(
     assert "set literal" in skipped["sets"]
     assert "'pytest' tests are not equality assertions" in skipped["pytest"]
     assert next(r for r in rejections if r["reason"] == "source_failed")["source"] == "liar"
-    # asked for the five translatable sources only, each with the declaration the tests need
+    # asked for the four translatable sources only, each with the declaration the tests need,
+    # after two worked examples in the target as earlier turns
     assert len(prompts) == 4
+    for request in requests:
+        shots = request.body["messages"][:-1]
+        assert [m["role"] for m in shots] == ["user", "assistant"] * 2
+        assert shots[1]["content"].startswith(f"```{target}\n")
+        assert DECLARATIONS_OF_SHOTS[target] in shots[0]["content"]
     for declaration in DECLARATIONS[target]:
         assert sum(declaration in p for p in prompts) == 1, (declaration, prompts)
 
@@ -176,21 +189,22 @@ def test_a_literal_the_target_cannot_express_is_a_counted_skip(run: Run, tmp_pat
              "code": "def count(d):\n    return len(d)\n",
              "tests": "assert count({(1, 2): 3}) == 1\n", "test_style": "assert",
              "entry_point": "count"}]
-    records, summary, rejections, prompts = translate(run, tmp_path, "javascript", rows,
-                                                      lambda r: "x")
-    assert records == [] and prompts == []
+    records, summary, rejections, requests = translate(run, tmp_path, "javascript", rows,
+                                                       lambda r: "x")
+    assert records == [] and requests == []
     assert summary["rejected"] == {"tests_unrenderable": 1}
     assert "javascript: a dict whose keys are not strings or numbers" in rejections[0]["why"]
 
 
 def test_the_worked_examples_shown_to_the_model_pass_in_every_language() -> None:
-    """The example function of the prompt, in each language, passes its assertions."""
+    """The example functions shown to the model, in each language, pass their assertions."""
     from codesynth.generators.translate_asserts import EXAMPLE_TESTS, EXAMPLES
     from codesynth.records import Job, Limits
     from codesynth.sandbox import open_sandbox
 
-    jobs = [Job(id=language, code=code, tests=EXAMPLE_TESTS, test_style="assert",
-                entry_point="scale", language=language) for language, code in EXAMPLES.items()]
+    jobs = [Job(id=f"{name}-{language}", code=code, tests=EXAMPLE_TESTS[name],
+                test_style="assert", entry_point=name, language=language)
+            for name, versions in EXAMPLES.items() for language, code in versions.items()]
     with open_sandbox("local") as box:
         results = list(box.run_many(jobs, Limits(timeout=30, memory_mb=1024,
                                                  max_processes=64)))

@@ -23,11 +23,11 @@ from typing import Any, ClassVar
 from codesynth.generators.base import Context, Param, in_order, template_hash
 from codesynth.generators.polyglot import EXAMPLES, NAMES, stdio_job
 from codesynth.generators.sources import Source, load_sources
-from codesynth.generators.translate_asserts import EXAMPLES as FUNCTION_EXAMPLES
 from codesynth.generators.translate_asserts import (
     TRANSLATE_FUNCTION,
     Prepared,
     Skip,
+    history,
     prepare,
     prompt,
     target_job,
@@ -98,12 +98,13 @@ class Translate:
                                     example_source=EXAMPLES[language],
                                     example_target=EXAMPLES[target], code=job.code.rstrip())
             digest = template_hash(TRANSLATE, EXAMPLES[language], EXAMPLES[target])
+            turns = []
         else:
-            text = prompt(job, target, prepared)
-            digest = template_hash(TRANSLATE_FUNCTION, FUNCTION_EXAMPLES[language],
-                                   FUNCTION_EXAMPLES[target])
+            text, turns = prompt(job, target, prepared), history(language, target)
+            digest = template_hash(TRANSLATE_FUNCTION, *(t["content"] for t in turns))
         samples = ctx.param(SAMPLES)
-        replies = await asyncio.gather(*(ctx.ask(text, sample=i) for i in range(samples)))
+        replies = await asyncio.gather(*(ctx.ask(text, sample=i, history=turns)
+                                         for i in range(samples)))
         drafts: list[tuple[int, str]] = []
         for sample, reply in enumerate(replies):
             if reply is None:

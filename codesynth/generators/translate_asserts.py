@@ -31,37 +31,43 @@ call the function directly, so keep {keep}
 {note}Answer with the {target_name} code in one ```{target} block: the function and any \
 helpers and imports it needs, no main function, no reading input, no printing.
 
-Example:
-```{source}
-{example_source}```
-in {target_name}:
-```{target}
-{example_target}```
-
 Code:
 ```{source}
 {code}
 ```
 """
 
-# The same small function in each language: what "keep the declaration" looks like.
+# Worked examples, sent as earlier turns of the conversation (a small model follows those
+# far better than an example inside the request): small functions in each language.
 EXAMPLES = {
-    "python": "def scale(xs: list[int], k: int) -> list[int]:\n    return [x * k for x in xs]\n",
-    "javascript": "function scale(xs, k) {\n  return xs.map((x) => x * k);\n}\n",
-    "typescript": "function scale(xs: number[], k: number): number[] {\n"
-                  "  return xs.map((x) => x * k);\n}\n",
-    "cpp": "#include <vector>\n\nstd::vector<long long> scale(std::vector<long long> xs, "
-           "long long k) {\n    for (auto& x : xs) x *= k;\n    return xs;\n}\n",
-    "go": "func scale(xs []int, k int) []int {\n\tout := []int{}\n\tfor _, x := range xs {\n"
-          "\t\tout = append(out, x*k)\n\t}\n\treturn out\n}\n",
-    "rust": "fn scale(xs: Vec<i64>, k: i64) -> Vec<i64> {\n"
-            "    xs.iter().map(|x| x * k).collect()\n}\n",
-    "java": "import java.util.*;\n\npublic class Solution {\n"
-            "    public static List<Long> scale(List<Long> xs, long k) {\n"
-            "        List<Long> out = new ArrayList<>();\n"
-            "        for (long x : xs) out.add(x * k);\n        return out;\n    }\n}\n",
+    "scale": {
+        "python": "def scale(xs: list[int], k: int) -> list[int]:\n"
+                  "    return [x * k for x in xs]\n",
+        "javascript": "function scale(xs, k) {\n  return xs.map((x) => x * k);\n}\n",
+        "typescript": "function scale(xs: number[], k: number): number[] {\n"
+                      "  return xs.map((x) => x * k);\n}\n",
+        "cpp": "#include <vector>\n\nstd::vector<long long> scale(std::vector<long long> xs, "
+               "long long k) {\n    for (auto& x : xs) x *= k;\n    return xs;\n}\n",
+        "go": "func scale(xs []int, k int) []int {\n\tout := []int{}\n\tfor _, x := range xs {\n"
+              "\t\tout = append(out, x*k)\n\t}\n\treturn out\n}\n",
+        "rust": "fn scale(xs: Vec<i64>, k: i64) -> Vec<i64> {\n"
+                "    xs.iter().map(|x| x * k).collect()\n}\n",
+        "java": "import java.util.*;\n\npublic class Solution {\n"
+                "    public static List<Long> scale(List<Long> xs, long k) {\n"
+                "        List<Long> out = new ArrayList<>();\n"
+                "        for (long x : xs) out.add(x * k);\n        return out;\n    }\n}\n"},
+    "is_positive": {
+        "python": "def is_positive(n: int) -> bool:\n    return n > 0\n",
+        "javascript": "function is_positive(n) {\n  return n > 0;\n}\n",
+        "typescript": "function is_positive(n: number): boolean {\n  return n > 0;\n}\n",
+        "cpp": "bool is_positive(long long n) {\n    return n > 0;\n}\n",
+        "go": "func is_positive(n int) bool {\n\treturn n > 0\n}\n",
+        "rust": "fn is_positive(n: i64) -> bool {\n    n > 0\n}\n",
+        "java": "public class Solution {\n    public static boolean is_positive(long n) {\n"
+                "        return n > 0;\n    }\n}\n"},
 }
-EXAMPLE_TESTS = "assert scale([1, 2, 3], 2) == [2, 4, 6]\nassert scale([], 5) == []\n"
+EXAMPLE_TESTS = {"scale": "assert scale([1, 2, 3], 2) == [2, 4, 6]\nassert scale([], 5) == []\n",
+                 "is_positive": "assert is_positive(3)\nassert not is_positive(-1)\n"}
 NOTES = {"java": "Put it in `public class Solution` as a static method.\n"}
 MAPS = {"rust": "Use std::collections::HashMap.\n", "cpp": "Include <map> and <string>.\n"}
 
@@ -138,17 +144,30 @@ def typed_stubs(code: str, names: list[str]) -> str:
 
 
 def prompt(job: Job, target: str, prepared: Prepared) -> str:
-    language = job.language
-    declarations = "\n".join(declaration(target, s) for s in prepared.signatures)
+    return _request(job.language, target, job.code, prepared.signatures)
+
+
+def history(source: str, target: str) -> list[dict[str, str]]:
+    """The worked examples as earlier chat turns: asked in ``source``, answered in ``target``."""
+    turns = []
+    for name, versions in EXAMPLES.items():
+        example = Job(id=name, code=versions["python"], tests=EXAMPLE_TESTS[name],
+                      test_style="assert", entry_point=name, language="python")
+        sigs = prepare(example, target).signatures
+        turns += [{"role": "user", "content": _request(source, target, versions[source], sigs)},
+                  {"role": "assistant", "content": f"```{target}\n{versions[target]}```"}]
+    return turns
+
+
+def _request(language: str, target: str, code: str, sigs: list[Signature]) -> str:
+    declarations = "\n".join(declaration(target, s) for s in sigs)
     note = NOTES.get(target, "") + (MAPS.get(target, "") if "map" in declarations.lower()
                                     else "")
     keep = f"this declaration:\n```{target}\n{declarations}\n```" if declarations else \
         "the function names the tests call."
     return TRANSLATE_FUNCTION.format(
         source_name=NAMES[language], target_name=NAMES[target], source=language,
-        target=target, note=note, keep=keep,
-        example_source=EXAMPLES[language], example_target=EXAMPLES[target],
-        code=job.code.rstrip())
+        target=target, note=note, keep=keep, code=code.rstrip())
 
 
 def target_job(job_id: str, job: Job, target: str, code: str, prepared: Prepared) -> Job:
