@@ -134,7 +134,8 @@ def test_evol_instruct_rounds_lineage_and_elimination(run: Run, tmp_path: Path) 
 
 def test_oss_instruct_from_tree_sitter_snippets(run: Run, tmp_path: Path) -> None:
     with ScriptedServer(scripted) as server:
-        records, summary = generate(run, server, tmp_path, "oss-instruct", 8)
+        records, summary = generate(run, server, tmp_path, "oss-instruct", 8,
+                                    "--param", "language=python")
     assert len(records) == 8
     languages = set()
     for record in records:

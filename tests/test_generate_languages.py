@@ -119,37 +119,59 @@ def test_evol_instruct_in_go_verifies_each_answer(run: Run, tmp_path: Path) -> N
 
 def snippet_reply(request: Request) -> str:
     prompt = request.last_user
+    problem = "[Problem Description]\nRead two integers and print their sum.\n[Solution]\n"
     if "as a JavaScript (Node.js) program" in prompt:
-        return ("[Problem Description]\nRead two integers and print their sum.\n[Solution]\n"
-                + fenced("javascript", CORRECT["javascript"]) + cases_text())
+        return problem + fenced("javascript", CORRECT["javascript"]) + cases_text()
+    if "as a Go program" in prompt:
+        return problem + fenced("go", CORRECT["go"]) + cases_text()
     if "as a C++17 program" in prompt:
-        return ("[Problem Description]\nRead two integers and print their sum.\n[Solution]\n"
-                + fenced("cpp", WRONG["cpp"]) + cases_text())
+        return problem + fenced("cpp", WRONG["cpp"]) + cases_text()
     return ("[Problem Description]\nWrite `head(items, n)` returning the first n items.\n"
             "[Solution]\n```python\ndef head(items, n):\n    return items[:n]\n```\n")
 
 
-def test_oss_instruct_writes_in_the_snippets_language(run: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [(), ("--param", "language=snippet")])
+def test_oss_instruct_writes_in_the_snippets_language_by_default(
+        run: Run, tmp_path: Path, extra: tuple[str, ...]) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    for name in ("rate_limiter.js", "intervals.cpp", "retry.rb"):
+    for name in ("rate_limiter.js", "intervals.cpp", "csv.go", "retry.rb"):
         source = next((SEEDS / "snippets").rglob(name))
         (seeds / name).write_text(source.read_text())
     with ScriptedServer(snippet_reply) as server:
-        records, summary, _ = generate(run, server, tmp_path, "oss-instruct", 6,
-                                       "--param", "language=snippet", "--param",
-                                       "max_requests=9", "--param", "per_file=3",
-                                       seeds=seeds)
+        records, summary, _ = generate(run, server, tmp_path, "oss-instruct", 8,
+                                       "--param", "max_requests=12", "--param", "per_file=3",
+                                       *extra, seeds=seeds)
     languages = {r["language"] for r in records}
-    assert languages == {"javascript", "python"}  # ruby has no toolchain: Python
+    assert languages == {"javascript", "go", "python"}  # ruby has no toolchain: Python
     for record in records:
-        if record["language"] == "javascript":
-            stdio_record(record, "javascript")
-            assert record["origin"]["params"]["snippet_language"] == "javascript"
+        params = record["origin"]["params"]
+        if record["language"] in ("javascript", "go"):
+            stdio_record(record, record["language"])
+            assert record["code"] == CORRECT[record["language"]]
+            assert params["snippet_language"] == record["language"]
+            assert "language_fallback" not in params
         else:
             assert record["test_style"] == "assert" and record["code"].startswith("def head")
-            assert record["origin"]["params"]["snippet_language"] == "ruby"
+            assert params["snippet_language"] == "ruby"
+            assert params["language_fallback"] == ("ruby is not a language codesynth can "
+                                                   "run: the program is in Python")
     assert summary["rejected"].get("tests_failed", 0) >= 1  # the C++ ones are wrong
+
+
+def test_oss_instruct_in_python_writes_python_for_every_snippet(run: Run,
+                                                                tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "rate_limiter.js").write_text(
+        next((SEEDS / "snippets").rglob("rate_limiter.js")).read_text())
+    with ScriptedServer(snippet_reply) as server:
+        records, _, _ = generate(run, server, tmp_path, "oss-instruct", 1,
+                                 "--param", "language=python", seeds=seeds)
+        assert "solution in Python" in server.requests[0].last_user
+    assert records[0]["language"] == "python" and records[0]["code"].startswith("def head")
+    assert records[0]["origin"]["params"]["snippet_language"] == "javascript"
+    assert "language_fallback" not in records[0]["origin"]["params"]
 
 
 def align_reply(request: Request) -> str:
@@ -202,7 +224,8 @@ def test_translate_keeps_translations_that_pass_the_source_cases(run: Run,
         {"id": "difference", "instruction": "Subtract.", "language": "python",
          "code": WRONG["python"], "tests": difference, "test_style": "stdio"},
         {"id": "asserts", "instruction": "f.", "language": "python",
-         "code": "def f():\n    return 1\n", "tests": "assert f() == 1\n"},
+         "code": "def f():\n    return 1\n", "tests": "def test_f():\n    assert f() == 1\n",
+         "test_style": "pytest"},
         {"id": "lies", "instruction": "Add.", "language": "python",
          "code": "print(0)\n", "tests": CASES, "test_style": "stdio"},
         {"id": "already", "instruction": "Add.", "language": "rust", "code": CORRECT["rust"],
@@ -224,9 +247,10 @@ def test_translate_keeps_translations_that_pass_the_source_cases(run: Run,
     assert (record["source_id"], record["source_language"], record["target_language"]) == (
         "sum", "python", "rust")
     assert record["origin"]["parent_ids"] == ["sum"]
-    assert summary["rejected"] == {"tests_failed": 1, "no_code": 1, "tests_not_stdio": 1,
+    assert summary["rejected"] == {"tests_failed": 1, "no_code": 1, "tests_untranslatable": 1,
                                    "source_failed": 1, "same_language": 1, "tests_error": 1}
-    assert {r["source"] for r in rejections if r["reason"] == "tests_not_stdio"} == {"asserts"}
+    assert {r["source"] for r in rejections if r["reason"] == "tests_untranslatable"} == {
+        "asserts"}
     assert {r["source"] for r in rejections if r["reason"] == "source_failed"} == {"lies"}
     assert len(prompts) == 5  # nothing asked for the skipped records
     assert all("into Rust" in p for p in prompts)

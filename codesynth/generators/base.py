@@ -103,13 +103,13 @@ class Context:
             self._sandbox.close()
 
     async def ask(self, prompt: str, sample: int = 0, system: str | None = None,
-                  **params: Any) -> str | None:
+                  history: Sequence[dict[str, str]] = (), **params: Any) -> str | None:
         """One request; a request that fails for good is a rejection, not a crash. Only
         per-request failures (``LLMError``) are: a dead or unreachable server
         (``ModelUnavailable``) or a cancellation propagate. A spent budget sets ``stopped``
         and answers None, so that the requests already in flight finish and are used."""
         messages = ([{"role": "system", "content": system}] if system else [])
-        messages.append({"role": "user", "content": prompt})
+        messages += [*history, {"role": "user", "content": prompt}]  # earlier turns: examples
         try:
             reply = await self.llm.ask(messages, sample=sample, **params)
         except LLMError as exc:

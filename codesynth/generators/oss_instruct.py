@@ -111,6 +111,13 @@ class OSSInstruct:
                 return str(chosen)
             return snippet.language if snippet.language in LANGUAGES else "python"
 
+        def fallback(snippet: Snippet) -> dict[str, Any]:
+            """Why a snippet's program is not in the snippet's language (default only)."""
+            if several or chosen != "snippet" or snippet.language in LANGUAGES:
+                return {}
+            return {"language_fallback": f"{snippet.language} is not a language codesynth "
+                                         "can run: the program is in Python"}
+
         digest = template_hash(TEMPLATE) if chosen == "python" and not several else \
             template_hash(TEMPLATE, STDIO_TEMPLATE)
         limit = ctx.param(MAX_REQUESTS) or 20 * ctx.n
@@ -158,7 +165,8 @@ class OSSInstruct:
                             entry_point=names[0] if names else None, parents=[snippet.id],
                             template=digest, snippet_path=snippet.path,
                             snippet_language=snippet.language, snippet_kind=snippet.kind,
-                            snippet_lines=[snippet.start_line, snippet.end_line], lap=lap),
+                            snippet_lines=[snippet.start_line, snippet.end_line], lap=lap,
+                            **fallback(snippet)),
                    **extra}
             kept += 1
             if kept >= ctx.n:

@@ -29,10 +29,11 @@ NAMES = {"python": "Python", "javascript": "JavaScript (Node.js)", "typescript":
 LANGUAGE = Param("language", str, "python", "the language of the programs: python keeps "
                  "this generator's own Python form; any other writes programs that read "
                  "stdin and print to stdout, with stdio test cases", choices=LANGUAGES)
-SNIPPET_LANGUAGE = Param("language", str, "python", "the language of the programs; snippet: "
-                         "the seed snippet's own when it is one of these (else python); not "
-                         "python: programs that read stdin and print to stdout, with stdio "
-                         "cases", choices=(*LANGUAGES, "snippet"))
+SNIPPET_LANGUAGE = Param("language", str, "snippet", "the language of the programs; snippet "
+                         "(the default): the seed snippet's own when it is one of these, else "
+                         "python (the record's origin says why); python: this generator's "
+                         "own Python form; any other: programs that read stdin and print to "
+                         "stdout, with stdio cases", choices=(*LANGUAGES, "snippet"))
 
 LANGUAGES_PARAM = Param("languages", list, None, "several languages (a list, or a "
                         "comma-separated string): each request, parent or snippet gets one, "

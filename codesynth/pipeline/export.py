@@ -194,8 +194,9 @@ PRODUCT_FILES = {
                 "CPU-time measurements; with the timings and the speed-up",
     "nl2sql": "questions and SQL whose result equals an independent reference query's; "
               "with the schema, the result and the execution traces",
-    "translate": "programs translated into another language that pass the source's stdio "
-                 "cases in the sandbox; with the source's id, language and code"}
+    "translate": "programs translated into another language that pass the source's tests "
+                 "(stdio cases, or its assertions run in the target) in the sandbox; with "
+                 "the source's id, language and code"}
 
 
 def test_strength_lines(strength: dict[str, Any] | None) -> list[str]:
