@@ -22,11 +22,13 @@ def test_assertion_shapes() -> None:
                  "assert not f([0])\n"
                  "assert f([9]) is None\n"
                  "assert abs(f([0.1, 0.2]) - 0.3) < 1e-9\n"
-                 "assert math.isclose(f([1]), 1.0)\n", None)
+                 "assert math.isclose(f([1]), 1.0)\n"
+                 "assert f([2]) is True\n"
+                 "assert f([3]) is False\n", None)
     assert [(c.args, c.expected, c.tolerance, c.line) for c in plan.calls] == [
         (([1, 2],), 3, None, 3), (([1.5, 2],), 3.5, None, 4), (([],), True, None, 5),
         (([0],), False, None, 6), (([9],), None, None, 7), (([0.1, 0.2],), 0.3, 1e-9, 8),
-        (([1],), 1.0, 1e-6, 9)]
+        (([1],), 1.0, 1e-6, 9), (([2],), True, None, 10), (([3],), False, None, 11)]
     assert plan.signatures["f"] == ([("list", "float")], "float")
     assert argument_types(plan, "f") == [("list", "float")]
 
@@ -44,6 +46,7 @@ def test_humaneval_check_uses_the_entry_point_and_folds_constants() -> None:
     ("assert sorted(f([2, 1])) == [1, 2]\n", 1, "not an equality assertion"),
     ("assert f({1, 2}) == 1\n", 1, "a set literal has no translation"),
     ("assert f(1) == 2 ** 70\n", 1, "not a literal"),
+    ("assert f(1) is 1\n", 1, "not an equality assertion"),
     ("import math\n", None, "the tests assert nothing"),
 ])
 def test_untranslatable_says_where_and_why(tests: str, line: int | None, what: str) -> None:

@@ -7,7 +7,8 @@ each call's ``f(args)`` in the program's process and writes a canonical JSON for
 RESULT; the expected values stay in the judge, which compares with :func:`same`.
 
 Accepted assertion shapes (``f`` is the entry point, or ``candidate`` inside ``check``):
-``f(a) == v`` (either side), ``f(a)`` (True), ``not f(a)`` (False), ``f(a) is None``,
+``f(a) == v`` (either side), ``f(a)`` (True), ``not f(a)`` (False), ``f(a) is None``
+(or ``is True``/``is False``),
 ``abs(f(a) - v) < tol`` (``<=`` too) and ``math.isclose(f(a), v)``. Arguments and expected
 values are literals (``ast.literal_eval``: numbers, strings, bools, None, lists, tuples,
 dicts). Anything else is :class:`Untranslatable`, with its line.
@@ -126,7 +127,8 @@ def _assertion(test: ast.expr, names: set[str], line: int
                 found = _call(one, names, line)
                 if found is not None:
                     expected = _literal(other, line)
-                    if isinstance(op, ast.Is) and expected is not None:
+                    if isinstance(op, ast.Is) and not (expected is None or
+                                                       isinstance(expected, bool)):
                         break
                     return (*found, expected, None)
         if isinstance(op, (ast.Lt, ast.LtE)) and isinstance(left, ast.Call) \
