@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import select
 import signal
 import subprocess
 import time
@@ -158,11 +159,15 @@ class Built:
             self.argv = language.command(tuple(form.get("run") or language.run), code)
         return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
 
-    def run(self, data: Any, results: Any = False) -> dict[str, Any]:
+    def run(self, data: Any, results: Any = False, call_limit: Any = None) -> dict[str, Any]:
         """Run the built program once on ``data``; describe what it printed. With
         ``results``: fd 3 is a second memfd (a driver's results, see ``harness/drivers``),
-        returned whole up to ``RESULTS_BYTES``, and stdout is returned up to the same."""
-        if self.argv is None or type(data) is not str or type(results) is not bool:
+        returned whole up to ``RESULTS_BYTES``, and stdout is returned up to the same. With
+        ``call_limit`` (seconds, with ``results``): each call is stopped at that limit (see
+        ``watch_calls``); the report says ``call_timeout``."""
+        if self.argv is None or type(data) is not str or type(results) is not bool or (
+                call_limit is not None and (type(call_limit) not in (int, float)
+                                            or not results or not 0 < call_limit < 1e6)):
             return {"bad": "bad case"}
         argv, env = self.argv, self.env
         read_fd, write_fd = os.pipe()
@@ -184,12 +189,14 @@ class Built:
                 os._exit(127)
         os.close(read_fd)
         _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
+        stopped = watch_calls(pid, results_fd, float(call_limit)) if call_limit else False
         status = _reap_everything(pid, True)
         duration = time.perf_counter() - start
         size = os.fstat(stdout_fd).st_size
         output = os.pread(stdout_fd, min(size, 64 << 20), 0).decode("utf-8", "replace")
         os.close(stdout_fd)
-        report: dict[str, Any] = {
+        report: dict[str, Any] = {"call_timeout": stopped} if call_limit else {}
+        report |= {
             "duration": duration, "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "digest": digest(output), "preview": output[:PREVIEW_CHARS], "output_bytes": size}
@@ -201,6 +208,49 @@ class Built:
             report["stdout"] = output[:RESULTS_BYTES]
             os.close(results_fd)
         return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
+
+
+def _cpu_of(pid: int) -> float | None:
+    """CPU seconds of ``pid`` (all its threads) and of its children it waited for."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def watch_calls(pid: int, results_fd: int, limit: float) -> bool:
+    """Per-call time limits for a driver's run (the equality form, ``harness/drivers``):
+    a call's clock starts when the previous call's result line reached fd 3 (the first
+    call's, when the program started: its runtime's start counts). The program's process
+    group is killed when a call has used ``limit`` CPU seconds, or ``WALL_BACKSTOP`` x
+    ``limit`` wall seconds (asleep or starved), as the job's own limits do; True then.
+    Returns when the program exits (it is then reaped by the caller)."""
+    from codesynth.records import WALL_BACKSTOP
+
+    pidfd = os.pidfd_open(pid)
+    try:
+        offset, lines, seen = 0, 0, -1
+        since_wall, since_cpu = time.monotonic(), _cpu_of(pid) or 0.0
+        while not select.select([pidfd], [], [], 0.02)[0]:
+            more = os.pread(results_fd, 1 << 16, offset)
+            offset, lines = offset + len(more), lines + more.count(b"\n")
+            cpu = _cpu_of(pid)
+            if cpu is None:
+                return False
+            if lines != seen:
+                seen, since_wall, since_cpu = lines, time.monotonic(), cpu
+            elif cpu - since_cpu >= limit or time.monotonic() - since_wall >= \
+                    WALL_BACKSTOP * limit:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                return True
+        return False
+    finally:
+        os.close(pidfd)
 
 
 def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:

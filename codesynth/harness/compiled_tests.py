@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import secrets
 import signal as signals
 from typing import Any
@@ -41,13 +42,25 @@ def _form(form: Form) -> dict[str, Any]:
     return data
 
 
-def _run(session: Any, data: str) -> dict[str, Any] | None:
+def call_limit() -> float | None:
+    """Seconds one call of the equality form may run: a quarter of the job's CPU limit (the
+    CPU rlimit the sandbox gave this process), at least 1 s; None without a limit. A call
+    that loops is then that call's ``timeout`` and the calls after it still run, while the
+    job's own limits still bound the whole run."""
+    soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+    return None if soft == resource.RLIM_INFINITY else max(1.0, soft / 4)
+
+
+def _run(session: Any, data: str, limit: float | None = None) -> dict[str, Any] | None:
     """One run of the built program with fd 3 captured; None when the judged process is
     gone or answered wrongly (``session.broken`` says so)."""
     from codesynth.harness.remote import ProgramGone, ProtocolBroken
 
+    request: dict[str, Any] = {"op": "run", "i": data, "results": True}
+    if limit is not None:
+        request["call_limit"] = limit
     try:
-        report = session.request({"op": "run", "i": data, "results": True})[0]
+        report = session.request(request)[0]
     except ProgramGone:
         raise
     except ProtocolBroken:
@@ -61,7 +74,9 @@ def _run(session: Any, data: str) -> dict[str, Any] | None:
     return report
 
 
-def _ending(report: dict[str, Any]) -> str:
+def _ending(report: dict[str, Any], limit: float | None = None) -> str:
+    if report.get("call_timeout") is True:
+        return f"stopped at the per-call time limit of {limit:g} s"
     if report["signal"] is not None:
         try:
             return f"killed by {signals.Signals(report['signal']).name}"
@@ -89,9 +104,10 @@ def run_compiled_assert(job: dict[str, Any], evidence: Evidence, session: Any) -
     endings: dict[int, str] = {}
     memory = False
     start = 0
+    limit = call_limit()
     try:
         while start < len(calls):
-            run = _run(session, f"{start}\n")
+            run = _run(session, f"{start}\n", limit)
             if run is None:
                 break
             for line in run["results"].splitlines():
@@ -104,8 +120,8 @@ def run_compiled_assert(job: dict[str, Any], evidence: Evidence, session: Any) -
             missing = next((i for i in range(start, len(calls)) if i not in results), None)
             if missing is None:
                 break
-            endings[missing] = _ending(run)
-            memory = memory or run["signal"] == signals.SIGKILL
+            endings[missing] = _ending(run, limit)
+            memory = memory or (run["signal"] == signals.SIGKILL and not run.get("call_timeout"))
             start = missing + 1
     except ProgramGone:
         return
@@ -128,7 +144,7 @@ def _verdict(evidence: Evidence, calls: list[Call], results: dict[int, list[Any]
                                         f"({ending})"
             crashed = crashed or ("killed by" in ending and "SIGKILL" not in ending
                                   and "SIGXCPU" not in ending and "SIGABRT" not in ending)
-            timeout = timeout or "SIGXCPU" in ending
+            timeout = timeout or "SIGXCPU" in ending or "per-call time limit" in ending
         elif len(got) > 1:
             outcome, message = "error", f"{len(got)} results for one call: the program " \
                                         "wrote to the results channel itself"

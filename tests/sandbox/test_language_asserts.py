@@ -103,6 +103,24 @@ def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
     limits = dataclasses.replace(LIMITS, timeout=15.0, cpu_time=6.0)
     e = box.run(calls(language, program(language, "loop")), limits)
     assert e.status is Status.TIMEOUT, (e.reason, e.stderr[-2000:])
+    # The looping call is stopped at its own limit (a quarter of the CPU limit: 1.5 s) and
+    # the calls after it still run, on a new start of the program.
+    assert outcomes(e) == ["passed", "error", "passed"], (e.reason, e.tests)
+    assert "per-call time limit of 1.5 s" in str(e.tests[1].message)
+    assert e.cpu_time < 6.0
+
+
+@pytest.mark.parametrize("language", ["cpp", "javascript"])
+def test_every_call_looping_ends_at_the_jobs_limit(box: Sandbox, language: str) -> None:
+    """Per-call limits never extend the job's: a loop in every call still ends the job at
+    its CPU limit (1 s per call, 2 s for the job)."""
+    needs(language)
+    limits = dataclasses.replace(LIMITS, timeout=4.0, cpu_time=2.0)
+    tests = "\n".join(f"assert half({n}) == 1" for n in range(8))
+    e = box.run(Job(id="loops", code=program(language, "loop"), tests=tests,
+                    language=language), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.tests)
+    assert e.duration < 4 * 4.0 + 5
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
