@@ -205,6 +205,10 @@ def test_junit_failing_test_and_compile_error(box: Sandbox) -> None:
     assert broken.status is Status.ERROR, broken.reason
     assert broken.exception is not None and broken.exception.type == "CompileError"
     assert broken.exception.line == 2
+    wrong_call = box.run(junit_job(JUNIT_TESTS.replace("Calc.add(0, 5)", "Calc.add(0)")))
+    assert wrong_call.status is Status.ERROR, wrong_call.reason
+    assert wrong_call.exception is not None and wrong_call.exception.line == 9
+    assert "CalcTest.java:9" in wrong_call.exception.traceback
 
 
 HOSTILE_JUNIT = {
