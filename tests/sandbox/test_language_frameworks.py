@@ -95,6 +95,18 @@ def test_node_test_passes_with_per_test_outcomes(box: Sandbox, language: str) ->
     assert "node:test: 3 test(s) passed" in e.reason
 
 
+def test_node_test_as_an_es_module(box: Sandbox) -> None:
+    """ES module syntax (``import``/``export``) runs as ``solution.mjs``."""
+    needs("javascript")
+    code = "export function add(a, b) { return a + b; }\n"
+    tests = TS_TESTS.replace("(r: any)", "(r)")
+    e = box.run(node_job("javascript", tests, code))
+    assert e.status is Status.PASSED, (e.reason, e.stderr[-2000:])
+    assert [t.name for t in e.tests] == NODE_NAMES
+    broken = box.run(node_job("javascript", tests + "\nconst = 1;\n", code))
+    assert broken.status is Status.ERROR, broken.reason
+
+
 @pytest.mark.parametrize("language", NODE_LANGUAGES)
 def test_node_test_failing_test_is_failed(box: Sandbox, language: str) -> None:
     needs(language)
