@@ -112,6 +112,7 @@ class Built:
     def __init__(self) -> None:
         self.argv: list[str] | None = None
         self.env: dict[str, str] = {}
+        self.startup = 0.0  # CPU seconds the runtime takes to start (the first call's allowance)
 
     def build(self, language_name: Any, code: Any, form: Any = None) -> dict[str, Any]:
         """Write the program (and, for a test form, the judge's driver files) and compile.
@@ -121,6 +122,7 @@ class Built:
         if self.argv is not None or type(code) is not str or not _valid_form(form):
             return {"bad": "bad build"}
         language = _language(language_name)
+        self.startup = float(language.case_cpu)
         workdir = os.getcwd()
         files = {**language.support_files, **form.get("files", {})}
         if code or not form.get("files"):
@@ -189,7 +191,8 @@ class Built:
                 os._exit(127)
         os.close(read_fd)
         _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
-        stopped = watch_calls(pid, results_fd, float(call_limit)) if call_limit else False
+        stopped = watch_calls(pid, results_fd, float(call_limit), self.startup) \
+            if call_limit else False
         status = _reap_everything(pid, True)
         duration = time.perf_counter() - start
         size = os.fstat(stdout_fd).st_size
@@ -220,12 +223,13 @@ def _cpu_of(pid: int) -> float | None:
         return None
 
 
-def watch_calls(pid: int, results_fd: int, limit: float) -> bool:
+def watch_calls(pid: int, results_fd: int, limit: float, startup: float = 0.0) -> bool:
     """Per-call time limits for a driver's run (the equality form, ``harness/drivers``):
     a call's clock starts when the previous call's result line reached fd 3 (the first
-    call's, when the program started: its runtime's start counts). The program's process
-    group is killed when a call has used ``limit`` CPU seconds, or ``WALL_BACKSTOP`` x
-    ``limit`` wall seconds (asleep or starved), as the job's own limits do; True then.
+    call's when the program started; it also gets ``startup``, its runtime's start). The
+    program's process group is killed when a call has used ``limit`` CPU seconds, or
+    ``WALL_BACKSTOP`` x ``limit`` wall seconds (asleep or starved), as the job's own limits
+    do; True then.
     Returns when the program exits (it is then reaped by the caller)."""
     from codesynth.records import WALL_BACKSTOP
 
@@ -241,8 +245,9 @@ def watch_calls(pid: int, results_fd: int, limit: float) -> bool:
                 return False
             if lines != seen:
                 seen, since_wall, since_cpu = lines, time.monotonic(), cpu
-            elif cpu - since_cpu >= limit or time.monotonic() - since_wall >= \
-                    WALL_BACKSTOP * limit:
+            allowed = limit + (startup if lines == 0 else 0.0)
+            if cpu - since_cpu >= allowed or time.monotonic() - since_wall >= \
+                    WALL_BACKSTOP * allowed:
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
