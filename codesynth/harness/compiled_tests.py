@@ -198,12 +198,12 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     lines = [line.split("\t") for line in run["results"].splitlines()]
     done = [parts for parts in lines if parts[0] == "DONE"]
     if job["language"] == "go":  # go test -test.v: its own report (as printed: forgeable)
-        for outcome, name in re.findall(r"^\s*--- (PASS|FAIL): (\S+)", run["stdout"], re.M):
-            lines.append(["TEST", name, "ok" if outcome == "PASS" else "fail", ""])
+        lines.extend(_go_tests(run["stdout"]))
     for parts in lines:
         if parts[0] == "TEST" and len(parts) >= 3:
             evidence.test(name=parts[1][:200], outcome="passed" if parts[2] == "ok" else "failed",
-                          message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None))
+                          message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None),
+                          duration=_seconds(parts[4]) if len(parts) > 4 else None)
     finished = [d for d in done if len(d) == 3 and d[1] == nonce]
     if len(finished) == 1 and finished[0][2] == "0" and len(done) == 1 and \
             run["exit"] == 0 and run["signal"] is None:
@@ -229,6 +229,27 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         "detail": ""})
 
 
+def _seconds(text: str) -> float | None:
+    return float(text) if re.fullmatch(r"\d{1,9}(?:\.\d{1,9})?", text) else None
+
+
+def _go_tests(stdout: str) -> list[list[str]]:
+    """Per-test lines from ``go test -test.v``'s printed report: each ``--- PASS|FAIL: name
+    (secs)``, a failure's message being what the test logged after its ``=== RUN``. Printed
+    text: these outcomes are the trace's detail; the verdict is the ``DONE`` line."""
+    found = []
+    for match in re.finditer(r"^\s*--- (PASS|FAIL): (\S+) \((\d+(?:\.\d+)?)s\)", stdout, re.M):
+        outcome, name, seconds = match.groups()
+        message = ""
+        if outcome == "FAIL":
+            start = stdout.rfind(f"=== RUN   {name}\n", 0, match.start())
+            if start >= 0:
+                body = stdout[start + len(f"=== RUN   {name}\n"):match.start()]
+                message = " ".join(body.split())[:2000]
+        found.append(["TEST", name, "ok" if outcome == "PASS" else "fail", message, seconds])
+    return found
+
+
 _OUTCOMES = {"ok": "passed", "fail": "failed", "skip": "skipped"}
 
 
@@ -240,9 +261,8 @@ def framework_verdict(evidence: Evidence, run: dict[str, Any], nonce: str, kind:
     lines = [line.split("\t") for line in run["results"].splitlines()]
     tests = [parts for parts in lines if parts[0] == "TEST" and len(parts) >= 3]
     for parts in tests:
-        duration = None
-        if len(parts) > 4 and re.fullmatch(r"\d+(?:\.\d+)?", parts[4]):
-            duration = float(parts[4]) / 1000
+        duration = _seconds(parts[4]) if len(parts) > 4 else None
+        duration = None if duration is None else duration / 1000
         evidence.test(name=parts[1][:200] or "(unnamed)",
                       outcome=_OUTCOMES.get(parts[2], "error"),
                       message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None),

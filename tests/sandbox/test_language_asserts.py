@@ -184,6 +184,11 @@ def test_native_block_failures(box: Sandbox, language: str, variant: str) -> Non
     assert e.in_process_tests is True
     if variant == "forge":
         assert "wrong nonce" in e.reason
+    if variant == "wrong" and language in ("go", "rust"):  # per-test outcomes, as reported
+        failed = [t for t in e.tests if t.outcome == "failed"]
+        assert [t.name for t in failed] == ["TestAdd" if language == "go" else "tests::test_add"]
+        assert ("Not equal" if language == "go" else "assertion") in str(failed[0].message)
+        assert language == "rust" or failed[0].duration is not None
 
 
 def test_cpp_program_that_includes_bits_stdcpp_itself(box: Sandbox) -> None:
