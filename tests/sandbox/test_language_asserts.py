@@ -110,6 +110,20 @@ def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
     assert e.cpu_time < 6.0
 
 
+def test_a_sleeping_call_is_stopped_at_its_wall_limit(box: Sandbox) -> None:
+    """A call that blocks without using the CPU is stopped at WALL_BACKSTOP x its limit
+    (4 x 1 s here), long before the job's own wall limit (15 s), and the next call runs."""
+    needs("javascript")
+    limits = dataclasses.replace(LIMITS, timeout=15.0, cpu_time=4.0)
+    code = program("javascript", "loop").replace(
+        "while (true) {}", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);")
+    e = box.run(calls("javascript", code), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.tests)
+    assert outcomes(e) == ["passed", "error", "passed"]
+    assert "per-call time limit of 1 s" in str(e.tests[1].message)
+    assert e.duration < 12.0
+
+
 @pytest.mark.parametrize("language", ["cpp", "javascript"])
 def test_every_call_looping_ends_at_the_jobs_limit(box: Sandbox, language: str) -> None:
     """Per-call limits never extend the job's: a loop in every call still ends the job at
