@@ -1,4 +1,4 @@
-"""The judge's reading of a test framework's report on fd 3 (``compiled_tests
+"""The judge's reading of a test framework's report on fd 3 (``drivers/frameworks
 .framework_verdict``): only the report our reporter writes, in its order, with this job's
 nonce, passes; any line added, dropped or moved by the program does not."""
 
@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codesynth.harness.compiled_tests import framework_verdict
+from codesynth.harness.drivers.frameworks import framework_verdict
 
 NONCE = "0123456789abcdef0123456789abcdef"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import resource
-import select
 import signal
 import subprocess
 import time
@@ -166,7 +165,7 @@ class Built:
         ``results``: fd 3 is a second memfd (a driver's results, see ``harness/drivers``),
         returned whole up to ``RESULTS_BYTES``, and stdout is returned up to the same. With
         ``call_limit`` (seconds, with ``results``): each call is stopped at that limit (see
-        ``watch_calls``); the report says ``call_timeout``."""
+        ``harness/call_limits``); the report says ``call_timeout``."""
         if self.argv is None or type(data) is not str or type(results) is not bool or (
                 call_limit is not None and (type(call_limit) not in (int, float)
                                             or not results or not 0 < call_limit < 1e6)):
@@ -191,8 +190,11 @@ class Built:
                 os._exit(127)
         os.close(read_fd)
         _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
-        stopped = watch_calls(pid, results_fd, float(call_limit), self.startup) \
-            if call_limit else False
+        stopped = False
+        if call_limit:
+            from codesynth.harness.call_limits import watch_calls
+
+            stopped = watch_calls(pid, results_fd, float(call_limit), self.startup)
         status = _reap_everything(pid, True)
         duration = time.perf_counter() - start
         size = os.fstat(stdout_fd).st_size
@@ -211,51 +213,6 @@ class Built:
             report["stdout"] = output[:RESULTS_BYTES]
             os.close(results_fd)
         return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
-
-
-def _cpu_of(pid: int) -> float | None:
-    """CPU seconds of ``pid`` (all its threads) and of its children it waited for."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def watch_calls(pid: int, results_fd: int, limit: float, startup: float = 0.0) -> bool:
-    """Per-call time limits for a driver's run (the equality form, ``harness/drivers``):
-    a call's clock starts when the previous call's result line reached fd 3 (the first
-    call's when the program started; it also gets ``startup``, its runtime's start). The
-    program's process group is killed when a call has used ``limit`` CPU seconds, or
-    ``WALL_BACKSTOP`` x ``limit`` wall seconds (asleep or starved), as the job's own limits
-    do; True then.
-    Returns when the program exits (it is then reaped by the caller)."""
-    from codesynth.records import WALL_BACKSTOP
-
-    pidfd = os.pidfd_open(pid)
-    try:
-        offset, lines, seen = 0, 0, -1
-        since_wall, since_cpu = time.monotonic(), _cpu_of(pid) or 0.0
-        while not select.select([pidfd], [], [], 0.02)[0]:
-            more = os.pread(results_fd, 1 << 16, offset)
-            offset, lines = offset + len(more), lines + more.count(b"\n")
-            cpu = _cpu_of(pid)
-            if cpu is None:
-                return False
-            if lines != seen:
-                seen, since_wall, since_cpu = lines, time.monotonic(), cpu
-            allowed = limit + (startup if lines == 0 else 0.0)
-            if cpu - since_cpu >= allowed or time.monotonic() - since_wall >= \
-                    WALL_BACKSTOP * allowed:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                return True
-        return False
-    finally:
-        os.close(pidfd)
 
 
 def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) -> None:

@@ -12,12 +12,14 @@ framework's run is over, ``SUMMARY\\t<tests>\\t<passed>\\t<failed>`` (the framew
 counts: node's ``tests/pass/fail(+cancelled)`` diagnostics, JUnit's ``TestExecutionSummary``),
 and only then reads the per-job nonce on stdin and writes ``DONE\\t<nonce>\\t<failed>``. An
 ``exit(0)`` in a test, or before the tests ran, never gets there; what the program prints is
-never read for the verdict (see ``compiled_tests.framework_verdict``).
+never read for the verdict (``framework_verdict``, in the judge).
 """
 
 from __future__ import annotations
 
 import re
+import signal as signals
+from typing import Any
 
 from codesynth.harness.drivers import Form
 from codesynth.languages import _JVM_FLAGS, JAVAC_FLAGS, TYPESCRIPT
@@ -192,3 +194,61 @@ def framework_form(language: str, code: str, tests: str) -> tuple[str, Form] | N
     if kind == "junit":
         return kind, junit_form(code, tests)
     return None
+
+
+_OUTCOMES = {"ok": "passed", "fail": "failed", "skip": "skipped"}
+
+
+def framework_verdict(evidence: Any, run: dict[str, Any], nonce: str, kind: str) -> None:
+    """A test framework's report (``drivers/frameworks``): one test event per ``TEST`` line;
+    passed only when the run exited 0 and fd 3 holds exactly one ``SUMMARY`` (the framework's
+    counts: at least one test, none failed, as many passed as ``ok`` lines) followed by
+    exactly one ``DONE`` with this job's nonce. Printed text is never read for it."""
+    from codesynth.harness.compiled_tests import _ending, _seconds
+
+    lines = [line.split("\t") for line in run["results"].splitlines()]
+    tests = [parts for parts in lines if parts[0] == "TEST" and len(parts) >= 3]
+    for parts in tests:
+        duration = _seconds(parts[4]) if len(parts) > 4 else None
+        duration = None if duration is None else duration / 1000
+        evidence.test(name=parts[1][:200] or "(unnamed)",
+                      outcome=_OUTCOMES.get(parts[2], "error"),
+                      message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None),
+                      duration=duration)
+    summaries = [parts for parts in lines if parts[0] == "SUMMARY"]
+    done = [parts for parts in lines if parts[0] == "DONE"]
+    counts = [int(x) if re.fullmatch(r"-?\d+", x) else -1 for x in summaries[0][1:4]] \
+        if len(summaries) == 1 and len(summaries[0]) == 4 else None
+    passed = sum(1 for parts in tests if parts[2] == "ok")
+    failed = [parts for parts in tests if parts[2] not in ("ok", "skip")]
+    finished = len(done) == 1 and done[0][1:] == [nonce, "0"] and \
+        lines and lines[-1] == done[0] and lines[-2:-1] == summaries[:1]
+    label = {"node-test": "node:test", "junit": "JUnit"}.get(kind, kind)
+    if finished and counts is not None and counts[2] == 0 and counts[1] == passed >= 1 \
+            and not failed and run["exit"] == 0 and run["signal"] is None:
+        evidence.final("passed", phase="tests", reason=f"{label}: {passed} test(s) passed "
+                       "(the framework's report, in the program's process)")
+        return
+    if failed:
+        reason = f"{len(failed)} test(s) failed; first: {failed[0][1]}: " + \
+            (failed[0][3] if len(failed[0]) > 3 else "")
+    elif len(summaries) > 1 or len(done) > 1:
+        reason = "more than one summary or completion line: forged by the program"
+    elif done and done[0][1] != nonce:
+        reason = "a completion line with a wrong nonce: forged by the program"
+    elif done and counts is not None and counts[1] != passed:
+        reason = f"the report's summary says {counts[1]} passed, its tests {passed}: forged"
+    elif done and passed == 0:
+        reason = f"{label} ran no test"
+    elif done and not finished:
+        reason = "the report is out of order: forged by the program"
+    else:
+        reason = f"the tests did not complete ({_ending(run)})"
+    status = "failed"
+    if run["signal"] == signals.SIGXCPU:
+        status = "timeout"
+    elif run["signal"] not in (None, signals.SIGABRT, signals.SIGKILL):
+        status = "crashed"
+    evidence.final(status, phase="tests", reason=reason[:2000], exception={
+        "type": "TestFailure", "message": reason[:2000],
+        "traceback": (run["stdout"][-600:] or "").strip(), "line": None, "detail": ""})
