@@ -111,6 +111,7 @@ class Built:
     def __init__(self) -> None:
         self.argv: list[str] | None = None
         self.env: dict[str, str] = {}
+        self.startup = 0.0  # CPU seconds the runtime takes to start (the first call's allowance)
 
     def build(self, language_name: Any, code: Any, form: Any = None) -> dict[str, Any]:
         """Write the program (and, for a test form, the judge's driver files) and compile.
@@ -120,6 +121,7 @@ class Built:
         if self.argv is not None or type(code) is not str or not _valid_form(form):
             return {"bad": "bad build"}
         language = _language(language_name)
+        self.startup = float(language.case_cpu)
         workdir = os.getcwd()
         files = {**language.support_files, **form.get("files", {})}
         if code or not form.get("files"):
@@ -158,11 +160,15 @@ class Built:
             self.argv = language.command(tuple(form.get("run") or language.run), code)
         return {"v": {"#": "dict", "v": [[key, value] for key, value in report.items()]}}
 
-    def run(self, data: Any, results: Any = False) -> dict[str, Any]:
+    def run(self, data: Any, results: Any = False, call_limit: Any = None) -> dict[str, Any]:
         """Run the built program once on ``data``; describe what it printed. With
         ``results``: fd 3 is a second memfd (a driver's results, see ``harness/drivers``),
-        returned whole up to ``RESULTS_BYTES``, and stdout is returned up to the same."""
-        if self.argv is None or type(data) is not str or type(results) is not bool:
+        returned whole up to ``RESULTS_BYTES``, and stdout is returned up to the same. With
+        ``call_limit`` (seconds, with ``results``): each call is stopped at that limit (see
+        ``harness/call_limits``); the report says ``call_timeout``."""
+        if self.argv is None or type(data) is not str or type(results) is not bool or (
+                call_limit is not None and (type(call_limit) not in (int, float)
+                                            or not results or not 0 < call_limit < 1e6)):
             return {"bad": "bad case"}
         argv, env = self.argv, self.env
         read_fd, write_fd = os.pipe()
@@ -184,12 +190,18 @@ class Built:
                 os._exit(127)
         os.close(read_fd)
         _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
+        stopped = False
+        if call_limit:
+            from codesynth.harness.call_limits import watch_calls
+
+            stopped = watch_calls(pid, results_fd, float(call_limit), self.startup)
         status = _reap_everything(pid, True)
         duration = time.perf_counter() - start
         size = os.fstat(stdout_fd).st_size
         output = os.pread(stdout_fd, min(size, 64 << 20), 0).decode("utf-8", "replace")
         os.close(stdout_fd)
-        report: dict[str, Any] = {
+        report: dict[str, Any] = {"call_timeout": stopped} if call_limit else {}
+        report |= {
             "duration": duration, "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
             "digest": digest(output), "preview": output[:PREVIEW_CHARS], "output_bytes": size}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import secrets
 import signal as signals
 from typing import Any
@@ -41,13 +42,25 @@ def _form(form: Form) -> dict[str, Any]:
     return data
 
 
-def _run(session: Any, data: str) -> dict[str, Any] | None:
+def call_limit() -> float | None:
+    """Seconds one call of the equality form may run: a quarter of the job's CPU limit (the
+    CPU rlimit the sandbox gave this process), at least 1 s; None without a limit. A call
+    that loops is then that call's ``timeout`` and the calls after it still run, while the
+    job's own limits still bound the whole run."""
+    soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+    return None if soft == resource.RLIM_INFINITY else max(1.0, soft / 4)
+
+
+def _run(session: Any, data: str, limit: float | None = None) -> dict[str, Any] | None:
     """One run of the built program with fd 3 captured; None when the judged process is
     gone or answered wrongly (``session.broken`` says so)."""
     from codesynth.harness.remote import ProgramGone, ProtocolBroken
 
+    request: dict[str, Any] = {"op": "run", "i": data, "results": True}
+    if limit is not None:
+        request["call_limit"] = limit
     try:
-        report = session.request({"op": "run", "i": data, "results": True})[0]
+        report = session.request(request)[0]
     except ProgramGone:
         raise
     except ProtocolBroken:
@@ -61,7 +74,9 @@ def _run(session: Any, data: str) -> dict[str, Any] | None:
     return report
 
 
-def _ending(report: dict[str, Any]) -> str:
+def _ending(report: dict[str, Any], limit: float | None = None) -> str:
+    if report.get("call_timeout") is True:
+        return f"stopped at the per-call time limit of {limit:g} s"
     if report["signal"] is not None:
         try:
             return f"killed by {signals.Signals(report['signal']).name}"
@@ -89,9 +104,10 @@ def run_compiled_assert(job: dict[str, Any], evidence: Evidence, session: Any) -
     endings: dict[int, str] = {}
     memory = False
     start = 0
+    limit = call_limit()
     try:
         while start < len(calls):
-            run = _run(session, f"{start}\n")
+            run = _run(session, f"{start}\n", limit)
             if run is None:
                 break
             for line in run["results"].splitlines():
@@ -104,8 +120,8 @@ def run_compiled_assert(job: dict[str, Any], evidence: Evidence, session: Any) -
             missing = next((i for i in range(start, len(calls)) if i not in results), None)
             if missing is None:
                 break
-            endings[missing] = _ending(run)
-            memory = memory or run["signal"] == signals.SIGKILL
+            endings[missing] = _ending(run, limit)
+            memory = memory or (run["signal"] == signals.SIGKILL and not run.get("call_timeout"))
             start = missing + 1
     except ProgramGone:
         return
@@ -128,7 +144,7 @@ def _verdict(evidence: Evidence, calls: list[Call], results: dict[int, list[Any]
                                         f"({ending})"
             crashed = crashed or ("killed by" in ending and "SIGKILL" not in ending
                                   and "SIGXCPU" not in ending and "SIGABRT" not in ending)
-            timeout = timeout or "SIGXCPU" in ending
+            timeout = timeout or "SIGXCPU" in ending or "per-call time limit" in ending
         elif len(got) > 1:
             outcome, message = "error", f"{len(got)} results for one call: the program " \
                                         "wrote to the results channel itself"
@@ -154,11 +170,13 @@ def _verdict(evidence: Evidence, calls: list[Call], results: dict[int, list[Any]
 
 def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     """An in-language test block, in the program's process (see ``drivers/native``)."""
+    from codesynth.harness.drivers.frameworks import framework_form
     from codesynth.harness.drivers.native import native_form
     from codesynth.harness.remote import ProgramGone
 
     try:
-        form = native_form(job["language"], job["code"], job["tests"])
+        found = framework_form(job["language"], job["code"], job["tests"])
+        form = found[1] if found else native_form(job["language"], job["code"], job["tests"])
     except Unrenderable as exc:
         evidence.final("error", phase="tests", reason=str(exc))
         return
@@ -174,15 +192,20 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     if run is None:
         evidence.final("failed", phase="tests", reason=session.broken or "no run report")
         return
+    if found:
+        from codesynth.harness.drivers.frameworks import framework_verdict
+
+        framework_verdict(evidence, run, nonce, found[0])
+        return
     lines = [line.split("\t") for line in run["results"].splitlines()]
     done = [parts for parts in lines if parts[0] == "DONE"]
     if job["language"] == "go":  # go test -test.v: its own report (as printed: forgeable)
-        for outcome, name in re.findall(r"^\s*--- (PASS|FAIL): (\S+)", run["stdout"], re.M):
-            lines.append(["TEST", name, "ok" if outcome == "PASS" else "fail", ""])
+        lines.extend(_go_tests(run["stdout"]))
     for parts in lines:
         if parts[0] == "TEST" and len(parts) >= 3:
             evidence.test(name=parts[1][:200], outcome="passed" if parts[2] == "ok" else "failed",
-                          message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None))
+                          message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None),
+                          duration=_seconds(parts[4]) if len(parts) > 4 else None)
     finished = [d for d in done if len(d) == 3 and d[1] == nonce]
     if len(finished) == 1 and finished[0][2] == "0" and len(done) == 1 and \
             run["exit"] == 0 and run["signal"] is None:
@@ -206,3 +229,24 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     evidence.final(status, phase="tests", reason=reason[:2000], exception={
         "type": "TestFailure", "message": reason, "traceback": tail, "line": None,
         "detail": ""})
+
+
+def _seconds(text: str) -> float | None:
+    return float(text) if re.fullmatch(r"\d{1,9}(?:\.\d{1,9})?", text) else None
+
+
+def _go_tests(stdout: str) -> list[list[str]]:
+    """Per-test lines from ``go test -test.v``'s printed report: each ``--- PASS|FAIL: name
+    (secs)``, a failure's message being what the test logged after its ``=== RUN``. Printed
+    text: these outcomes are the trace's detail; the verdict is the ``DONE`` line."""
+    found = []
+    for match in re.finditer(r"^\s*--- (PASS|FAIL): (\S+) \((\d+(?:\.\d+)?)s\)", stdout, re.M):
+        outcome, name, seconds = match.groups()
+        message = ""
+        if outcome == "FAIL":
+            start = stdout.rfind(f"=== RUN   {name}\n", 0, match.start())
+            if start >= 0:
+                body = stdout[start + len(f"=== RUN   {name}\n"):match.start()]
+                message = " ".join(body.split())[:2000]
+        found.append(["TEST", name, "ok" if outcome == "PASS" else "fail", message, seconds])
+    return found

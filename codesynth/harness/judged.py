@@ -162,7 +162,8 @@ class Server:
                 return self.built.build(message.get("language"), message.get("code"),
                                         message.get("form"))
             if op == "run":
-                return self.built.run(message.get("i"), message.get("results", False))
+                return self.built.run(message.get("i"), message.get("results", False),
+                                      message.get("call_limit"))
             target = self._target(message.get("h"))
             if op == "get":
                 return {"v": self.encode(getattr(target, _name_arg(message)))}

@@ -103,6 +103,38 @@ def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
     limits = dataclasses.replace(LIMITS, timeout=15.0, cpu_time=6.0)
     e = box.run(calls(language, program(language, "loop")), limits)
     assert e.status is Status.TIMEOUT, (e.reason, e.stderr[-2000:])
+    # The looping call is stopped at its own limit (a quarter of the CPU limit: 1.5 s) and
+    # the calls after it still run, on a new start of the program.
+    assert outcomes(e) == ["passed", "error", "passed"], (e.reason, e.tests)
+    assert "per-call time limit of 1.5 s" in str(e.tests[1].message)
+    assert e.cpu_time < 6.0
+
+
+def test_a_sleeping_call_is_stopped_at_its_wall_limit(box: Sandbox) -> None:
+    """A call that blocks without using the CPU is stopped at WALL_BACKSTOP x its limit
+    (4 x 1 s here), long before the job's own wall limit (15 s), and the next call runs."""
+    needs("javascript")
+    limits = dataclasses.replace(LIMITS, timeout=15.0, cpu_time=4.0)
+    code = program("javascript", "loop").replace(
+        "while (true) {}", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);")
+    e = box.run(calls("javascript", code), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.tests)
+    assert outcomes(e) == ["passed", "error", "passed"]
+    assert "per-call time limit of 1 s" in str(e.tests[1].message)
+    assert e.duration < 12.0
+
+
+@pytest.mark.parametrize("language", ["cpp", "javascript"])
+def test_every_call_looping_ends_at_the_jobs_limit(box: Sandbox, language: str) -> None:
+    """Per-call limits never extend the job's: a loop in every call still ends the job at
+    its CPU limit (1 s per call, 2 s for the job)."""
+    needs(language)
+    limits = dataclasses.replace(LIMITS, timeout=4.0, cpu_time=2.0)
+    tests = "\n".join(f"assert half({n}) == 1" for n in range(8))
+    e = box.run(Job(id="loops", code=program(language, "loop"), tests=tests,
+                    language=language), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.tests)
+    assert e.duration < 4 * 4.0 + 5
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -166,6 +198,11 @@ def test_native_block_failures(box: Sandbox, language: str, variant: str) -> Non
     assert e.in_process_tests is True
     if variant == "forge":
         assert "wrong nonce" in e.reason
+    if variant == "wrong" and language in ("go", "rust"):  # per-test outcomes, as reported
+        failed = [t for t in e.tests if t.outcome == "failed"]
+        assert [t.name for t in failed] == ["TestAdd" if language == "go" else "tests::test_add"]
+        assert ("Not equal" if language == "go" else "assertion") in str(failed[0].message)
+        assert language == "rust" or failed[0].duration is not None
 
 
 def test_cpp_program_that_includes_bits_stdcpp_itself(box: Sandbox) -> None:
