@@ -100,6 +100,9 @@ def remove_stale() -> int:
     return removed
 
 
+NEAR_LIMIT = 0.97  # memory at 97 % of the limit or more is "at the limit"
+
+
 class JobCgroup:
     """Open descriptors on one worker's job cgroups (usable after the host view is gone)."""
 
@@ -210,6 +213,13 @@ class JobCgroup:
     def reset_peak(self) -> None:
         self._write(self._peak, 0)
 
+    def near_limit(self) -> bool:
+        """The job's memory is at its limit now (read while it still runs)."""
+        if self._applied is None:
+            return False
+        limit = self._applied[0] * 1024 * 1024
+        return int(self._read(self._usage) or 0) - self.baseline >= NEAR_LIMIT * limit
+
     def peak_mb(self) -> float:
         """Peak usage of the last job, the runner's own baseline removed."""
         return max(0, int(self._read(self._peak) or 0) - self.baseline) / (1024 * 1024)
@@ -227,6 +237,15 @@ class ContainerCgroup:
     def __init__(self) -> None:
         self._oom = os.open(f"{self.ROOT}/memory/memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
         self._cpu = os.open(f"{self.ROOT}/cpuacct/cpuacct.usage", os.O_RDONLY | os.O_CLOEXEC)
+        self._usage = os.open(f"{self.ROOT}/memory/memory.usage_in_bytes",
+                              os.O_RDONLY | os.O_CLOEXEC)
+        self._limit = os.open(f"{self.ROOT}/memory/memory.limit_in_bytes",
+                              os.O_RDONLY | os.O_CLOEXEC)
+
+    def near_limit(self) -> bool:
+        """The container's memory (the job's, plus the runner's) is at its limit now."""
+        usage = int(os.pread(self._usage, 64, 0).decode() or 0)
+        return usage >= NEAR_LIMIT * int(os.pread(self._limit, 64, 0).decode() or 1 << 62)
 
     def snapshot(self) -> tuple[int, int]:
         """(OOM kills so far, CPU nanoseconds so far, the runner's own excluded)."""

@@ -221,6 +221,9 @@ class Runner:
         """Everything after the fork: wait (under the deadline), sweep, read, decide."""
         hit = wait(pid, self._clock(limits, before), ev_read, self.evidence,
                    kill_group=not self.isolate)
+        # stopped by a time limit while at its memory limit (thrashing there), before the kill
+        at_limit = hit in ("cpu", "backstop") and self.cgroup is not None and \
+            self.cgroup.near_limit()
         with contextlib.suppress(OSError):  # the init of the job's PID namespace: all of it
             (os.kill if self.isolate else os.killpg)(pid, signal.SIGKILL)
         _, status, usage = os.wait4(pid, 0)
@@ -251,7 +254,8 @@ class Runner:
             limit_hit=hit, wall_limit=float(limits["timeout"]),
             cpu_time=cpu_time, cpu_limit=cpu_limit(limits), oom_killed=oom,
             output_capped=max(out_size, err_size) >= fsize,
-            setup_message=err.strip()[-500:] if faulted else "")
+            setup_message=err.strip()[-500:] if faulted else "",
+            memory_at_limit=at_limit, memory_limit_mb=float(limits["memory_mb"]))
         verdict = decide(obs, expected, fsize)
         if faulted and verdict["status"] == "sandbox_error":
             verdict["reason"] += " " + tail(fds["err"], 500)[0].strip()
