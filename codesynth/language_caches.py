@@ -154,7 +154,7 @@ def prepare_cpp_sets(path: str = SANDBOX_PATH) -> str | None:
     import subprocess
     import tempfile
 
-    from codesynth.cpp_headers import PREPARED_FLAGS, SETS, header_text, set_header
+    from codesynth.harness.cpp_headers import PREPARED_FLAGS, SETS, header_text, set_header
 
     compiler = shutil.which("g++", path=path)
     version = toolchain(CPP, path) if compiler else None

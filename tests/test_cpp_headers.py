@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codesynth import cpp_headers
 from codesynth.benchmarks.humaneval_x import CPP_HEADERS
-from codesynth.cpp_headers import (
+from codesynth.harness import cpp_headers
+from codesynth.harness.cpp_headers import (
     HUMANEVAL_X,
     PREPARED_FLAGS,
     header_text,

@@ -139,7 +139,7 @@ class Built:
             cpu_before = _children_cpu()
             argv = language.command(compile_argv, code)
             if language.name == "cpp":  # its leading standard headers, precompiled
-                from codesynth.cpp_headers import with_pch
+                from codesynth.harness.cpp_headers import with_pch
 
                 argv = with_pch(argv, code)
             try:
