@@ -20,7 +20,7 @@ Per-language defaults (all inside the job's own limits, which stay the user's):
 - ``go``: ``go build`` (no ``-trimpath``: it would rebuild the standard library, 13 s) in
   GOPATH mode (``GO111MODULE=off``, ``GOPROXY=off``, ``CGO_ENABLED=0``),
   with its build cache in the job's own ``/tmp`` (``GOCACHE``): nothing is shared between jobs.
-- ``rust``: ``rustc --edition 2021 -O -C strip=debuginfo`` (unstripped, a hello world is
+- ``rust``: ``rustc --edition 2021 -O -C strip=debuginfo``, gold (unstripped, a hello world is
   11.6 MB: past a file-size limit of 8 MiB the link fails; stripped, 0.46 MB).
 - ``java``: ``javac``/``java`` with ``-XX:+UseSerialGC -XX:TieredStopAtLevel=1
   -XX:CICompilerCount=1 -Xshare:auto``: a JVM of ~20 threads starts in the default 64
@@ -226,8 +226,8 @@ RUST_NATIVE_COMPILE = ("rustc", "--edition", "2021", "--cfg", "test", "-C", "opt
 
 RUST = Language(
     name="rust", source="main.rs",
-    compile=("rustc", "--edition", "2021", "-O", "-C", "strip=debuginfo", "-o", "solution",
-             "{source}"),
+    compile=("rustc", "--edition", "2021", "-O", "-C", "strip=debuginfo",
+             "-C", "link-arg={ld}", "-o", "solution", "{source}"),  # gold: ~11 % less CPU
     run=("./solution",), binaries=("rustc",), version=("rustc", "--version"),
     error_line=r"^(?P<message>error(?:\[E\d+\])?: .*)\n\s*--> main\.rs:(?P<line>\d+):\d+")
 
