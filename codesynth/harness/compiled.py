@@ -139,8 +139,13 @@ class Built:
         compile_argv = tuple(form.get("compile") or language.compile or ())
         if compile_argv:
             cpu_before = _children_cpu()
+            argv = language.command(compile_argv, code)
+            if language.name == "cpp":  # its leading standard headers, precompiled
+                from codesynth.harness.cpp_headers import with_pch
+
+                argv = with_pch(argv, code)
             try:
-                done = subprocess.run(language.command(compile_argv, code),
+                done = subprocess.run(argv,
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, env=self.env, cwd=workdir,
                                       check=False)

@@ -10,7 +10,8 @@ before it, where the language runs tests one by one). An early ``exit(0)``,
 text is not evidence. The tests share the program's process: a program that reads its own
 stdin or memory could forge the line, so such traces say ``in_process_tests``.
 
-- cpp: the block's ``main`` is renamed ``codesynth_native_main``; a wrapper ``main`` calls it.
+- cpp: the block's ``main`` is renamed ``codesynth_native_main``; a wrapper ``main`` calls it
+  (-O0, as the official harnesses; leading standard headers precompiled: ``cpp_headers``).
 - java: ``CodesynthNative`` calls the public class's ``main`` (``-ea``: ``assert`` checks).
 - javascript/typescript: the line is written by code appended after the block.
 - go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` writes the
@@ -25,11 +26,17 @@ from __future__ import annotations
 import re
 
 from codesynth.harness.drivers import Form, Unrenderable
-from codesynth.languages import _JVM_FLAGS, GO_TEST_CACHE, GO_TEST_GOPATH, JAVAC_FLAGS
+from codesynth.languages import (
+    _JVM_FLAGS,
+    CPP_NATIVE_COMPILE,
+    GO_TEST_CACHE,
+    GO_TEST_GOPATH,
+    JAVAC_FLAGS,
+    RUST_NATIVE_COMPILE,
+)
 
 GOPATH = f"/tmp/go:{GO_TEST_GOPATH}"  # Debian's Go libraries (testify) live in the second
-RUST_TEST_FLAGS = ["rustc", "--edition", "2021", "--cfg", "test", "-C", "opt-level=0",
-                   "-C", "debuginfo=0", "-C", "strip=debuginfo", "-o", "solution", "{source}"]
+RUST_TEST_FLAGS = list(RUST_NATIVE_COMPILE)
 
 _CPP_WRAPPER = r"""
 #include <cstdio>
@@ -150,8 +157,6 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
 
 def _cpp(text: str) -> Form:
-    from codesynth.harness.drivers.cpp import with_prelude
-
     renamed, count = re.subn(r"\bint\s+main\s*\(", "int codesynth_native_main(", text)
     if count != 1:
         raise Unrenderable("the C++ test block must define one `int main(`")
@@ -163,9 +168,9 @@ def _cpp(text: str) -> Form:
     with_args = re.search(r"codesynth_native_main\(\s*int\b", renamed) is not None
     wrapper = _CPP_WRAPPER.replace("CODESYNTH_PARAMS", "int, char**" if with_args else "") \
         .replace("CODESYNTH_ARGS", "argc, argv" if with_args else "")
-    # The precompiled <bits/stdc++.h> first (``#line 1`` keeps the program's line numbers):
-    # every standard header the program includes is then already parsed.
-    return Form(source=with_prelude(renamed) + "\n" + wrapper)
+    # As the official harnesses compile it (-O0, nothing added before the program): its
+    # leading standard headers come precompiled where a prepared set matches (cpp_headers).
+    return Form(source=renamed + "\n" + wrapper, compile=list(CPP_NATIVE_COMPILE))
 
 
 def _body_end(text: str, start: int) -> int | None:
