@@ -28,7 +28,7 @@ from typing import Any
 
 from codesynth.sandbox import _freshns
 from codesynth.sandbox import _linux as L
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, harden
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, PreparedPlans, harden
 
 # The descriptors of a job, in the order they are sent ("net": its network namespace).
 FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content", "net")
@@ -112,7 +112,7 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
             flags = L.CLONE_PARENT | (_freshns.probe([], []) & L.CLONE_NEWPID)
         sock.send(json.dumps({"pidns": bool(flags & L.CLONE_NEWPID),
                               "fresh": bool(flags & L.CLONE_NEWNS)}).encode())
-        plans = _Plans(make)
+        plans = PreparedPlans(make)
         ready = _prefork(flags, sock, plans)
         while True:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, len(FDS))
@@ -156,39 +156,7 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
 Ready = tuple[int, socket.socket, socket.socket]
 
 
-class _Plans:
-    """A job's command and the Plans of its two processes, made in the zygote for the last
-    command it handed over, before the next job's processes are made: in a run, every job
-    gets the same command (limits, network), and parsing it and making its Plans in each of
-    those processes cost them a few hundred microseconds and as many copied pages. A job
-    whose command differs has them made in its processes, as before. (The command holds no
-    job data: the limits and flags, which each of the job's processes reads anyway.)"""
-
-    def __init__(self, make: Any) -> None:
-        self.make = make
-        self.world = make.world
-        self.memory_procs = getattr(make, "memory_procs", None)
-        self.message = b""
-        self.made: tuple[dict[str, Any], Any] | None = None
-
-    def expect(self, message: bytes) -> None:
-        if message != self.message:
-            self.message, self.made = message, None
-            try:
-                command = json.loads(message)
-                self.made = command, self.make(command)
-            except Exception:  # noqa: BLE001 - made again (and reported) in the job
-                pass
-
-    def take(self, message: bytes) -> tuple[dict[str, Any], Any]:
-        """The command and its (judged, judge) Plans."""
-        if self.made is not None and message == self.message:
-            return self.made
-        command = json.loads(message)
-        return command, self.make(command)
-
-
-def _prefork(flags: int, sock: socket.socket, make: _Plans, strict: bool = False
+def _prefork(flags: int, sock: socket.socket, make: PreparedPlans, strict: bool = False
              ) -> Ready | None:
     """The next job's first process, waiting for its job on a socket of its own (and its
     judged process on another)."""
@@ -227,7 +195,8 @@ def _discard(ready: Ready | None) -> None:
             os.kill(ready[0], signal.SIGKILL)
 
 
-def _job(channel: socket.socket, taking: socket.socket, make: _Plans, fresh: bool) -> None:
+def _job(channel: socket.socket, taking: socket.socket, make: PreparedPlans, fresh: bool
+         ) -> None:
     """The job's first process (init of its PID namespace). Never returns.
 
     Made ahead of time, it forks the judged process at once, and both wait for their part of
@@ -261,11 +230,11 @@ def _job(channel: socket.socket, taking: socket.socket, make: _Plans, fresh: boo
         random.seed(int.from_bytes(os.urandom(16), "little"))
         parent = command.get("workdir")
         if parent:  # while still privileged: it may mount
-            parent = _private_tmp(parent, make.world[1])
+            parent = _freshns.judge_tmp(parent, make.world[1])
         harden(judge, (fds["null"], fds["judge_out"], fds["judge_err"], fds["evidence"],
                        ours.fileno(), fds["content"]))
         if parent:  # as the judge: its own
-            _private_workdir(parent)
+            _freshns.judge_workdir(parent)
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         os._exit(HARNESS_FAULT)
@@ -286,8 +255,8 @@ def _job(channel: socket.socket, taking: socket.socket, make: _Plans, fresh: boo
     os._exit(0)
 
 
-def _judged(orders: socket.socket, connection: socket.socket, make: _Plans, fresh: bool
-            ) -> None:
+def _judged(orders: socket.socket, connection: socket.socket, make: PreparedPlans,
+            fresh: bool) -> None:
     """The judged process: waits for its descriptors, drops everything, serves the judge.
     Never returns."""
     try:
@@ -300,7 +269,7 @@ def _judged(orders: socket.socket, connection: socket.socket, make: _Plans, fres
             L.setns(fds[3], L.CLONE_NEWNET)
         os.close(fds[3])
         if os.getppid() == 1 and not fresh:  # in the job's PID namespace: a /proc of its
-            _own_proc()  # own (now: made ahead of time, its mounts would be the last job's)
+            _freshns.own_proc()  # own (now: made ahead, its mounts would be the last job's)
         random.seed(int.from_bytes(os.urandom(16), "little"))
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
@@ -310,41 +279,6 @@ def _judged(orders: socket.socket, connection: socket.socket, make: _Plans, fres
 
     serve(3)
     os._exit(0)
-
-
-def _private_tmp(parent: str, tmp_binds: list[str]) -> str:
-    """Where the judge keeps what only it may see (the pytest style writes the tests there):
-    in a mount namespace of the judge's own, a /tmp of its own (with the runtime, when it
-    lives under /tmp). Without the privilege to mount, ``parent``: then only the judge's uid
-    and a mode of 0700 protect it."""
-    try:
-        L.unshare(L.CLONE_NEWNS)
-        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
-        _freshns.private_tmp("mode=1777,size=64m,nr_inodes=4096", tmp_binds)
-    except OSError:
-        return parent
-    return "/tmp"
-
-
-def _private_workdir(parent: str) -> None:
-    import tempfile
-
-    from codesynth.harness import pytest_style
-
-    pytest_style.PRIVATE_DIR = tempfile.mkdtemp(prefix="judge-", dir=parent)  # mode 0700
-
-
-def _own_proc() -> None:
-    """A mount namespace of the program's own with a /proc of the job's PID namespace: the
-    program sees its own processes and the judge, with the numbers ``getpid`` gives, nothing
-    else. Made when the job is handed over, after the runner renewed the job's directories:
-    a copy of the mounts made earlier would hold the last job's."""
-    try:
-        L.unshare(L.CLONE_NEWNS)
-        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
-        L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
-    except OSError:
-        pass  # the runner's /proc (no mount here: a container without the capability)
 
 
 __all__ = ["FDS", "WORKDIR", "Zygote"]
