@@ -86,3 +86,38 @@ def config_of(runner: Any) -> tuple[list[tuple[str, str]], list[str]]:
     if not runner.isolate:
         return [], []
     return list(getattr(runner, "job_mounts", [])), list(getattr(runner, "tmp_binds", []))
+
+
+def judge_tmp(parent: str, tmp_binds: list[str]) -> str:
+    """Where the judge keeps what only it may see (the pytest style writes the tests there):
+    in a mount namespace of the judge's own, a /tmp of its own (with the runtime, when it
+    lives under /tmp). Without the privilege to mount, ``parent``: then only the judge's uid
+    and a mode of 0700 protect it."""
+    try:
+        L.unshare(L.CLONE_NEWNS)
+        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+        private_tmp("mode=1777,size=64m,nr_inodes=4096", tmp_binds)
+    except OSError:
+        return parent
+    return "/tmp"
+
+
+def judge_workdir(parent: str) -> None:
+    import tempfile
+
+    from codesynth.harness import pytest_style
+
+    pytest_style.PRIVATE_DIR = tempfile.mkdtemp(prefix="judge-", dir=parent)  # mode 0700
+
+
+def own_proc() -> None:
+    """A mount namespace of the program's own with a /proc of the job's PID namespace: the
+    program sees its own processes and the judge, with the numbers ``getpid`` gives, nothing
+    else. Made when the job is handed over, after the runner renewed the job's directories:
+    a copy of the mounts made earlier would hold the last job's."""
+    try:
+        L.unshare(L.CLONE_NEWNS)
+        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
+        L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
+    except OSError:
+        pass  # the runner's /proc (no mount here: a container without the capability)

@@ -10,6 +10,7 @@ nothing else stays open.
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import resource
@@ -209,3 +210,36 @@ def job_plans(runner: Any, command: dict[str, Any]) -> tuple[Plan, Plan]:
     judge = Plan(uid=runner.judge_uid, gid=runner.gid, workdir=workdir, judged=False,
                  **common)  # type: ignore[arg-type]
     return judged, judge
+
+
+class PreparedPlans:
+    """In the zygote: a job's command and the Plans of its two processes (``make``: the
+    command to the (judged, judge) Plans), made for the last command it handed over, before
+    the next job's processes are made: in a run, every job
+    gets the same command (limits, network), and parsing it and making its Plans in each of
+    those processes cost them a few hundred microseconds and as many copied pages. A job
+    whose command differs has them made in its processes, as before. (The command holds no
+    job data: the limits and flags, which each of the job's processes reads anyway.)"""
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+        self.world = make.world
+        self.memory_procs = getattr(make, "memory_procs", None)
+        self.message = b""
+        self.made: tuple[dict[str, Any], Any] | None = None
+
+    def expect(self, message: bytes) -> None:
+        if message != self.message:
+            self.message, self.made = message, None
+            try:
+                command = json.loads(message)
+                self.made = command, self.make(command)
+            except Exception:  # noqa: BLE001 - made again (and reported) in the job
+                pass
+
+    def take(self, message: bytes) -> tuple[dict[str, Any], Any]:
+        """The command and its (judged, judge) Plans."""
+        if self.made is not None and message == self.message:
+            return self.made
+        command = json.loads(message)
+        return command, self.make(command)

@@ -23,15 +23,19 @@ import os
 import random
 import signal
 import socket
+import time
 from typing import Any
 
 from codesynth.sandbox import _freshns
 from codesynth.sandbox import _linux as L
-from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, harden
+from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, PreparedPlans, harden
 
 # The descriptors of a job, in the order they are sent ("net": its network namespace).
 FDS = ("null", "out", "err", "judge_out", "judge_err", "evidence", "content", "net")
 JUDGED_FDS = ("null", "out", "err", "net")  # the judged process's part of them
+_JUDGED_AT = tuple(FDS.index(name) for name in JUDGED_FDS)
+_WARM = b'{"warm"'  # a warm-up command; any other is a job's (the zygote never parses those:
+# each object its loop touches is a page copied, the job's processes sharing every page)
 _REPLY_TIMEOUT = 30.0
 
 
@@ -60,6 +64,19 @@ class Zygote:
         if "pid" not in reply:
             raise OSError(f"the zygote failed: {reply.get('error', 'no answer')}")
         return int(reply["pid"])
+
+    def close(self, grace: float = 1.0) -> None:
+        """End the zygote (end of file on its socket) and reap it within ``grace`` seconds,
+        so that its CPU time is counted in ours (``RUSAGE_CHILDREN``)."""
+        self.sock.close()
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    return
+            except ChildProcessError:
+                return
+            time.sleep(0.002)
 
     def warm(self, style: str) -> None:
         self.sock.send(json.dumps({"warm": style}).encode())
@@ -95,16 +112,16 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
             flags = L.CLONE_PARENT | (_freshns.probe([], []) & L.CLONE_NEWPID)
         sock.send(json.dumps({"pidns": bool(flags & L.CLONE_NEWPID),
                               "fresh": bool(flags & L.CLONE_NEWNS)}).encode())
-        ready = _prefork(flags, sock, make)
+        plans = PreparedPlans(make)
+        ready = _prefork(flags, sock, plans)
         while True:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, len(FDS))
             if not message:
                 break
-            command = json.loads(message)
-            if "warm" in command:  # what is ready predates the warm-up: made again
+            if message.startswith(_WARM):  # what is ready predates the warm-up: made again
                 _discard(ready)
-                warm(command["warm"])
-                ready = _prefork(flags, sock, make)
+                warm(json.loads(message)["warm"])
+                ready = _prefork(flags, sock, plans)
                 sock.send(b"{}")
                 continue
             try:
@@ -116,20 +133,21 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
                     _hand_over(ready, message, fds)
                 except OSError:
                     _discard(ready)
-                    ready = _prefork(flags, sock, make, strict=True)
+                    ready = _prefork(flags, sock, plans, strict=True)
                     assert ready is not None
                     _hand_over(ready, message, fds)
-                reply: dict[str, Any] = {"pid": ready[0]}
+                reply = b'{"pid": %d}' % ready[0]
             except Exception as exc:  # noqa: BLE001 - the runner reports it
                 _discard(ready)
-                reply = {"error": repr(exc)[:500]}
+                reply = json.dumps({"error": repr(exc)[:500]}).encode()
             if ready is not None:
                 ready[1].close()
                 ready[2].close()
             for fd in fds:
                 os.close(fd)
-            sock.send(json.dumps(reply).encode())
-            ready = _prefork(flags, sock, make)
+            sock.send(reply)
+            plans.expect(message)  # the next job's processes get its Plans ready-made
+            ready = _prefork(flags, sock, plans)
     finally:
         os._exit(0)
 
@@ -138,14 +156,13 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
 Ready = tuple[int, socket.socket, socket.socket]
 
 
-def _prefork(flags: int, sock: socket.socket, make: Any, strict: bool = False
+def _prefork(flags: int, sock: socket.socket, make: PreparedPlans, strict: bool = False
              ) -> Ready | None:
     """The next job's first process, waiting for its job on a socket of its own (and its
     judged process on another)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     to_judged, judged_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    random.seed(int.from_bytes(os.urandom(16), "little"))
-    try:
+    try:  # (not reseeded here: both processes seed themselves once they have their job)
         pid = L.clone(flags)
     except OSError:
         for end in (ours, theirs, to_judged, judged_end):
@@ -166,8 +183,7 @@ def _prefork(flags: int, sock: socket.socket, make: Any, strict: bool = False
 def _hand_over(ready: Ready, message: bytes, fds: list[int]) -> None:
     """A job's command and descriptors to the processes made for it: the judged process's
     part (no more than it needs) straight to it, so both set themselves up at once."""
-    named = dict(zip(FDS, fds, strict=True))
-    socket.send_fds(ready[2], [message], [named[n] for n in JUDGED_FDS])
+    socket.send_fds(ready[2], [message], [fds[i] for i in _JUDGED_AT])
     socket.send_fds(ready[1], [message], fds)
 
 
@@ -179,7 +195,8 @@ def _discard(ready: Ready | None) -> None:
             os.kill(ready[0], signal.SIGKILL)
 
 
-def _job(channel: socket.socket, taking: socket.socket, make: Any, fresh: bool) -> None:
+def _job(channel: socket.socket, taking: socket.socket, make: PreparedPlans, fresh: bool
+         ) -> None:
     """The job's first process (init of its PID namespace). Never returns.
 
     Made ahead of time, it forks the judged process at once, and both wait for their part of
@@ -187,7 +204,7 @@ def _job(channel: socket.socket, taking: socket.socket, make: Any, fresh: bool) 
     judged process on ``taking``. Then each drops its privileges and runs. ``fresh``: in new
     IPC and mount namespaces, where it mounts the job's world first (``_freshns``)."""
     try:
-        join = getattr(make, "memory_procs", None)
+        join = make.memory_procs
         if join is not None:  # first: every page from here on is the job's
             os.write(join, b"0")
         if fresh:  # before the judged process is forked: it shares them
@@ -205,20 +222,19 @@ def _job(channel: socket.socket, taking: socket.socket, make: Any, fresh: bool) 
         if not message or len(received) != len(FDS):
             os._exit(0)  # discarded, or the zygote is gone
         channel.close()
-        command = json.loads(message)
         fds = dict(zip(FDS, received, strict=True))
         os.dup2(fds["judge_err"], 2)  # from now on, what goes wrong is in the job's trace
+        command, (_, judge) = make.take(message)
         if command.get("net"):  # the network namespace no earlier job left a trace in
             L.setns(fds["net"], L.CLONE_NEWNET)
-        _, judge = make(command)
         random.seed(int.from_bytes(os.urandom(16), "little"))
         parent = command.get("workdir")
         if parent:  # while still privileged: it may mount
-            parent = _private_tmp(parent, make.world[1])
+            parent = _freshns.judge_tmp(parent, make.world[1])
         harden(judge, (fds["null"], fds["judge_out"], fds["judge_err"], fds["evidence"],
                        ours.fileno(), fds["content"]))
         if parent:  # as the judge: its own
-            _private_workdir(parent)
+            _freshns.judge_workdir(parent)
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
         os._exit(HARNESS_FAULT)
@@ -239,7 +255,8 @@ def _job(channel: socket.socket, taking: socket.socket, make: Any, fresh: bool) 
     os._exit(0)
 
 
-def _judged(orders: socket.socket, connection: socket.socket, make: Any, fresh: bool) -> None:
+def _judged(orders: socket.socket, connection: socket.socket, make: PreparedPlans,
+            fresh: bool) -> None:
     """The judged process: waits for its descriptors, drops everything, serves the judge.
     Never returns."""
     try:
@@ -247,13 +264,12 @@ def _judged(orders: socket.socket, connection: socket.socket, make: Any, fresh: 
         if not message or len(fds) != 4:
             os._exit(0)
         orders.close()
-        command = json.loads(message)
+        command, (judged, _) = make.take(message)
         if command.get("net"):
             L.setns(fds[3], L.CLONE_NEWNET)
         os.close(fds[3])
-        judged, _ = make(command)
         if os.getppid() == 1 and not fresh:  # in the job's PID namespace: a /proc of its
-            _own_proc()  # own (now: made ahead of time, its mounts would be the last job's)
+            _freshns.own_proc()  # own (now: made ahead, its mounts would be the last job's)
         random.seed(int.from_bytes(os.urandom(16), "little"))
     except BaseException as exc:  # noqa: BLE001
         os.write(2, f"codesynth: job setup failed: {exc!r}\n".encode())
@@ -263,41 +279,6 @@ def _judged(orders: socket.socket, connection: socket.socket, make: Any, fresh: 
 
     serve(3)
     os._exit(0)
-
-
-def _private_tmp(parent: str, tmp_binds: list[str]) -> str:
-    """Where the judge keeps what only it may see (the pytest style writes the tests there):
-    in a mount namespace of the judge's own, a /tmp of its own (with the runtime, when it
-    lives under /tmp). Without the privilege to mount, ``parent``: then only the judge's uid
-    and a mode of 0700 protect it."""
-    try:
-        L.unshare(L.CLONE_NEWNS)
-        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
-        _freshns.private_tmp("mode=1777,size=64m,nr_inodes=4096", tmp_binds)
-    except OSError:
-        return parent
-    return "/tmp"
-
-
-def _private_workdir(parent: str) -> None:
-    import tempfile
-
-    from codesynth.harness import pytest_style
-
-    pytest_style.PRIVATE_DIR = tempfile.mkdtemp(prefix="judge-", dir=parent)  # mode 0700
-
-
-def _own_proc() -> None:
-    """A mount namespace of the program's own with a /proc of the job's PID namespace: the
-    program sees its own processes and the judge, with the numbers ``getpid`` gives, nothing
-    else. Made when the job is handed over, after the runner renewed the job's directories:
-    a copy of the mounts made earlier would hold the last job's."""
-    try:
-        L.unshare(L.CLONE_NEWNS)
-        L.mount(None, "/", None, L.MS_REC | L.MS_PRIVATE)
-        L.mount("proc", "/proc", "proc", L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC)
-    except OSError:
-        pass  # the runner's /proc (no mount here: a container without the capability)
 
 
 __all__ = ["FDS", "WORKDIR", "Zygote"]

@@ -324,6 +324,8 @@ def main() -> None:
     gc.freeze()
     runner.start_zygote()  # now, before the first request is read
     runner.serve(*protocol)
+    if runner.zygote is not None:
+        runner.zygote.close()
     os._exit(0)  # end of input, every reply flushed: no teardown of all that is imported
 
 
