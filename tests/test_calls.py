@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codesynth.harness.calls import MAP, Tolerance, Untranslatable, parse, same, shown
+from codesynth.harness.call_limits import ResultLines, first_call
+from codesynth.harness.calls import (
+    ERROR,
+    MAP,
+    Tolerance,
+    Untranslatable,
+    parse,
+    result_line,
+    same,
+    shown,
+)
 from codesynth.harness.drivers import argument_types, join, type_of
 
 
@@ -221,3 +231,38 @@ def _python_equal(expected: Any, got: Any) -> bool:
             return {k: lists(i) for k, i in v.items()}
         return v
     return bool(lists(expected) == lists(got))
+
+
+def test_result_lines_decode_without_raising() -> None:
+    assert result_line('1\t[1, {"__map__": []}]', 3) == (1, [1, {MAP: []}])
+    assert result_line("3\t1", 3) is None and result_line("x\t1", 3) is None
+    assert result_line("9" * 5000 + "\t1", 3) is None  # beyond int()'s digit limit
+    assert result_line("\u00b2\t1", 3) is None  # a digit int() refuses
+    assert result_line("0\t" + "[" * 100000 + "]" * 100000, 3) == (0, {ERROR: "unreadable result"})
+    assert result_line("0\t{", 3) == (0, {ERROR: "unreadable result"})
+
+
+def test_only_the_next_calls_result_line_restarts_the_clock() -> None:
+    lines = ResultLines(2)
+    lines.feed(b"\n\n\t1\nx\t1\n1\t5\n3\t5\n02\t5\n2\t[1,")  # noise, then a partial line
+    assert lines.count == 0
+    lines.feed(b' 2]\n3\t"a"\n3\t"a"\n')
+    assert (lines.count, lines.expected) == (2, 4)
+    assert first_call("7\n") == 7 and first_call("x") is None
+
+
+@given(st.lists(st.integers(0, 6), max_size=8), st.binary(max_size=40), st.data())
+def test_result_lines_do_not_depend_on_how_writes_are_split(
+        indexes: list[int], noise: bytes, data: st.DataObject) -> None:
+    stream = b"".join(b"%d\t[1]\n" % i for i in indexes) + noise
+    whole = ResultLines(0)
+    whole.feed(stream)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
+    split = ResultLines(0)
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        split.feed(stream[start:end])
+    assert (split.count, split.expected) == (whole.count, whole.expected)
+    prefix = 0
+    while prefix < len(indexes) and indexes[prefix] == prefix:
+        prefix += 1
+    assert whole.count >= prefix

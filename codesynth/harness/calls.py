@@ -26,6 +26,7 @@ value). Dict keys match the result's pairs one to one.
 from __future__ import annotations
 
 import ast
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -364,6 +365,20 @@ def _same_dict(expected: dict[Any, Any], got: Any, tolerance: float | None) -> b
         return all(place(i, set()) for i in range(len(fits)))
     except RecursionError:  # thousands of ambiguous keys: not shown equal
         return False
+
+
+def result_line(line: str, count: int) -> tuple[int, Any] | None:
+    """One line of a driver's results (``<index>\\t<json>``): the call's index (ASCII
+    digits, below ``count``) and its result decoded, an ``{ERROR: ...}`` when unreadable or
+    nested too deeply; None for any other line. Never raises."""
+    index, tab, body = line.partition("\t")
+    if not tab or not index.isascii() or not index.isdigit() or len(index) > 12 \
+            or int(index) >= count:
+        return None
+    try:
+        return int(index), json.loads(body)
+    except (ValueError, RecursionError):
+        return int(index), {ERROR: "unreadable result"}
 
 
 def shown(value: Any, limit: int = 200) -> str:
