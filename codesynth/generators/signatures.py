@@ -36,7 +36,8 @@ def signatures(plan: Plan, code: str) -> list[Signature]:
         types = argument_types(plan, function)
         given = names.get(function, [])
         params = [(given[i] if i < len(given) else f"arg{i}", t) for i, t in enumerate(types)]
-        seen = join([type_of(c.expected) if c.tolerance is None else "float"
+        seen = join([type_of(c.expected) if c.tolerance is None or not c.tolerance.numeric
+                     else "float"
                      for c in plan.calls if c.function == function])
         declared = plan.signatures.get(function, ([], "any"))[1]
         found.append(Signature(function, params, merge(declared, seen)))

@@ -26,27 +26,66 @@ def _cpu_of(pid: int) -> float | None:
         return None
 
 
-def watch_calls(pid: int, results_fd: int, limit: float, startup: float = 0.0) -> bool:
+class ResultLines:
+    """The driver's result lines as they reach fd 3: ``<index>\\t<json>\\n``, one per call, in
+    order from the first call the run was asked for. Only a complete line for the index
+    expected next counts (a program writing newlines or other indexes to fd 3 itself does
+    not restart a call's clock). Keeps a short head of the line being written, not the line."""
+
+    HEAD = 24
+
+    def __init__(self, first: int | None) -> None:
+        self.expected, self.head, self.count = first, b"", 0
+
+    def feed(self, data: bytes) -> None:
+        *ended, rest = data.split(b"\n")
+        for piece in ended:
+            self._line((self.head + piece[:self.HEAD])[:self.HEAD])
+            self.head = b""
+        self.head = (self.head + rest[:self.HEAD])[:self.HEAD]
+
+    def _line(self, head: bytes) -> None:
+        index, tab, _ = head.partition(b"\t")
+        if not tab or not index.isdigit() or len(index) > 12 or (
+                index.startswith(b"0") and index != b"0"):
+            return
+        if self.expected is None or int(index) == self.expected:
+            self.expected, self.count = int(index) + 1, self.count + 1
+
+
+def first_call(data: str) -> int | None:
+    """The index of the first call a run was asked for (its stdin: ``"<start>\\n"``)."""
+    text = data.strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def watch_calls(pid: int, results_fd: int, limit: float, startup: float = 0.0,
+                first: int | None = None) -> bool:
     """Per-call time limits for a driver's run (the equality form, ``harness/drivers``):
     a call's clock starts when the previous call's result line reached fd 3 (the first
-    call's when the program started; it also gets ``startup``, its runtime's start). The
-    program's process group is killed when a call has used ``limit`` CPU seconds, or
-    ``WALL_BACKSTOP`` x ``limit`` wall seconds (asleep or starved), as the job's own limits
-    do; True then.
+    call's when the program started; it also gets ``startup``, its runtime's start); only
+    the line for the call expected next (``first``, then one more each; any index for the
+    first line when ``first`` is None) restarts it (:class:`ResultLines`). The program's
+    process group is killed when a call has used ``limit`` CPU seconds, or ``WALL_BACKSTOP``
+    x ``limit`` wall seconds (asleep or starved), as the job's own limits do; True then.
     Returns when the program exits (it is then reaped by the caller)."""
     pidfd = os.pidfd_open(pid)
     try:
-        offset, lines, seen = 0, 0, -1
+        offset, lines, seen = 0, ResultLines(first), 0
         since_wall, since_cpu = time.monotonic(), _cpu_of(pid) or 0.0
         while not select.select([pidfd], [], [], 0.02)[0]:
-            more = os.pread(results_fd, 1 << 16, offset)
-            offset, lines = offset + len(more), lines + more.count(b"\n")
+            for _ in range(16):  # up to 1 MiB a round
+                more = os.pread(results_fd, 1 << 16, offset)
+                offset += len(more)
+                lines.feed(more)
+                if len(more) < 1 << 16:
+                    break
             cpu = _cpu_of(pid)
             if cpu is None:
                 return False
-            if lines != seen:
-                seen, since_wall, since_cpu = lines, time.monotonic(), cpu
-            allowed = limit + (startup if lines == 0 else 0.0)
+            if lines.count != seen:
+                seen, since_wall, since_cpu = lines.count, time.monotonic(), cpu
+            allowed = limit + (startup if seen == 0 else 0.0)
             if cpu - since_cpu >= allowed or time.monotonic() - since_wall >= \
                     WALL_BACKSTOP * allowed:
                 try:

@@ -8,27 +8,46 @@ RESULT; the expected values stay in the judge, which compares with :func:`same`.
 
 Accepted assertion shapes (``f`` is the entry point, or ``candidate`` inside ``check``):
 ``f(a) == v`` (either side), ``f(a)`` (True), ``not f(a)`` (False), ``f(a) is None``
-(or ``is True``/``is False``),
-``abs(f(a) - v) < tol`` (``<=`` too) and ``math.isclose(f(a), v)``. Arguments and expected
-values are literals (``ast.literal_eval``: numbers, strings, bools, None, lists, tuples,
-dicts). Anything else is :class:`Untranslatable`, with its line.
+(or ``is True``/``is False``: a bool, by identity), ``abs(f(a) - v) < tol`` (or ``<=``, kept
+as written) and ``math.isclose(f(a), v)`` with literal ``rel_tol``/``abs_tol`` (Python's
+defaults otherwise); ``v`` is a number in the last two. Arguments and expected values are
+literals (``ast.literal_eval``: numbers, strings, bools, None, lists, tuples, dicts).
+Anything else is :class:`Untranslatable`, with its line.
 
-Equality follows MultiPL-E's translated ``==``/deep equality, with Python's numeric tower:
-tuples are lists (the languages render them as arrays or tuples), ``True == 1``, ints
-compare exactly, and a float on either side compares with ``math.isclose(rel_tol=1e-6,
-abs_tol=1e-6)`` (HumanEval's own float checks are ``abs(x - v) < 1e-6``; a C++ ``float``
-result is printed from a 32-bit value).
+The last three decide as Python would on the result's value (:class:`Tolerance`). ``==``
+follows MultiPL-E's translated deep equality with Python's numeric tower: tuples are lists
+(the languages render them as arrays or tuples), ``True == 1``, an int expected value
+equals exactly (as Python's ``==``: ``1000000400.5 == 1000000000`` is False), and a float
+expected value compares with ``math.isclose(rel_tol=1e-6, abs_tol=1e-6)`` (HumanEval's own
+float checks are ``abs(x - v) < 1e-6``; a C++ ``float`` result is printed from a 32-bit
+value). Dict keys match the result's pairs one to one.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 FLOAT_TOLERANCE = 1e-6
 ERROR, MAP, OBJECT = "__error__", "__map__", "__object__"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A comparison other than ``==``, with Python's semantics on the result's value:
+    ``lt``/``le``: ``abs(got - v) < bound`` / ``<= bound``; ``isclose``: ``math.isclose(got,
+    v, rel_tol=rel_tol, abs_tol=bound)``; ``is``: ``got is v`` (``v`` True or False)."""
+
+    kind: str
+    bound: float = 0.0
+    rel_tol: float = 0.0
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind != "is"
 
 
 class Untranslatable(ValueError):
@@ -46,7 +65,7 @@ class Call:
     expected: Any
     line: int
     source: str
-    tolerance: float | None = None  # set by ``abs(f(a) - v) < tol``
+    tolerance: Tolerance | None = None  # abs(...) < tol, math.isclose, is True/False
 
 
 @dataclass
@@ -111,8 +130,40 @@ def _call(node: ast.expr, names: set[str], line: int) -> tuple[str, tuple[Any, .
     return node.func.id, tuple(_literal(a, line) for a in node.args)
 
 
+def _number(node: ast.expr, line: int, what: str) -> int | float:
+    value = _literal(node, line)
+    if type(value) not in (int, float, bool):
+        raise Untranslatable(line, f"{what} is not a number: {ast.unparse(node)[:80]}")
+    return value  # type: ignore[no-any-return]
+
+
+_ISCLOSE_KEYWORDS = frozenset({"rel_tol", "abs_tol"})
+
+
+def _isclose(test: ast.Call, names: set[str], line: int
+             ) -> tuple[str, tuple[Any, ...], Any, Tolerance | None] | None:
+    """``math.isclose(f(a), v, rel_tol=..., abs_tol=...)`` (either argument order)."""
+    if len(test.args) != 2 or any(isinstance(a, ast.Starred) for a in test.args):
+        return None
+    for one, other in ((test.args[0], test.args[1]), (test.args[1], test.args[0])):
+        found = _call(one, names, line)
+        if found is None:
+            continue
+        given = {k.arg: k.value for k in test.keywords}
+        if None in given or not set(given) <= _ISCLOSE_KEYWORDS:  # type: ignore[operator]
+            raise Untranslatable(line, "math.isclose takes only rel_tol and abs_tol")
+        rel = float(_number(given["rel_tol"], line, "rel_tol")) if "rel_tol" in given else 1e-9
+        bound = float(_number(given["abs_tol"], line, "abs_tol")) if "abs_tol" in given \
+            else 0.0
+        if not (rel >= 0 and bound >= 0):  # Python: ValueError, the assertion never holds
+            raise Untranslatable(line, "math.isclose's tolerances must be non-negative")
+        return (*found, _number(other, line, "the expected value"),
+                Tolerance("isclose", bound, rel))
+    return None
+
+
 def _assertion(test: ast.expr, names: set[str], line: int
-               ) -> tuple[str, tuple[Any, ...], Any, float | None]:
+               ) -> tuple[str, tuple[Any, ...], Any, Tolerance | None]:
     found = _call(test, names, line)
     if found is not None:
         return (*found, True, None)
@@ -130,21 +181,23 @@ def _assertion(test: ast.expr, names: set[str], line: int
                     if isinstance(op, ast.Is) and not (expected is None or
                                                        isinstance(expected, bool)):
                         break
-                    return (*found, expected, None)
+                    identity = isinstance(op, ast.Is) and expected is not None
+                    return (*found, expected, Tolerance("is") if identity else None)
         if isinstance(op, (ast.Lt, ast.LtE)) and isinstance(left, ast.Call) \
                 and isinstance(left.func, ast.Name) and left.func.id == "abs" \
-                and len(left.args) == 1 and isinstance(left.args[0], ast.BinOp) \
-                and isinstance(left.args[0].op, ast.Sub):
+                and len(left.args) == 1 and not left.keywords \
+                and isinstance(left.args[0], ast.BinOp) and isinstance(left.args[0].op, ast.Sub):
             found = _call(left.args[0].left, names, line)
             if found is not None:
                 tolerance = _literal(right, line)
                 if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool):
-                    return (*found, _literal(left.args[0].right, line), float(tolerance))
-    if isinstance(test, ast.Call) and ast.unparse(test.func) in ("math.isclose", "isclose") \
-            and len(test.args) == 2:
-        found = _call(test.args[0], names, line)
-        if found is not None:
-            return (*found, _literal(test.args[1], line), FLOAT_TOLERANCE)
+                    expected = _number(left.args[0].right, line, "the expected value")
+                    kind = "lt" if isinstance(op, ast.Lt) else "le"
+                    return (*found, expected, Tolerance(kind, tolerance))
+    if isinstance(test, ast.Call) and ast.unparse(test.func) in ("math.isclose", "isclose"):
+        close = _isclose(test, names, line)
+        if close is not None:
+            return close
     raise Untranslatable(line, f"not an equality assertion on a call of "
                                f"{'/'.join(sorted(names)) or 'a function'}: "
                                f"{ast.unparse(test)[:120]}")
@@ -233,43 +286,99 @@ def annotation(node: ast.expr | None) -> Any:
     return "any"
 
 
-def same(expected: Any, got: Any, tolerance: float | None = None) -> bool:
-    """Deep equality of an expected Python value and a driver's decoded JSON result."""
+_NUMBERS = (int, float, bool)
+
+
+def same(expected: Any, got: Any, tolerance: Tolerance | float | None = None) -> bool:
+    """Deep equality of an expected Python value and a driver's decoded JSON result (or,
+    with a :class:`Tolerance`, that comparison; a bare number is ``abs(got - v) <= it``
+    throughout a value)."""
     if isinstance(got, dict) and (ERROR in got or OBJECT in got):
         return False
+    if isinstance(tolerance, Tolerance):
+        return _compared(expected, got, tolerance)
+    if tolerance is not None and type(expected) in _NUMBERS and type(got) in _NUMBERS:
+        return _compared(expected, got, Tolerance("le", tolerance))
     if expected is None:
         return got is None
-    if isinstance(expected, bool) or isinstance(got, bool):
-        return type(got) in (bool, int) and type(expected) in (bool, int) \
-            and int(got) == int(expected)
     if isinstance(expected, (int, float)):
-        if type(got) not in (int, float):
+        if type(got) not in _NUMBERS:
             return False
-        if isinstance(expected, int) and isinstance(got, int) and tolerance is None:
-            return expected == got
-        tol = FLOAT_TOLERANCE if tolerance is None else tolerance
-        if tolerance is not None:
-            return abs(float(got) - float(expected)) <= tol
-        return math.isclose(float(got), float(expected), rel_tol=tol, abs_tol=tol)
+        if isinstance(expected, int):  # bools too: Python's exact comparison (True == 1.0)
+            return bool(got == expected)
+        try:
+            return math.isclose(float(got), expected, rel_tol=FLOAT_TOLERANCE,
+                                abs_tol=FLOAT_TOLERANCE)
+        except OverflowError:  # an int result beyond a float's range
+            return False
     if isinstance(expected, str):
         return isinstance(got, str) and got == expected
     if isinstance(expected, (list, tuple)):
         return isinstance(got, list) and len(got) == len(expected) and all(
             same(e, g, tolerance) for e, g in zip(expected, got, strict=True))
     if isinstance(expected, dict):
-        if not isinstance(got, dict) or not isinstance(got.get(MAP), list):
-            return False
-        pairs = [p for p in got[MAP] if isinstance(p, list) and len(p) == 2]
-        if len(pairs) != len(got[MAP]) or len(pairs) != len(expected):
-            return False
-        keyed_by_text = bool(got.get("string_keys"))  # a JavaScript object's keys
-        for key, value in expected.items():
-            match = [g for k, g in pairs if (str(key) == k if keyed_by_text and
-                                             isinstance(k, str) else same(key, k))]
-            if len(match) != 1 or not same(value, match[0], tolerance):
-                return False
-        return True
+        return _same_dict(expected, got, tolerance)
     return False
+
+
+def _compared(expected: Any, got: Any, tolerance: Tolerance) -> bool:
+    """What Python's ``abs(got - v) < tol``, ``math.isclose`` or ``is`` decides."""
+    if tolerance.kind == "is":
+        return type(got) is bool and got is expected
+    if type(got) not in _NUMBERS or type(expected) not in _NUMBERS:
+        return False
+    try:
+        if tolerance.kind == "isclose":
+            return math.isclose(got, expected, rel_tol=tolerance.rel_tol,
+                                abs_tol=tolerance.bound)
+        distance = abs(got - expected)
+        return bool(distance < tolerance.bound if tolerance.kind == "lt"
+                    else distance <= tolerance.bound)
+    except (OverflowError, ValueError):  # Python raises: the assertion does not hold
+        return False
+
+
+def _same_dict(expected: dict[Any, Any], got: Any, tolerance: float | None) -> bool:
+    """Each expected key matches exactly one of the result's pairs, each pair one key (a
+    bipartite matching: JavaScript's string keys can match ``1`` and ``"1"`` alike)."""
+    if not isinstance(got, dict) or not isinstance(got.get(MAP), list):
+        return False
+    pairs = [p for p in got[MAP] if isinstance(p, list) and len(p) == 2]
+    if len(pairs) != len(got[MAP]) or len(pairs) != len(expected):
+        return False
+    keyed_by_text = bool(got.get("string_keys"))  # a JavaScript object's keys
+    fits = [[j for j, (k, g) in enumerate(pairs)
+             if (str(key) == k if keyed_by_text and isinstance(k, str) else same(key, k))
+             and same(value, g, tolerance)] for key, value in expected.items()]
+    owner: dict[int, int] = {}  # pair -> expected key (Kuhn's augmenting paths)
+
+    def place(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or place(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    try:
+        return all(place(i, set()) for i in range(len(fits)))
+    except RecursionError:  # thousands of ambiguous keys: not shown equal
+        return False
+
+
+def result_line(line: str, count: int) -> tuple[int, Any] | None:
+    """One line of a driver's results (``<index>\\t<json>``): the call's index (ASCII
+    digits, below ``count``) and its result decoded, an ``{ERROR: ...}`` when unreadable or
+    nested too deeply; None for any other line. Never raises."""
+    index, tab, body = line.partition("\t")
+    if not tab or not index.isascii() or not index.isdigit() or len(index) > 12 \
+            or int(index) >= count:
+        return None
+    try:
+        return int(index), json.loads(body)
+    except (ValueError, RecursionError):
+        return int(index), {ERROR: "unreadable result"}
 
 
 def shown(value: Any, limit: int = 200) -> str:
@@ -283,7 +392,10 @@ def shown(value: Any, limit: int = 200) -> str:
         if isinstance(v, dict) and OBJECT in v:
             return f"<{str(v[OBJECT])[:80]}>"
         return v
-    text = repr(plain(value))
+    try:
+        text = repr(plain(value))
+    except (RecursionError, TypeError, ValueError):  # too deep; an unhashable key
+        text = "<a result that cannot be shown>"
     return text if len(text) <= limit else text[:limit] + "..."
 
 

@@ -197,9 +197,10 @@ class Built:
         _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
         stopped = False
         if call_limit:
-            from codesynth.harness.call_limits import watch_calls
+            from codesynth.harness.call_limits import first_call, watch_calls
 
-            stopped = watch_calls(pid, results_fd, float(call_limit), self.startup)
+            stopped = watch_calls(pid, results_fd, float(call_limit), self.startup,
+                                  first_call(data))
         status = _reap_everything(pid, True)
         duration = time.perf_counter() - start
         size = os.fstat(stdout_fd).st_size

@@ -110,6 +110,24 @@ def test_infinite_loop_times_out(box: Sandbox, language: str) -> None:
     assert e.cpu_time < 6.0
 
 
+def test_a_looping_call_writing_to_fd3_is_still_stopped_at_its_limit(box: Sandbox) -> None:
+    """Only the driver's result line for the call expected next restarts a call's clock: a
+    looping call that writes newlines, malformed lines and an index past the last call to
+    fd 3 is still stopped at its own limit (1.5 s), and the call after it runs. (Lines for
+    other calls' indexes are the judge's to refuse: two results for one call.)"""
+    needs("javascript")
+    limits = dataclasses.replace(LIMITS, timeout=20.0, cpu_time=6.0)
+    noise = ('const fs = require("fs"); let t = 0; '
+             'while (true) { if (Date.now() - t > 50) { t = Date.now(); '
+             'fs.writeSync(3, "\\n\\n\\t1\\nx\\t1\\n9\\t1\\n"); } }')
+    code = program("javascript", "loop").replace("while (true) {}", noise)
+    e = box.run(calls("javascript", code), limits)
+    assert e.status is Status.TIMEOUT, (e.reason, e.tests)
+    assert outcomes(e) == ["passed", "error", "passed"], (e.reason, e.tests)
+    assert "per-call time limit of 1.5 s" in str(e.tests[1].message)
+    assert e.cpu_time < 6.0
+
+
 def test_a_sleeping_call_is_stopped_at_its_wall_limit(box: Sandbox) -> None:
     """A call that blocks without using the CPU is stopped at WALL_BACKSTOP x its limit
     (4 x 1 s here), long before the job's own wall limit (15 s), and the next call runs."""
