@@ -7,28 +7,19 @@ crash, a loop, a memory hog, an early exit(0) and forged results each get their 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
 from codesynth.records import Job, Limits, Status
 from codesynth.sandbox.protocol import Sandbox
-from tests.conftest import BACKENDS, open_or_skip
 from tests.sandbox.assert_programs import BROKEN_LINE, TESTS, broken, native, program
-from tests.sandbox.test_languages import LANGUAGES, _languages_image, needs
+from tests.sandbox.test_languages import LANGUAGES, language_box, needs
 
 LIMITS = Limits(timeout=30.0, memory_mb=1024, max_processes=64, file_size_mb=8,
                 max_output=4096)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict[str, object] = {}
-    if request.param == "docker":
-        options["image"] = _languages_image()
-    sandbox = open_or_skip(request.param, workers=2, limits=LIMITS, **options)
-    yield sandbox
-    sandbox.close()
+box = language_box(LIMITS)
 
 
 def calls(language: str, code: str, style: str = "assert") -> Job:

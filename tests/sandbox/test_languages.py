@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,14 +67,23 @@ def _languages_image() -> str:
         pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict[str, object] = {}
-    if request.param == "docker":
-        options["image"] = _languages_image()
-    sandbox = open_or_skip(request.param, workers=2, limits=LIMITS, **options)
-    yield sandbox
-    sandbox.close()
+def language_box(limits: Limits) -> Any:
+    """A module's ``box`` fixture: each backend in turn (docker with the toolchains' image),
+    two workers, ``limits`` by default."""
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+        options: dict[str, object] = {}
+        if request.param == "docker":
+            options["image"] = _languages_image()
+        sandbox = open_or_skip(request.param, workers=2, limits=limits, **options)
+        yield sandbox
+        sandbox.close()
+
+    return box
+
+
+box = language_box(LIMITS)
 
 
 def stdio(language: str, program: str, cases: list[dict[str, str]] = CASES,

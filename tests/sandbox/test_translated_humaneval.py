@@ -5,8 +5,6 @@ language; hand-written solutions pass, and a wrong one fails on the right assert
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from codesynth.humaneval import default_problems_path
@@ -14,8 +12,7 @@ from codesynth.jsonl import read_objects
 from codesynth.records import Job, Limits, Status
 from codesynth.sandbox.protocol import Sandbox
 from codesynth.translate_tests import translate
-from tests.conftest import BACKENDS, open_or_skip
-from tests.sandbox.test_languages import LANGUAGES, _languages_image, needs
+from tests.sandbox.test_languages import LANGUAGES, language_box, needs
 
 SOLUTIONS = {  # HumanEval/2 truncate_number, /7 filter_by_substring, /12 longest
     "cpp": """#include <vector>
@@ -89,15 +86,7 @@ def translated() -> dict[str, tuple[str, str]]:
     return {task: (done[task].entry_point, str(done[task].tests)) for task in PROBLEMS}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict[str, object] = {}
-    if request.param == "docker":
-        options["image"] = _languages_image()
-    sandbox = open_or_skip(request.param, workers=2, limits=Limits(
-        timeout=30.0, memory_mb=1024, max_processes=64), **options)
-    yield sandbox
-    sandbox.close()
+box = language_box(Limits(timeout=30.0, memory_mb=1024, max_processes=64))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
