@@ -12,7 +12,9 @@ stdin or memory could forge the line, so such traces say ``in_process_tests``.
 
 - cpp: the block's ``main`` is renamed ``codesynth_native_main``; a wrapper ``main`` calls it
   (-O0, as the official harnesses; leading standard headers precompiled: ``cpp_headers``).
-- java: ``CodesynthNative`` calls the public class's ``main`` (``-ea``: ``assert`` checks).
+- java: ``CodesynthNative`` calls the ``main`` the TEST BLOCK declares (``java_source.
+  block_main_class``: never a class the program chooses; unicode escapes read as javac
+  reads them), ``-ea``: ``assert`` checks.
 - javascript/typescript: the line is written by code appended after the block.
 - go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` writes the
   line after ``m.Run()`` (``-test.paniconexit0`` too); testify from Debian's GOPATH.
@@ -135,10 +137,17 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
     if language == "cpp":
         return _cpp(code + "\n" + tests)
     if language == "java":
+        from codesynth.java_source import block_main_class
+
+        entry = block_main_class(code, tests)
+        if entry is None:
+            raise Unrenderable("the Java test block declares no `static void main` of a "
+                               "named class")
         return Form(source=code + "\n" + tests, files={"CodesynthNative.java": _JAVA_WRAPPER},
                     compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}",
                              "CodesynthNative.java"],
-                    run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative", "{entry}"])
+                    run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative",
+                         entry.replace("{", "{{").replace("}", "}}")])
     if language in ("javascript", "typescript"):
         return Form(source=code + "\n" + tests + _JS_SUFFIX)
     if language == "go":
