@@ -203,7 +203,8 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         lines.extend(_go_tests(run["stdout"]))
     for parts in lines:
         if parts[0] == "TEST" and len(parts) >= 3:
-            evidence.test(name=parts[1][:200], outcome="passed" if parts[2] == "ok" else "failed",
+            outcome = {"ok": "passed", "skip": "skipped"}.get(parts[2], "failed")
+            evidence.test(name=parts[1][:200], outcome=outcome,
                           message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None),
                           duration=_seconds(parts[4]) if len(parts) > 4 else None)
     finished = [d for d in done if len(d) == 3 and d[1] == nonce]

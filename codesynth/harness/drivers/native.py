@@ -10,8 +10,11 @@ before it, where the language runs tests one by one). An early ``exit(0)``,
 text is not evidence. The tests share the program's process: a program that reads its own
 stdin or memory could forge the line, so such traces say ``in_process_tests``.
 
-- cpp: the block's ``main`` is renamed ``codesynth_native_main``; a wrapper ``main`` calls it
-  (-O0, as the official harnesses; leading standard headers precompiled: ``cpp_headers``).
+- cpp: the block's ``main`` is renamed to a per-job random name (``#undef`` of that name
+  just before it); a wrapper ``main`` in its own translation unit calls it, so no macro of
+  the program touches the wrapper or the call (a macro on ``assert`` or on what the block
+  itself uses still can: the in-process class). -O0, as the official harnesses; leading
+  standard headers precompiled: ``cpp_headers``.
 - java: ``CodesynthNative`` calls the ``main`` the TEST BLOCK declares (``java_source.
   block_main_class``: never a class the program chooses; unicode escapes read as javac
   reads them), ``-ea``: ``assert`` checks.
@@ -19,13 +22,16 @@ stdin or memory could forge the line, so such traces say ``in_process_tests``.
 - go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` writes the
   line after ``m.Run()`` (``-test.paniconexit0`` too); testify from Debian's GOPATH.
 - rust: ``#[test]`` functions become plain functions (``--cfg test`` keeps their module)
-  and a generated ``main`` runs each under ``catch_unwind``, as libtest would; debug build
+  and a generated ``main`` runs each under ``catch_unwind``, as libtest would
+  (``#[should_panic]`` passes only by panicking, with ``expected``'s text when given;
+  ``#[ignore]`` is skipped); debug build
   (``cargo test``'s profile: overflow checks on, and cheaper to compile).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from codesynth.harness.drivers import Form, Unrenderable
 from codesynth.languages import (
@@ -40,20 +46,22 @@ from codesynth.languages import (
 GOPATH = f"/tmp/go:{GO_TEST_GOPATH}"  # Debian's Go libraries (testify) live in the second
 RUST_TEST_FLAGS = list(RUST_NATIVE_COMPILE)
 
-_CPP_WRAPPER = r"""
-#include <cstdio>
-#include <string>
+# The wrapper is its own translation unit (``codesynth_wrapper.cpp``): no macro of the
+# program reaches it. It calls the block's ``main`` by a name made per job (random, never in
+# the program's text), so the program can neither define nor redirect it.
+_CPP_WRAPPER = r"""#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
-int codesynth_native_main(CODESYNTH_PARAMS);
+int CODESYNTH_NAME(CODESYNTH_PARAMS);
 int main(int argc, char** argv) {
   (void)argc; (void)argv;
-  int rc = codesynth_native_main(CODESYNTH_ARGS);
+  int rc = CODESYNTH_NAME(CODESYNTH_ARGS);
   char nonce[256] = {0};
   if (rc != 0 || !fgets(nonce, sizeof nonce, stdin)) return rc ? rc : 3;
-  std::string n(nonce);
-  while (!n.empty() && (n.back() == '\n' || n.back() == '\r')) n.pop_back();
-  std::string line = "TEST\tmain\tok\t\nDONE\t" + n + "\t0\n";
-  if (write(3, line.data(), line.size()) < 0) return 4;
+  nonce[strcspn(nonce, "\r\n")] = 0;
+  char line[400];
+  int n = snprintf(line, sizeof line, "TEST\tmain\tok\t\nDONE\t%s\t0\n", nonce);
+  if (n <= 0 || write(3, line, (size_t)n) != n) return 4;
   return 0;
 }
 """
@@ -108,19 +116,40 @@ func TestMain(m *testing.M) {
 """
 
 _RUST_MAIN = r"""
+fn codesynth_panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
+    e.downcast_ref::<&str>().map(|s| s.to_string())
+        .or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
 fn main() {
     use std::io::Write;
     use std::os::unix::io::FromRawFd;
     let mut out = unsafe { std::fs::File::from_raw_fd(3) };
-    let tests: Vec<(&str, fn())> = vec![CODESYNTH_TESTS];
+    // (name, function, 0 plain | 1 should_panic | 2 ignored, expected panic text)
+    let tests: Vec<(&str, fn(), u8, Option<&str>)> = vec![CODESYNTH_TESTS];
     let mut failures = 0;
-    for (name, test) in tests {
-        match std::panic::catch_unwind(test) {
+    for (name, test, kind, expected) in tests {
+        if kind == 2 {
+            let _ = writeln!(out, "TEST\t{}\tskip\t#[ignore]", name);
+            continue;
+        }
+        let verdict: Result<(), String> = match (kind, std::panic::catch_unwind(test)) {
+            (0, Ok(())) => Ok(()),
+            (0, Err(e)) => Err(codesynth_panic_text(&e)),
+            (_, Ok(())) => Err("did not panic (#[should_panic])".to_string()),
+            (_, Err(e)) => {
+                let what = codesynth_panic_text(&e);
+                match expected {
+                    Some(text) if !what.contains(text) => Err(format!(
+                        "panicked with {:?}, not with a message containing {:?}", what, text)),
+                    _ => Ok(()),
+                }
+            }
+        };
+        match verdict {
             Ok(()) => { let _ = writeln!(out, "TEST\t{}\tok\t", name); }
-            Err(e) => {
+            Err(what) => {
                 failures += 1;
-                let what = e.downcast_ref::<&str>().map(|s| s.to_string())
-                    .or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default();
                 let _ = writeln!(out, "TEST\t{}\tfail\t{}", name, what.replace('\n', " ").replace('\t', " "));
             }
         }
@@ -166,20 +195,23 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
 
 def _cpp(text: str) -> Form:
-    renamed, count = re.subn(r"\bint\s+main\s*\(", "int codesynth_native_main(", text)
+    name = f"codesynth_main_{secrets.token_hex(12)}"
+    renamed, count = re.subn(r"\bint\s+main\s*\(", f"\n#undef {name}\nint {name}(", text)
     if count != 1:
         raise Unrenderable("the C++ test block must define one `int main(`")
     # ``main`` returns 0 when it falls off its end; a renamed one must say so itself.
-    end = _body_end(renamed, renamed.index("codesynth_native_main("))
+    end = _body_end(renamed, renamed.index(f"int {name}("))
     if end is None:
         raise Unrenderable("the C++ test block's main has no body")
     renamed = renamed[:end] + "return 0;" + renamed[end:]
-    with_args = re.search(r"codesynth_native_main\(\s*int\b", renamed) is not None
-    wrapper = _CPP_WRAPPER.replace("CODESYNTH_PARAMS", "int, char**" if with_args else "") \
-        .replace("CODESYNTH_ARGS", "argc, argv" if with_args else "")
+    with_args = re.search(rf"{name}\(\s*int\b", renamed) is not None
+    wrapper = _CPP_WRAPPER.replace("CODESYNTH_NAME", name).replace(
+        "CODESYNTH_PARAMS", "int, char**" if with_args else "").replace(
+        "CODESYNTH_ARGS", "argc, argv" if with_args else "")
     # As the official harnesses compile it (-O0, nothing added before the program): its
     # leading standard headers come precompiled where a prepared set matches (cpp_headers).
-    return Form(source=renamed + "\n" + wrapper, compile=list(CPP_NATIVE_COMPILE))
+    return Form(source=renamed, files={"codesynth_wrapper.cpp": wrapper},
+                compile=[*CPP_NATIVE_COMPILE, "codesynth_wrapper.cpp"])
 
 
 def _body_end(text: str, start: int) -> int | None:
@@ -213,19 +245,56 @@ def _body_end(text: str, start: int) -> int | None:
     return None
 
 
+_ATTRIBUTE = r'#\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\]'
+_TEST_HEAD = re.compile(rf"((?:{_ATTRIBUTE}\s*)+)(?:pub\s+)?fn\s+(\w+)")
+_SHOULD_PANIC = re.compile(r'#\[\s*should_panic\s*(?:\(\s*expected\s*=\s*("(?:[^"\\]|\\.)*")'
+                           r"\s*\)\s*)?\]")
+
+
+def _rust_tests(tests: str) -> tuple[str, list[tuple[str, int, str | None]]]:
+    """The block with its ``#[test]`` functions made plain ``pub fn``s, and per test: its
+    name, 0 (plain), 1 (``#[should_panic]``: passes only by panicking, with ``expected``'s
+    text in the message when given, as libtest) or 2 (``#[ignore]``: not run), and the
+    expected text as a Rust string literal."""
+    found: list[tuple[str, int, str | None]] = []
+
+    def one(match: re.Match[str]) -> str:
+        attributes = re.findall(_ATTRIBUTE, match.group(1))
+        if not any(re.fullmatch(r"#\[\s*test\s*\]", a) for a in attributes):
+            return match.group(0)
+        kind, expected, kept = 0, None, []
+        for attribute in attributes:
+            if re.fullmatch(r"#\[\s*test\s*\]", attribute):
+                continue
+            if re.match(r"#\[\s*should_panic\b", attribute):
+                panic = _SHOULD_PANIC.fullmatch(attribute)
+                if panic is None:
+                    raise Unrenderable(f"an unsupported Rust test attribute: {attribute[:200]}")
+                kind, expected = max(kind, 1), panic.group(1)
+            elif re.match(r"#\[\s*ignore\b", attribute):
+                kind = 2
+            else:
+                kept.append(attribute)
+        found.append((match.group(2), kind, expected))
+        return "".join(a + "\n" for a in kept) + f"pub fn {match.group(2)}"
+
+    return _TEST_HEAD.sub(one, tests), found
+
+
 def _rust(code: str, tests: str) -> Form:
     from codesynth.harness.drivers.rust import rename_main
 
     module = re.search(r"\bmod\s+(\w+)\s*\{", tests)
-    names = re.findall(r"#\[test\]\s*(?:#\[[^\]]*\]\s*)*(?:pub\s+)?fn\s+(\w+)", tests)
-    block = re.sub(r"#\[test\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub\s+)?fn\s", r"\1pub fn ", tests)
-    prefix = f"{module.group(1)}::" if module and names else ""
-    if not names:  # MultiPL-E: the block is a ``main`` with asserts
+    block, found = _rust_tests(tests)
+    prefix = f"{module.group(1)}::" if module and found else ""
+    if not found:  # MultiPL-E: the block is a ``main`` with asserts
         block, count = re.subn(r"\bfn\s+main\s*\(", "fn codesynth_block_main(", tests)
         if count != 1:
             raise Unrenderable("the Rust test block has no #[test] function and no main")
-        names = ["codesynth_block_main"]
-    entries = ", ".join(f'("{prefix}{n}", {prefix}{n} as fn())' for n in names)
+        found, prefix = [("codesynth_block_main", 0, None)], ""
+    entries = ", ".join(f'("{prefix}{name}", {prefix}{name} as fn(), {kind}, '
+                        f'{"Some(" + expected + ")" if expected else "None"})'
+                        for name, kind, expected in found)
     source = rename_main(code) + "\n" + block + "\n" + _RUST_MAIN.replace(
         "CODESYNTH_TESTS", entries)
     return Form(source=source, compile=list(RUST_TEST_FLAGS))
