@@ -19,8 +19,11 @@ stdin or memory could forge the line, so such traces say ``in_process_tests``.
   block_main_class``: never a class the program chooses; unicode escapes read as javac
   reads them), ``-ea``: ``assert`` checks.
 - javascript/typescript: the line is written by code appended after the block.
-- go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` writes the
-  line after ``m.Run()`` (``-test.paniconexit0`` too); testify from Debian's GOPATH.
+- go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` sets the
+  test flags itself, runs the block's ``Test`` functions (names read from the block) as
+  subtests of a wrapper with a per-job random name, and writes each one's recorded outcome
+  and the line after ``m.Run()`` (``-test.paniconexit0`` too): a test of the block that did
+  not run is a failure; testify from Debian's GOPATH.
 - rust: ``#[test]`` functions become plain functions (``--cfg test`` keeps their module)
   and a generated ``main`` runs each under ``catch_unwind``, as libtest would
   (``#[should_panic]`` passes only by panicking, with ``expected``'s text when given;
@@ -96,24 +99,108 @@ _JS_SUFFIX = ('\n;(function codesynthDone() { const fs = require("fs"); '
               'const nonce = fs.readFileSync(0, "utf8").trim(); '
               'fs.writeSync(3, "TEST\\tblock\\tok\\t\\nDONE\\t" + nonce + "\\t0\\n"); })();\n')
 
+# TestMain sets the test flags itself (each ``test.*`` flag back to its default, then a fixed
+# list), so nothing the program's init() did to os.Args or the flags selects the tests; the
+# block's tests (names read from the block by the judge) run as subtests of one wrapper test
+# whose name is random per job, and each one's outcome is recorded in memory when it and
+# its subtests have ended.
+# A test of the block that did not run, failed or skipped is a failure (the record, never
+# printed text).
 _GO_MAIN = """package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
+var codesynthMuTOKEN sync.Mutex
+var codesynthOutcomesTOKEN = map[string]string{}
+
+func TestCodesynthTOKEN(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    func(*testing.T)
+	}{CODESYNTH_TESTS} {
+		c := c
+		t.Run(c.name, func(t *testing.T) {
+			finished := false
+			// after the test AND its subtests (t.Parallel ones included) are over
+			t.Cleanup(func() {
+				outcome := "ok"
+				switch {
+				case t.Failed():
+					outcome = "fail"
+				case t.Skipped():
+					outcome = "skip"
+				case !finished:
+					outcome = "fail"
+				}
+				codesynthMuTOKEN.Lock()
+				codesynthOutcomesTOKEN[c.name] = outcome
+				codesynthMuTOKEN.Unlock()
+			})
+			c.f(t)
+			finished = true
+		})
+	}
+}
+
 func TestMain(m *testing.M) {
+	flag.VisitAll(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "test.") {
+			_ = f.Value.Set(f.DefValue)
+		}
+	})
+	args := []string{"-test.v", "-test.paniconexit0", "-test.count=1", "-test.run=^TestCodesynthTOKEN$"}
+	os.Args = append([]string{os.Args[0]}, args...)
+	_ = flag.CommandLine.Parse(args)
 	code := m.Run()
-	nonce, _ := bufio.NewReader(os.Stdin).ReadString('\\n')
 	out := os.NewFile(3, "evidence")
-	fmt.Fprintf(out, "DONE\\t%s\\t%d\\n", strings.TrimSpace(nonce), code)
+	failures := 0
+	codesynthMuTOKEN.Lock()
+	for _, name := range []string{CODESYNTH_NAMES} {
+		outcome, ran := codesynthOutcomesTOKEN[name]
+		why := ""
+		if !ran {
+			outcome, why = "fail", "did not run"
+		} else if outcome == "skip" {
+			outcome, why = "fail", "skipped"
+		}
+		if outcome != "ok" {
+			failures++
+		}
+		fmt.Fprintf(out, "TEST\\t%s\\t%s\\t%s\\n", name, outcome, why)
+	}
+	codesynthMuTOKEN.Unlock()
+	if code != 0 && failures == 0 {
+		failures = 1
+	}
+	if failures != 0 && code == 0 {
+		code = 1
+	}
+	nonce, _ := bufio.NewReader(os.Stdin).ReadString('\\n')
+	fmt.Fprintf(out, "DONE\\t%s\\t%d\\n", strings.TrimSpace(nonce), failures)
 	os.Exit(code)
 }
 """
+
+_GO_TEST = re.compile(r"^func\s+(Test(?![a-z])\w*)\s*\(\s*\w+\s+\*testing\.T\s*\)", re.MULTILINE)
+
+
+def _go_main(tests: str) -> str:
+    names = list(dict.fromkeys(_GO_TEST.findall(tests)))
+    if not names:
+        raise Unrenderable("the Go test block has no `func TestXxx(t *testing.T)`")
+    token = secrets.token_hex(8)
+    return _GO_MAIN.replace("TOKEN", token).replace(
+        "CODESYNTH_TESTS", ", ".join(f'{{"{n}", {n}}}' for n in names)).replace(
+        "CODESYNTH_NAMES", ", ".join(f'"{n}"' for n in names))
+
 
 _RUST_MAIN = r"""
 fn codesynth_panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
@@ -184,7 +271,7 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
         source = as_main_package(code + "\n" + tests)
         return Form(source="", files={"solution_test.go": source,
-                                      "codesynth_main_test.go": _GO_MAIN},
+                                      "codesynth_main_test.go": _go_main(tests)},
                     compile=["sh", "-c", f"cp -R {GO_TEST_CACHE}/. /tmp/go-cache/ "
                              "2>/dev/null; exec go test -c -o solution.test ."],
                     run=["./solution.test", "-test.v", "-test.paniconexit0"],
