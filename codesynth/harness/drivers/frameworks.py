@@ -57,8 +57,10 @@ export default async function* codesynthReporter(source) {
       names[data.nesting] = data.name;
       const details = data.details || {};
       const name = names.slice(0, data.nesting + 1).join(" > ");
-      if (details.type === "suite") {  // node counts no suite in its summary: we do
-        if (event.type === "test:fail") {
+      if (details.type === "suite") {  // node counts no failed suite in its summary: we do
+        // (a suite that failed only because a test of it failed is that test's failure)
+        const why = details.error && details.error.failureType;
+        if (event.type === "test:fail" && why !== "subtestsFailed") {
           suitesFailed += 1;
           let error = details.error ? (details.error.cause ?? details.error) : "";
           out(`TEST\t${clean(name)}\tfail\t${clean(error && (error.message ?? error))}\t${details.duration_ms ?? ""}\n`);

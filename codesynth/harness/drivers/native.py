@@ -18,7 +18,11 @@ stdin or memory could forge the line, so such traces say ``in_process_tests``.
 - java: ``CodesynthNative`` calls the ``main`` the TEST BLOCK declares (``java_source.
   block_main_class``: never a class the program chooses; unicode escapes read as javac
   reads them), ``-ea``: ``assert`` checks.
-- javascript/typescript: the line is written by code appended after the block.
+- javascript/typescript: the line is written by a module loaded before the program
+  (``node --require``) at the process's exit, when the block ran to its end, the event
+  loop drained, every promise made since the block started settled, nothing was uncaught or
+  unhandled, no ``console.assert`` failed, and node's exit code (before the program's
+  'exit' listeners) is 0.
 - go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` sets the
   test flags itself, runs the block's ``Test`` functions (names read from the block) as
   subtests of a wrapper with a per-job random name, and writes each one's recorded outcome
@@ -95,9 +99,56 @@ public class CodesynthNative {
 }
 """
 
-_JS_SUFFIX = ('\n;(function codesynthDone() { const fs = require("fs"); '
-              'const nonce = fs.readFileSync(0, "utf8").trim(); '
-              'fs.writeSync(3, "TEST\\tblock\\tok\\t\\nDONE\\t" + nonce + "\\t0\\n"); })();\n')
+# JavaScript/TypeScript blocks: ``codesynth-native.js`` is loaded first (``node --require``)
+# and writes the line at the process's 'exit', only when: the block's text ran to its end
+# (the event the block's last line emits), the event loop drained on its own ('beforeExit':
+# never after process.exit()), no exception was uncaught and no rejection unhandled, every
+# promise made since the block started settled (an async test that never finished is no
+# pass), no ``console.assert`` failed (HumanEval-X's JS tests use it; it only prints), and
+# the exit code is 0 as node had it before any 'exit' listener of the program ran.
+_JS_PRELOAD = r"""'use strict';
+(function codesynthNative() {
+  const fs = require("fs");
+  const hooks = require("async_hooks");
+  const failures = [];
+  const pending = new Set();
+  let started = false, ended = false, drained = false;
+  const fail = (what) => failures.push(String(what).replace(/[\t\n\r]/g, " ").slice(0, 2000));
+  hooks.createHook({
+    init(id, type) { if (started && type === "PROMISE") pending.add(id); },
+    promiseResolve(id) { pending.delete(id); },
+  }).enable();
+  const assert = console.assert;
+  console.assert = function (value, ...rest) {
+    if (!value) fail("console.assert failed" + (rest.length ? ": " + rest.map(String).join(" ") : ""));
+    return assert.call(this, value, ...rest);
+  };
+  process.on("codesynthBlockStart", () => { started = true; });
+  process.on("codesynthBlockEnd", () => { ended = true; });
+  process.on("uncaughtExceptionMonitor", (error) => { fail(error && error.stack || error); });
+  process.on("unhandledRejection", (reason) => {
+    fail("unhandled rejection: " + (reason && reason.stack || reason));
+    process.stderr.write(String(reason && reason.stack || reason) + "\n");
+    process.exitCode = 1;
+  });
+  process.on("beforeExit", () => { drained = true; });
+  process.on("exit", (code) => {
+    if (!ended) fail("the test block did not run to its end");
+    else if (!drained) fail("the program exited before the event loop drained");
+    else if (pending.size) fail(pending.size + " promise(s) never settled: an async test did not finish");
+    if (code !== 0 && !failures.length) fail("exit status " + code);
+    let text = failures.length ? failures.map((f) => "TEST\tblock\tfail\t" + f + "\n").join("")
+      : "TEST\tblock\tok\t\n";
+    if (!failures.length) text += "DONE\t" + fs.readFileSync(0, "utf8").trim() + "\t0\n";
+    fs.writeSync(3, text);
+    if (failures.length) process.exitCode = 1;
+  });
+})();
+"""
+_JS_START = ';process.emit("codesynthBlockStart");'
+_JS_END = '\n;process.emit("codesynthBlockEnd");\n'
+_JS_PRELOAD_FILE = "codesynth-native.js"
+
 
 # TestMain sets the test flags itself (each ``test.*`` flag back to its default, then a fixed
 # list), so nothing the program's init() did to os.Args or the flags selects the tests; the
@@ -265,7 +316,10 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
                     run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative",
                          entry.replace("{", "{{").replace("}", "}}")])
     if language in ("javascript", "typescript"):
-        return Form(source=code + "\n" + tests + _JS_SUFFIX)
+        script = "{source}" if language == "javascript" else "solution.js"
+        return Form(source=code + "\n" + _JS_START + tests + _JS_END,
+                    files={_JS_PRELOAD_FILE: _JS_PRELOAD},
+                    run=["node", "--require", f"./{_JS_PRELOAD_FILE}", script])
     if language == "go":
         from codesynth.harness.drivers.go import as_main_package
 
