@@ -1,8 +1,9 @@
 """How HumanEval-X's and MultiPL-E's own harnesses judge a sample, for agreement tests and
 the speed anchor: the program text they build (prompt + generation + test), a fresh
 directory, their compile command, a run, plain subprocesses with no isolation; a sample
-passes when every command exits 0. An early ``exit(0)`` therefore passes here (it does not
-in codesynth: the difference is on purpose, see the README's multi-language section)."""
+passes when every command exits 0 (HumanEval-X's JavaScript: and prints nothing, its
+``execution.py``'s rule). An early ``exit(0)`` therefore passes here (it does not in
+codesynth: the difference is on purpose, see the README's multi-language section)."""
 
 from __future__ import annotations
 
