@@ -35,7 +35,8 @@ def native(code: str, tests: str, language: str) -> Job:
     return Job(id="legit", code=code, tests=tests, test_style="native", language=language)
 
 
-JUNIT_CODE = "public class Solution {\n    public static int add(int a, int b) { return a + b; }\n}\n" \
+JUNIT_CODE = "public class Solution {\n" \
+    "    public static int add(int a, int b) { return a + b; }\n}\n" \
     "class Helper { static int twice(int x) { return 2 * x; } }\n"
 JUNIT5_TESTS = """import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Nested;
@@ -111,7 +112,8 @@ def test_rust_should_panic_passes_when_it_panics(box: Sandbox) -> None:
     assert [t.name for t in other.tests if t.outcome == "failed"] == ["tests::zero_says_why"]
 
 
-GO_CODE = "package main\n\nimport \"testing\"\n\nvar _ = testing.Short\n\nfunc Add(a, b int) int { return a + b }\n"
+GO_CODE = "package main\n\nimport \"testing\"\n\nvar _ = testing.Short\n\n" \
+    "func Add(a, b int) int { return a + b }\n"
 GO_TESTS = """func TestAdd(t *testing.T) {
 	if Add(1, 2) != 3 {
 		t.Fatal("1 + 2")
@@ -176,9 +178,9 @@ def test_console_assert_blocks_pass_when_right(box: Sandbox) -> None:
     needs("javascript")
     code = "const hasCloseElements = (numbers, threshold) => numbers.some((a, i) => " \
         "numbers.some((b, j) => i !== j && Math.abs(a - b) < threshold));\n"
-    tests = "const t = () => {\n  console.assert(hasCloseElements([1.0, 2.0, 3.9, 4.0, 5.0, 2.2]," \
-        " 0.3) === true)\n  console.assert(hasCloseElements([1.0, 2.0, 5.9, 4.0], 0.5) === false)\n" \
-        "}\nt()\n"
+    tests = "const t = () => {\n" \
+        "  console.assert(hasCloseElements([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3) === true)\n" \
+        "  console.assert(hasCloseElements([1.0, 2.0, 5.9, 4.0], 0.5) === false)\n}\nt()\n"
     e = box.run(native(code, tests, "javascript"))
     assert e.status is Status.PASSED, e.reason
 
