@@ -244,3 +244,31 @@ def test_cpp_program_with_its_own_macros(box: Sandbox) -> None:
     assert e.status is Status.PASSED, e.reason
     wrong = box.run(native(CPP_CODE.replace("a + b", "a - b"), CPP_TESTS, "cpp"))
     assert wrong.status is Status.FAILED, wrong.reason
+
+
+GO_FLAGS_CODE = """package main
+
+import (
+	"flag"
+	"os"
+	"testing"
+)
+
+func init() {
+	testing.Init()
+	_ = flag.Set("test.run", "^$")
+	_ = flag.Set("test.list", ".*")
+	flag.CommandLine = flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
+}
+
+func Add(a, b int) int { return a - b }
+"""
+
+
+def test_go_program_that_hides_the_test_flags_still_fails(box: Sandbox) -> None:
+    # a variant of the deselection attack our flag reset does not reach (the testing
+    # package's flags moved out of flag.CommandLine): every block test must have run
+    needs("go")
+    e = box.run(native(GO_FLAGS_CODE, GO_TESTS, "go"))
+    assert e.status is Status.FAILED, e.reason
+    assert {t.outcome for t in e.tests} == {"failed"}
