@@ -99,160 +99,6 @@ public class CodesynthNative {
 }
 """
 
-# JavaScript/TypeScript blocks: ``codesynth-native.js`` is loaded first (``node --require``)
-# and writes the line at the process's 'exit', only when: the block's text ran to its end
-# (the event the block's last line emits), the event loop drained on its own ('beforeExit':
-# never after process.exit()), no exception was uncaught and no rejection unhandled, every
-# promise made since the block started settled (an async test that never finished is no
-# pass), no ``console.assert`` failed (HumanEval-X's JS tests use it; it only prints), and
-# the exit code is 0 as node had it before any 'exit' listener of the program ran.
-_JS_PRELOAD = r"""'use strict';
-(function codesynthNative() {
-  const fs = require("fs");
-  const hooks = require("async_hooks");
-  const failures = [];
-  const pending = new Set();
-  let started = false, ended = false, drained = false;
-  const fail = (what) => failures.push(String(what).replace(/[\t\n\r]/g, " ").slice(0, 2000));
-  hooks.createHook({
-    init(id, type) { if (started && type === "PROMISE") pending.add(id); },
-    promiseResolve(id) { pending.delete(id); },
-  }).enable();
-  const assert = console.assert;
-  console.assert = function (value, ...rest) {
-    if (!value) fail("console.assert failed" + (rest.length ? ": " + rest.map(String).join(" ") : ""));
-    return assert.call(this, value, ...rest);
-  };
-  process.on("codesynthBlockStart", () => { started = true; });
-  process.on("codesynthBlockEnd", () => { ended = true; });
-  process.on("uncaughtExceptionMonitor", (error) => { fail(error && error.stack || error); });
-  process.on("unhandledRejection", (reason) => {
-    fail("unhandled rejection: " + (reason && reason.stack || reason));
-    process.stderr.write(String(reason && reason.stack || reason) + "\n");
-    process.exitCode = 1;
-  });
-  process.on("beforeExit", () => { drained = true; });
-  process.on("exit", (code) => {
-    if (!ended) fail("the test block did not run to its end");
-    else if (!drained) fail("the program exited before the event loop drained");
-    else if (pending.size) fail(pending.size + " promise(s) never settled: an async test did not finish");
-    if (code !== 0 && !failures.length) fail("exit status " + code);
-    let text = failures.length ? failures.map((f) => "TEST\tblock\tfail\t" + f + "\n").join("")
-      : "TEST\tblock\tok\t\n";
-    if (!failures.length) text += "DONE\t" + fs.readFileSync(0, "utf8").trim() + "\t0\n";
-    fs.writeSync(3, text);
-    if (failures.length) process.exitCode = 1;
-  });
-})();
-"""
-_JS_START = ';process.emit("codesynthBlockStart");'
-_JS_END = '\n;process.emit("codesynthBlockEnd");\n'
-_JS_PRELOAD_FILE = "codesynth-native.js"
-
-
-# TestMain sets the test flags itself (each ``test.*`` flag back to its default, then a fixed
-# list), so nothing the program's init() did to os.Args or the flags selects the tests; the
-# block's tests (names read from the block by the judge) run as subtests of one wrapper test
-# whose name is random per job, and each one's outcome is recorded in memory when it and
-# its subtests have ended.
-# A test of the block that did not run, failed or skipped is a failure (the record, never
-# printed text).
-_GO_MAIN = """package main
-
-import (
-	"bufio"
-	"flag"
-	"fmt"
-	"os"
-	"strings"
-	"sync"
-	"testing"
-)
-
-var codesynthMuTOKEN sync.Mutex
-var codesynthOutcomesTOKEN = map[string]string{}
-
-func TestCodesynthTOKEN(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		f    func(*testing.T)
-	}{CODESYNTH_TESTS} {
-		c := c
-		t.Run(c.name, func(t *testing.T) {
-			finished := false
-			// after the test AND its subtests (t.Parallel ones included) are over
-			t.Cleanup(func() {
-				outcome := "ok"
-				switch {
-				case t.Failed():
-					outcome = "fail"
-				case t.Skipped():
-					outcome = "skip"
-				case !finished:
-					outcome = "fail"
-				}
-				codesynthMuTOKEN.Lock()
-				codesynthOutcomesTOKEN[c.name] = outcome
-				codesynthMuTOKEN.Unlock()
-			})
-			c.f(t)
-			finished = true
-		})
-	}
-}
-
-func TestMain(m *testing.M) {
-	flag.VisitAll(func(f *flag.Flag) {
-		if strings.HasPrefix(f.Name, "test.") {
-			_ = f.Value.Set(f.DefValue)
-		}
-	})
-	args := []string{"-test.v", "-test.paniconexit0", "-test.count=1", "-test.run=^TestCodesynthTOKEN$"}
-	os.Args = append([]string{os.Args[0]}, args...)
-	_ = flag.CommandLine.Parse(args)
-	code := m.Run()
-	out := os.NewFile(3, "evidence")
-	failures := 0
-	codesynthMuTOKEN.Lock()
-	for _, name := range []string{CODESYNTH_NAMES} {
-		outcome, ran := codesynthOutcomesTOKEN[name]
-		why := ""
-		if !ran {
-			outcome, why = "fail", "did not run"
-		} else if outcome == "skip" {
-			outcome, why = "fail", "skipped"
-		}
-		if outcome != "ok" {
-			failures++
-		}
-		fmt.Fprintf(out, "TEST\\t%s\\t%s\\t%s\\n", name, outcome, why)
-	}
-	codesynthMuTOKEN.Unlock()
-	if code != 0 && failures == 0 {
-		failures = 1
-	}
-	if failures != 0 && code == 0 {
-		code = 1
-	}
-	nonce, _ := bufio.NewReader(os.Stdin).ReadString('\\n')
-	fmt.Fprintf(out, "DONE\\t%s\\t%d\\n", strings.TrimSpace(nonce), failures)
-	os.Exit(code)
-}
-"""
-
-_GO_TEST = re.compile(r"^func\s+(Test(?![a-z])\w*)\s*\(\s*\w+\s+\*testing\.T\s*\)", re.MULTILINE)
-
-
-def _go_main(tests: str) -> str:
-    names = list(dict.fromkeys(_GO_TEST.findall(tests)))
-    if not names:
-        raise Unrenderable("the Go test block has no `func TestXxx(t *testing.T)`")
-    token = secrets.token_hex(8)
-    return _GO_MAIN.replace("TOKEN", token).replace(
-        "CODESYNTH_TESTS", ", ".join(f'{{"{n}", {n}}}' for n in names)).replace(
-        "CODESYNTH_NAMES", ", ".join(f'"{n}"' for n in names))
-
-
 _RUST_MAIN = r"""
 fn codesynth_panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
     e.downcast_ref::<&str>().map(|s| s.to_string())
@@ -316,16 +162,24 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
                     run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative",
                          entry.replace("{", "{{").replace("}", "}}")])
     if language in ("javascript", "typescript"):
+        from codesynth.harness.drivers.native_js import (
+            JS_END,
+            JS_PRELOAD,
+            JS_PRELOAD_FILE,
+            JS_START,
+        )
+
         script = "{source}" if language == "javascript" else "solution.js"
-        return Form(source=code + "\n" + _JS_START + tests + _JS_END,
-                    files={_JS_PRELOAD_FILE: _JS_PRELOAD},
-                    run=["node", "--require", f"./{_JS_PRELOAD_FILE}", script])
+        return Form(source=code + "\n" + JS_START + tests + JS_END,
+                    files={JS_PRELOAD_FILE: JS_PRELOAD},
+                    run=["node", "--require", f"./{JS_PRELOAD_FILE}", script])
     if language == "go":
         from codesynth.harness.drivers.go import as_main_package
+        from codesynth.harness.drivers.native_go import go_main
 
         source = as_main_package(code + "\n" + tests)
         return Form(source="", files={"solution_test.go": source,
-                                      "codesynth_main_test.go": _go_main(tests)},
+                                      "codesynth_main_test.go": go_main(tests)},
                     compile=["sh", "-c", f"cp -R {GO_TEST_CACHE}/. /tmp/go-cache/ "
                              "2>/dev/null; exec go test -c -o solution.test ."],
                     run=["./solution.test", "-test.v", "-test.paniconexit0"],
