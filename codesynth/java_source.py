@@ -3,7 +3,9 @@
 javac requires a file to be named after its top-level ``public`` class, and ``java`` runs a
 class by its binary name (with its package). Both are found here on the source with comments,
 string, character and text-block literals blanked out, at brace depth 0 only (so a comment
-that mentions ``public class Foo`` or a nested ``public class`` does not count).
+that mentions ``public class Foo`` or a nested ``public class`` does not count), after the
+unicode escapes are expanded as javac expands them before lexing (JLS 3.3: ``/* \\u002a/``
+is a closed comment to javac, so it is one here too).
 """
 
 from __future__ import annotations
@@ -15,8 +17,30 @@ _PACKAGE = re.compile(r"^\s*(?:@[\w.]+\s*)*package\s+([\w$.]+)\s*;")
 _MAIN = re.compile(r"\bvoid\s+main\s*\(")
 
 
+_ESCAPE = re.compile(r"\\+u+([0-9A-Fa-f]{4})")
+
+
+def unescaped(code: str) -> str:
+    """``code`` with its unicode escapes translated as javac does first (JLS 3.3): a ``\\``
+    followed by one or more ``u`` and four hex digits, when the backslash is preceded by an
+    even number of contiguous backslashes (raw ones: a translated ``\\`` starts nothing)."""
+    def one(match: re.Match[str]) -> str:
+        run = match.group(0)
+        slashes = len(run) - len(run.lstrip("\\"))
+        if slashes % 2 == 0:  # the last backslash is escaped by the one before it
+            return run
+        return run[:slashes - 1] + chr(int(match.group(1), 16))
+
+    return _ESCAPE.sub(one, code)
+
+
 def blanked(code: str) -> str:
-    """``code`` with comments and literals replaced by spaces (newlines kept)."""
+    """``code`` (unicode escapes expanded) with comments and literals replaced by spaces
+    (newlines kept)."""
+    return _blank(unescaped(code))
+
+
+def _blank(code: str) -> str:
     out: list[str] = []
     i, n = 0, len(code)
     while i < n:
@@ -106,3 +130,48 @@ def main_class(code: str) -> str | None:
             package = _PACKAGE.match(clean)
             return f"{package.group(1)}.{name}" if package else name
     return None
+
+
+_OPENER = re.compile(r"\b(?:class|interface|enum|record)\s+([A-Za-z_$][\w$]*)[^;{}()=]*"
+                     r"(?:\([^;{}]*\)[^;{}()=]*)?\{$")
+
+
+def block_main_class(code: str, tests: str) -> str | None:
+    """The binary name of the class whose ``static void main`` the TEST BLOCK declares, in the
+    program ``code + "\\n" + tests`` as javac reads it: the block's first ``main`` at the
+    depth of a class body, and the chain of named types around it (``Outer$Inner``), with the
+    file's package. None when the block declares no such ``main`` (or it sits in a method,
+    an anonymous or a local class). The program's own text cannot choose another class:
+    only a declaration inside the block's text counts (MultiPL-E's block closes the
+    program's class and adds ``main`` to it; HumanEval-X's is a ``public class Main``)."""
+    program, block = unescaped(code), unescaped(tests)
+    clean = _blank(program + "\n" + block)
+    start = len(program) + 1
+    for match in _MAIN.finditer(clean, start):
+        head = max(clean.rfind(";", 0, match.start()), clean.rfind("}", 0, match.start()),
+                   clean.rfind("{", 0, match.start()))
+        if not re.search(r"\bstatic\b", clean[head + 1:match.start()]):
+            continue
+        chain: list[str | None] = []
+        for index, char in enumerate(clean[:match.start()]):
+            if char == "{":
+                opener = _OPENER.search(clean, max(0, index - 400), index + 1)
+                chain.append(opener.group(1) if opener else None)
+            elif char == "}" and chain:
+                chain.pop()
+        if not chain or None in chain:
+            return None
+        names = [name for name in chain if name is not None]
+        package = _PACKAGE.match(clean)
+        binary = "$".join(names)
+        return f"{package.group(1)}.{binary}" if package else binary
+    return None
+
+
+def test_classes(tests: str) -> list[str]:
+    """The binary names of the top-level types a test file declares (with its package):
+    what a JUnit run selects (their nested classes come with them)."""
+    clean = blanked(tests)
+    package = _PACKAGE.match(clean)
+    prefix = f"{package.group(1)}." if package else ""
+    return [prefix + name for name, _, _ in _top_level(clean)]

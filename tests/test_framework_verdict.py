@@ -39,7 +39,7 @@ def verdict(lines: list[str], exit_code: int = 0, signal: int | None = None) -> 
 
 def report(passed: int) -> list[str]:
     return [f"TEST\tt{i}\tok\t\t1.5" for i in range(passed)] + \
-        [f"SUMMARY\t{passed}\t{passed}\t0", f"DONE\t{NONCE}\t0"]
+        [f"SUMMARY\t{passed}\t{passed}\t0\t0", f"DONE\t{NONCE}\t0"]
 
 
 def test_a_whole_report_passes_with_per_test_outcomes() -> None:
@@ -50,7 +50,7 @@ def test_a_whole_report_passes_with_per_test_outcomes() -> None:
 
 
 def test_failed_and_empty_runs() -> None:
-    failing = verdict(["TEST\ta\tok\t\t1", "TEST\tb\tfail\texpected 1\t1", "SUMMARY\t2\t1\t1",
+    failing = verdict(["TEST\ta\tok\t\t1", "TEST\tb\tfail\texpected 1\t1", "SUMMARY\t2\t1\t1\t0",
                        f"DONE\t{NONCE}\t1"], exit_code=1)
     assert failing.finals[0][0] == "failed" and "b: expected 1" in failing.finals[0][1]["reason"]
     assert [t["outcome"] for t in failing.tests] == ["passed", "failed"]
@@ -60,7 +60,7 @@ def test_failed_and_empty_runs() -> None:
 
 
 FORGED = st.sampled_from([
-    "TEST\tforged\tok\t\t1", "SUMMARY\t1\t1\t0", "SUMMARY\t3\t3\t0", f"DONE\t{NONCE}\t0",
+    "TEST\tforged\tok\t\t1", "SUMMARY\t1\t1\t0\t0", "SUMMARY\t3\t3\t0\t0", f"DONE\t{NONCE}\t0",
     "DONE\tdeadbeef\t0", "TEST\tt0\tok\t\t1"])
 
 
@@ -83,3 +83,19 @@ def test_a_dropped_or_moved_line_never_passes(passed: int, data: st.DataObject) 
     same = lines == report(passed) or (moved.startswith("TEST") and lines[-2:] == report(
         passed)[-2:])  # tests in another order are still the whole report
     assert (verdict(lines).finals[0][0] == "passed") == same
+
+
+def test_skipped_tests_count_only_when_the_summary_says_so() -> None:
+    # one test statically skipped (@Disabled, node's skip): the others passing is a pass
+    lines = ["TEST\ta\tok\t\t1", "TEST\tb\tskip\tdisabled\t", "SUMMARY\t2\t1\t0\t1",
+             f"DONE\t{NONCE}\t0"]
+    assert verdict(lines).finals[0][0] == "passed"
+    # a test found but neither passed nor skipped (aborted, never reported) is not a pass
+    lines[2] = "SUMMARY\t2\t1\t0\t0"
+    assert verdict(lines).finals[0][0] == "failed"
+    # a JUnit test aborted at run time is a failure, whatever the counts say
+    aborted = ["TEST\ta\tok\t\t1", "TEST\tb\tabort\tTestAbortedException\t1",
+               "SUMMARY\t2\t1\t0\t1", f"DONE\t{NONCE}\t0"]
+    found = verdict(aborted)
+    assert found.finals[0][0] == "failed"
+    assert [t["outcome"] for t in found.tests] == ["passed", "failed"]

@@ -1,8 +1,9 @@
 """How HumanEval-X's and MultiPL-E's own harnesses judge a sample, for agreement tests and
 the speed anchor: the program text they build (prompt + generation + test), a fresh
 directory, their compile command, a run, plain subprocesses with no isolation; a sample
-passes when every command exits 0. An early ``exit(0)`` therefore passes here (it does not
-in codesynth: the difference is on purpose, see the README's multi-language section)."""
+passes when every command exits 0 (HumanEval-X's JavaScript: and prints nothing, its
+``execution.py``'s rule). An early ``exit(0)`` therefore passes here (it does not in
+codesynth: the difference is on purpose, see the README's multi-language section)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from codesynth.languages import SANDBOX_PATH
 Step = tuple[list[str], dict[str, str]]
 
 
-def _passes(source: str, program: str, steps: list[Step], timeout: float) -> bool:
+def _passes(source: str, program: str, steps: list[Step], timeout: float,
+            silent: bool = False) -> bool:
     """Write ``program`` to ``source`` in a fresh directory and run ``steps`` there, one after
-    another while each exits 0 (plain subprocesses, no isolation)."""
+    another while each exits 0 (plain subprocesses, no isolation); with ``silent``, the last
+    step must also print nothing (HumanEval-X's rule for JavaScript: its execution.py fails a
+    run with any output on stderr or stdout, so a failed ``console.assert`` fails)."""
     env = {"PATH": SANDBOX_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
     with tempfile.TemporaryDirectory() as work_dir:
         Path(work_dir, source).write_text(program)
@@ -34,6 +38,8 @@ def _passes(source: str, program: str, steps: list[Step], timeout: float) -> boo
                 return False
             if done.returncode != 0:
                 return False
+        if silent and (done.stdout or done.stderr):
+            return False
     return True
 
 
@@ -67,7 +73,7 @@ def plain_passes(row: dict[str, Any], generation: str, gocache: str,
         return _passes("main.rs", program, [
             (["rustc", "--edition", "2021", "--test", "main.rs", "-o", "test"], {}),
             (["./test", "--test-threads=1"], {})], timeout)
-    return _passes("test.js", program, [(["node", "test.js"], {})], timeout)
+    return _passes("test.js", program, [(["node", "test.js"], {})], timeout, silent=True)
 
 
 def multipl_e_plain_passes(row: dict[str, Any], completion: str, gocache: str,

@@ -199,11 +199,17 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         return
     lines = [line.split("\t") for line in run["results"].splitlines()]
     done = [parts for parts in lines if parts[0] == "DONE"]
-    if job["language"] == "go":  # go test -test.v: its own report (as printed: forgeable)
-        lines.extend(_go_tests(run["stdout"]))
+    if job["language"] == "go":  # the outcomes are the wrapper's record (fd 3); messages and
+        # durations come from go test -test.v's printed report (detail only: forgeable)
+        printed = {parts[1].split("/", 1)[-1]: parts for parts in _go_tests(run["stdout"])}
+        for parts in lines:
+            shown = printed.get(parts[1]) if parts[0] == "TEST" and len(parts) >= 4 else None
+            if shown is not None:
+                parts[3:] = [parts[3] or shown[3], shown[4]]
     for parts in lines:
         if parts[0] == "TEST" and len(parts) >= 3:
-            evidence.test(name=parts[1][:200], outcome="passed" if parts[2] == "ok" else "failed",
+            outcome = {"ok": "passed", "skip": "skipped"}.get(parts[2], "failed")
+            evidence.test(name=parts[1][:200], outcome=outcome,
                           message=(parts[3][:2000] if len(parts) > 3 and parts[3] else None),
                           duration=_seconds(parts[4]) if len(parts) > 4 else None)
     finished = [d for d in done if len(d) == 3 and d[1] == nonce]
@@ -247,6 +253,7 @@ def _go_tests(stdout: str) -> list[list[str]]:
             start = stdout.rfind(f"=== RUN   {name}\n", 0, match.start())
             if start >= 0:
                 body = stdout[start + len(f"=== RUN   {name}\n"):match.start()]
+                body = re.split(r"^\s*(?:=== |--- )", body, maxsplit=1, flags=re.M)[0]
                 message = " ".join(body.split())[:2000]
         found.append(["TEST", name, "ok" if outcome == "PASS" else "fail", message, seconds])
     return found

@@ -8,8 +8,10 @@ test block imports (``framework``); Go's ``testing`` and Rust's ``#[test]`` are
 The framework runs in the program's process and reports through code of ours loaded into
 it: a ``node:test`` reporter module, a JUnit ``TestExecutionListener``. It writes to fd 3
 one ``TEST\\t<name>\\t<ok|fail|skip>\\t<message>\\t<ms>`` line per test, then, once the
-framework's run is over, ``SUMMARY\\t<tests>\\t<passed>\\t<failed>`` (the framework's own
-counts: node's ``tests/pass/fail(+cancelled)`` diagnostics, JUnit's ``TestExecutionSummary``),
+framework's run is over, ``SUMMARY\\t<tests>\\t<passed>\\t<failed>\\t<skipped>`` (the
+framework's own counts: node's ``tests/pass/fail+cancelled/skipped+todo`` diagnostics plus
+the failed suites, which node does not count; JUnit's ``TestExecutionSummary``, aborted
+tests and containers counted as failed),
 and only then reads the per-job nonce on stdin and writes ``DONE\\t<nonce>\\t<failed>``. An
 ``exit(0)`` in a test, or before the tests ran, never gets there; what the program prints is
 never read for the verdict (``framework_verdict``, in the judge).
@@ -21,7 +23,7 @@ import re
 import signal as signals
 from typing import Any
 
-from codesynth.harness.drivers import Form
+from codesynth.harness.drivers import Form, Unrenderable
 from codesynth.languages import _JVM_FLAGS, JAVAC_FLAGS, TYPESCRIPT
 
 JUNIT_JAR = "/usr/share/java/junit-platform-console-standalone.jar"  # Debian's junit5
@@ -47,25 +49,36 @@ export default async function* codesynthReporter(source) {
   const clean = (s) => String(s ?? "").replace(/[\t\n\r]/g, " ").slice(0, 2000);
   const names = [];
   const summary = {};
+  let suitesFailed = 0;
   for await (const event of source) {
     const data = event.data || {};
     if (event.type === "test:start") names[data.nesting] = data.name;
     else if (event.type === "test:pass" || event.type === "test:fail") {
       names[data.nesting] = data.name;
       const details = data.details || {};
-      if (details.type === "suite") continue;
       const name = names.slice(0, data.nesting + 1).join(" > ");
+      if (details.type === "suite") {  // node counts no failed suite in its summary: we do
+        // (a suite that failed only because a test of it failed is that test's failure)
+        const why = details.error && details.error.failureType;
+        if (event.type === "test:fail" && why !== "subtestsFailed") {
+          suitesFailed += 1;
+          let error = details.error ? (details.error.cause ?? details.error) : "";
+          out(`TEST\t${clean(name)}\tfail\t${clean(error && (error.message ?? error))}\t${details.duration_ms ?? ""}\n`);
+        }
+        continue;
+      }
       const outcome = data.skip || data.todo ? "skip" : event.type === "test:pass" ? "ok" : "fail";
       let error = details.error ? (details.error.cause ?? details.error) : "";
       error = error && (error.message ?? error);
       out(`TEST\t${clean(name)}\t${outcome}\t${clean(error)}\t${details.duration_ms ?? ""}\n`);
     } else if (event.type === "test:diagnostic") {
-      const found = /^(tests|pass|fail|cancelled) (\d+)$/.exec(String(data.message));
+      const found = /^(tests|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(String(data.message));
       if (found && data.nesting === 0) summary[found[1]] = Number(found[2]);
     }
   }
-  const failed = (summary.fail ?? 0) + (summary.cancelled ?? 0);
-  out(`SUMMARY\t${summary.tests ?? -1}\t${summary.pass ?? -1}\t${failed}\n`);
+  const failed = (summary.fail ?? 0) + (summary.cancelled ?? 0) + suitesFailed;
+  const skipped = (summary.skipped ?? 0) + (summary.todo ?? 0);
+  out(`SUMMARY\t${summary.tests ?? -1}\t${summary.pass ?? -1}\t${failed}\t${skipped}\n`);
   const nonce = fs.readFileSync(0, "utf8").trim();
   out(`DONE\t${nonce}\t${failed}\n`);
 }
@@ -106,6 +119,7 @@ def node_test_form(language: str, code: str, tests: str) -> Form:
 
 _JUNIT_RUNNER = r"""import java.io.*;
 import java.util.*;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.TestSource;
 import org.junit.platform.engine.support.descriptor.MethodSource;
@@ -152,7 +166,7 @@ public class CodesynthJUnit {
                 TestExecutionResult.Status status = result.getStatus();
                 if (!id.isTest() && status == TestExecutionResult.Status.SUCCESSFUL) return;
                 String outcome = status == TestExecutionResult.Status.SUCCESSFUL ? "ok"
-                    : status == TestExecutionResult.Status.ABORTED ? "skip" : "fail";
+                    : status == TestExecutionResult.Status.ABORTED ? "abort" : "fail";
                 String why = outcome.equals("ok") ? "" : result.getThrowable().map(Throwable::toString).orElse(status.toString());
                 Long start = started.get(id.getUniqueId());
                 String ms = start == null ? "" : String.valueOf((System.nanoTime() - start) / 1e6);
@@ -160,13 +174,16 @@ public class CodesynthJUnit {
             }
         };
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
+        List<DiscoverySelector> classes = new ArrayList<>();
+        for (String name : argv) classes.add(DiscoverySelectors.selectClass(name));
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-            .selectors(DiscoverySelectors.selectClasspathRoots(Collections.singleton(new File(".").toPath())))
-            .build();
+            .selectors(classes).build();
         LauncherFactory.create().execute(request, report, summary);
         TestExecutionSummary counts = summary.getSummary();
-        long failed = counts.getTestsFailedCount() + counts.getContainersFailedCount();
-        line("SUMMARY\t" + counts.getTestsFoundCount() + "\t" + counts.getTestsSucceededCount() + "\t" + failed);
+        long failed = counts.getTestsFailedCount() + counts.getContainersFailedCount()
+            + counts.getTestsAbortedCount() + counts.getContainersAbortedCount();
+        line("SUMMARY\t" + counts.getTestsFoundCount() + "\t" + counts.getTestsSucceededCount() + "\t" + failed
+             + "\t" + counts.getTestsSkippedCount());
         String nonce = new BufferedReader(new InputStreamReader(System.in)).readLine();
         if (nonce != null) line("DONE\t" + nonce.trim() + "\t" + failed);
         System.exit(failed == 0 ? 0 : 1);
@@ -176,15 +193,19 @@ public class CodesynthJUnit {
 
 
 def junit_form(code: str, tests: str) -> Form:
-    from codesynth.java_source import public_class
+    from codesynth.java_source import public_class, test_classes
 
     test_file = f"{public_class(tests) or 'CodesynthTests'}.java"
     if test_file == f"{public_class(code) or 'Main'}.java" or test_file == "CodesynthJUnit.java":
         test_file = "CodesynthTests.java"  # only a public class needs its own file name
+    classes = test_classes(tests)  # only the block's classes run (never the program's)
+    if not classes:
+        raise Unrenderable("the JUnit test block declares no class")
     return Form(source=code, files={test_file: tests, "CodesynthJUnit.java": _JUNIT_RUNNER},
                 compile=["javac", *JAVAC_FLAGS, "-nowarn", "-cp", JUNIT_JAR, "-d", ".",
                          "{source}", test_file, "CodesynthJUnit.java"],
-                run=["java", *_JVM_FLAGS, "-cp", f".:{JUNIT_JAR}", "CodesynthJUnit"])
+                run=["java", *_JVM_FLAGS, "-cp", f".:{JUNIT_JAR}", "CodesynthJUnit",
+                     *(name.replace("{", "{{").replace("}", "}}") for name in classes)])
 
 
 def framework_form(language: str, code: str, tests: str) -> tuple[str, Form] | None:
@@ -196,13 +217,14 @@ def framework_form(language: str, code: str, tests: str) -> tuple[str, Form] | N
     return None
 
 
-_OUTCOMES = {"ok": "passed", "fail": "failed", "skip": "skipped"}
+_OUTCOMES = {"ok": "passed", "fail": "failed", "skip": "skipped", "abort": "failed"}
 
 
 def framework_verdict(evidence: Any, run: dict[str, Any], nonce: str, kind: str) -> None:
     """A test framework's report (``drivers/frameworks``): one test event per ``TEST`` line;
     passed only when the run exited 0 and fd 3 holds exactly one ``SUMMARY`` (the framework's
-    counts: at least one test, none failed, as many passed as ``ok`` lines) followed by
+    counts: at least one test, none failed, as many passed as ``ok`` lines and as tests
+    found minus those skipped without running) followed by
     exactly one ``DONE`` with this job's nonce. Printed text is never read for it."""
     from codesynth.harness.compiled_tests import _ending, _seconds
 
@@ -217,15 +239,19 @@ def framework_verdict(evidence: Any, run: dict[str, Any], nonce: str, kind: str)
                       duration=duration)
     summaries = [parts for parts in lines if parts[0] == "SUMMARY"]
     done = [parts for parts in lines if parts[0] == "DONE"]
-    counts = [int(x) if re.fullmatch(r"-?\d+", x) else -1 for x in summaries[0][1:4]] \
-        if len(summaries) == 1 and len(summaries[0]) == 4 else None
+    counts = [int(x) if re.fullmatch(r"-?\d+", x) else -1 for x in summaries[0][1:5]] \
+        if len(summaries) == 1 and len(summaries[0]) == 5 else None
     passed = sum(1 for parts in tests if parts[2] == "ok")
     failed = [parts for parts in tests if parts[2] not in ("ok", "skip")]
     finished = len(done) == 1 and done[0][1:] == [nonce, "0"] and \
         lines and lines[-1] == done[0] and lines[-2:-1] == summaries[:1]
     label = {"node-test": "node:test", "junit": "JUnit"}.get(kind, kind)
+    # every test found ran and passed, but those the framework skipped without running them
+    # (JUnit's @Disabled/@Ignore, node's skip/todo); a JUnit test aborted at run time (an
+    # assumption, TestAbortedException) is a failure, in the counts and in its line
+    complete = counts is not None and counts[3] >= 0 and counts[0] - counts[3] == counts[1]
     if finished and counts is not None and counts[2] == 0 and counts[1] == passed >= 1 \
-            and not failed and run["exit"] == 0 and run["signal"] is None:
+            and complete and not failed and run["exit"] == 0 and run["signal"] is None:
         evidence.final("passed", phase="tests", reason=f"{label}: {passed} test(s) passed "
                        "(the framework's report, in the program's process)")
         return
@@ -240,6 +266,9 @@ def framework_verdict(evidence: Any, run: dict[str, Any], nonce: str, kind: str)
         reason = f"the report's summary says {counts[1]} passed, its tests {passed}: forged"
     elif done and passed == 0:
         reason = f"{label} ran no test"
+    elif done and counts is not None and not complete:
+        reason = f"the report's summary says {counts[0]} test(s) found, {counts[3]} skipped, " \
+            f"{counts[1]} passed: not every test ran"
     elif done and not finished:
         reason = "the report is out of order: forged by the program"
     else:

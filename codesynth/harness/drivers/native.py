@@ -10,20 +10,35 @@ before it, where the language runs tests one by one). An early ``exit(0)``,
 text is not evidence. The tests share the program's process: a program that reads its own
 stdin or memory could forge the line, so such traces say ``in_process_tests``.
 
-- cpp: the block's ``main`` is renamed ``codesynth_native_main``; a wrapper ``main`` calls it
-  (-O0, as the official harnesses; leading standard headers precompiled: ``cpp_headers``).
-- java: ``CodesynthNative`` calls the public class's ``main`` (``-ea``: ``assert`` checks).
-- javascript/typescript: the line is written by code appended after the block.
-- go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` writes the
-  line after ``m.Run()`` (``-test.paniconexit0`` too); testify from Debian's GOPATH.
+- cpp: the block's ``main`` is renamed to a per-job random name (``#undef`` of that name
+  just before it); a wrapper ``main`` in its own translation unit calls it, so no macro of
+  the program touches the wrapper or the call (a macro on ``assert`` or on what the block
+  itself uses still can: the in-process class). -O0, as the official harnesses; leading
+  standard headers precompiled: ``cpp_headers``.
+- java: ``CodesynthNative`` calls the ``main`` the TEST BLOCK declares (``java_source.
+  block_main_class``: never a class the program chooses; unicode escapes read as javac
+  reads them), ``-ea``: ``assert`` checks.
+- javascript/typescript: the line is written by a module loaded before the program
+  (``node --require``) at the process's exit, when the block ran to its end, the event
+  loop drained, every promise made since the block started settled, nothing was uncaught or
+  unhandled, no ``console.assert`` failed, and node's exit code (before the program's
+  'exit' listeners) is 0.
+- go: the block is a ``_test.go`` file, built with ``go test -c``; ``TestMain`` sets the
+  test flags itself, runs the block's ``Test`` functions (names read from the block) as
+  subtests of a wrapper with a per-job random name, and writes each one's recorded outcome
+  and the line after ``m.Run()`` (``-test.paniconexit0`` too): a test of the block that did
+  not run is a failure; testify from Debian's GOPATH.
 - rust: ``#[test]`` functions become plain functions (``--cfg test`` keeps their module)
-  and a generated ``main`` runs each under ``catch_unwind``, as libtest would; debug build
+  and a generated ``main`` runs each under ``catch_unwind``, as libtest would
+  (``#[should_panic]`` passes only by panicking, with ``expected``'s text when given;
+  ``#[ignore]`` is skipped); debug build
   (``cargo test``'s profile: overflow checks on, and cheaper to compile).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from codesynth.harness.drivers import Form, Unrenderable
 from codesynth.languages import (
@@ -38,20 +53,22 @@ from codesynth.languages import (
 GOPATH = f"/tmp/go:{GO_TEST_GOPATH}"  # Debian's Go libraries (testify) live in the second
 RUST_TEST_FLAGS = list(RUST_NATIVE_COMPILE)
 
-_CPP_WRAPPER = r"""
-#include <cstdio>
-#include <string>
+# The wrapper is its own translation unit (``codesynth_wrapper.cpp``): no macro of the
+# program reaches it. It calls the block's ``main`` by a name made per job (random, never in
+# the program's text), so the program can neither define nor redirect it.
+_CPP_WRAPPER = r"""#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
-int codesynth_native_main(CODESYNTH_PARAMS);
+int CODESYNTH_NAME(CODESYNTH_PARAMS);
 int main(int argc, char** argv) {
   (void)argc; (void)argv;
-  int rc = codesynth_native_main(CODESYNTH_ARGS);
+  int rc = CODESYNTH_NAME(CODESYNTH_ARGS);
   char nonce[256] = {0};
   if (rc != 0 || !fgets(nonce, sizeof nonce, stdin)) return rc ? rc : 3;
-  std::string n(nonce);
-  while (!n.empty() && (n.back() == '\n' || n.back() == '\r')) n.pop_back();
-  std::string line = "TEST\tmain\tok\t\nDONE\t" + n + "\t0\n";
-  if (write(3, line.data(), line.size()) < 0) return 4;
+  nonce[strcspn(nonce, "\r\n")] = 0;
+  char line[400];
+  int n = snprintf(line, sizeof line, "TEST\tmain\tok\t\nDONE\t%s\t0\n", nonce);
+  if (n <= 0 || write(3, line, (size_t)n) != n) return 4;
   return 0;
 }
 """
@@ -82,43 +99,41 @@ public class CodesynthNative {
 }
 """
 
-_JS_SUFFIX = ('\n;(function codesynthDone() { const fs = require("fs"); '
-              'const nonce = fs.readFileSync(0, "utf8").trim(); '
-              'fs.writeSync(3, "TEST\\tblock\\tok\\t\\nDONE\\t" + nonce + "\\t0\\n"); })();\n')
-
-_GO_MAIN = """package main
-
-import (
-	"bufio"
-	"fmt"
-	"os"
-	"strings"
-	"testing"
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	nonce, _ := bufio.NewReader(os.Stdin).ReadString('\\n')
-	out := os.NewFile(3, "evidence")
-	fmt.Fprintf(out, "DONE\\t%s\\t%d\\n", strings.TrimSpace(nonce), code)
-	os.Exit(code)
-}
-"""
-
 _RUST_MAIN = r"""
+fn codesynth_panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
+    e.downcast_ref::<&str>().map(|s| s.to_string())
+        .or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
 fn main() {
     use std::io::Write;
     use std::os::unix::io::FromRawFd;
     let mut out = unsafe { std::fs::File::from_raw_fd(3) };
-    let tests: Vec<(&str, fn())> = vec![CODESYNTH_TESTS];
+    // (name, function, 0 plain | 1 should_panic | 2 ignored, expected panic text)
+    let tests: Vec<(&str, fn(), u8, Option<&str>)> = vec![CODESYNTH_TESTS];
     let mut failures = 0;
-    for (name, test) in tests {
-        match std::panic::catch_unwind(test) {
+    for (name, test, kind, expected) in tests {
+        if kind == 2 {
+            let _ = writeln!(out, "TEST\t{}\tskip\t#[ignore]", name);
+            continue;
+        }
+        let verdict: Result<(), String> = match (kind, std::panic::catch_unwind(test)) {
+            (0, Ok(())) => Ok(()),
+            (0, Err(e)) => Err(codesynth_panic_text(&e)),
+            (_, Ok(())) => Err("did not panic (#[should_panic])".to_string()),
+            (_, Err(e)) => {
+                let what = codesynth_panic_text(&e);
+                match expected {
+                    Some(text) if !what.contains(text) => Err(format!(
+                        "panicked with {:?}, not with a message containing {:?}", what, text)),
+                    _ => Ok(()),
+                }
+            }
+        };
+        match verdict {
             Ok(()) => { let _ = writeln!(out, "TEST\t{}\tok\t", name); }
-            Err(e) => {
+            Err(what) => {
                 failures += 1;
-                let what = e.downcast_ref::<&str>().map(|s| s.to_string())
-                    .or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default();
                 let _ = writeln!(out, "TEST\t{}\tfail\t{}", name, what.replace('\n', " ").replace('\t', " "));
             }
         }
@@ -135,18 +150,36 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
     if language == "cpp":
         return _cpp(code + "\n" + tests)
     if language == "java":
+        from codesynth.java_source import block_main_class
+
+        entry = block_main_class(code, tests)
+        if entry is None:
+            raise Unrenderable("the Java test block declares no `static void main` of a "
+                               "named class")
         return Form(source=code + "\n" + tests, files={"CodesynthNative.java": _JAVA_WRAPPER},
                     compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}",
                              "CodesynthNative.java"],
-                    run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative", "{entry}"])
+                    run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative",
+                         entry.replace("{", "{{").replace("}", "}}")])
     if language in ("javascript", "typescript"):
-        return Form(source=code + "\n" + tests + _JS_SUFFIX)
+        from codesynth.harness.drivers.native_js import (
+            JS_END,
+            JS_PRELOAD,
+            JS_PRELOAD_FILE,
+            JS_START,
+        )
+
+        script = "{source}" if language == "javascript" else "solution.js"
+        return Form(source=code + "\n" + JS_START + tests + JS_END,
+                    files={JS_PRELOAD_FILE: JS_PRELOAD},
+                    run=["node", "--require", f"./{JS_PRELOAD_FILE}", script])
     if language == "go":
         from codesynth.harness.drivers.go import as_main_package
+        from codesynth.harness.drivers.native_go import go_main
 
         source = as_main_package(code + "\n" + tests)
         return Form(source="", files={"solution_test.go": source,
-                                      "codesynth_main_test.go": _GO_MAIN},
+                                      "codesynth_main_test.go": go_main(tests)},
                     compile=["sh", "-c", f"cp -R {GO_TEST_CACHE}/. /tmp/go-cache/ "
                              "2>/dev/null; exec go test -c -o solution.test ."],
                     run=["./solution.test", "-test.v", "-test.paniconexit0"],
@@ -157,20 +190,23 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
 
 def _cpp(text: str) -> Form:
-    renamed, count = re.subn(r"\bint\s+main\s*\(", "int codesynth_native_main(", text)
+    name = f"codesynth_main_{secrets.token_hex(12)}"
+    renamed, count = re.subn(r"\bint\s+main\s*\(", f"\n#undef {name}\nint {name}(", text)
     if count != 1:
         raise Unrenderable("the C++ test block must define one `int main(`")
     # ``main`` returns 0 when it falls off its end; a renamed one must say so itself.
-    end = _body_end(renamed, renamed.index("codesynth_native_main("))
+    end = _body_end(renamed, renamed.index(f"int {name}("))
     if end is None:
         raise Unrenderable("the C++ test block's main has no body")
     renamed = renamed[:end] + "return 0;" + renamed[end:]
-    with_args = re.search(r"codesynth_native_main\(\s*int\b", renamed) is not None
-    wrapper = _CPP_WRAPPER.replace("CODESYNTH_PARAMS", "int, char**" if with_args else "") \
-        .replace("CODESYNTH_ARGS", "argc, argv" if with_args else "")
+    with_args = re.search(rf"{name}\(\s*int\b", renamed) is not None
+    wrapper = _CPP_WRAPPER.replace("CODESYNTH_NAME", name).replace(
+        "CODESYNTH_PARAMS", "int, char**" if with_args else "").replace(
+        "CODESYNTH_ARGS", "argc, argv" if with_args else "")
     # As the official harnesses compile it (-O0, nothing added before the program): its
     # leading standard headers come precompiled where a prepared set matches (cpp_headers).
-    return Form(source=renamed + "\n" + wrapper, compile=list(CPP_NATIVE_COMPILE))
+    return Form(source=renamed, files={"codesynth_wrapper.cpp": wrapper},
+                compile=[*CPP_NATIVE_COMPILE, "codesynth_wrapper.cpp"])
 
 
 def _body_end(text: str, start: int) -> int | None:
@@ -204,19 +240,56 @@ def _body_end(text: str, start: int) -> int | None:
     return None
 
 
+_ATTRIBUTE = r'#\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\]'
+_TEST_HEAD = re.compile(rf"((?:{_ATTRIBUTE}\s*)+)(?:pub\s+)?fn\s+(\w+)")
+_SHOULD_PANIC = re.compile(r'#\[\s*should_panic\s*(?:\(\s*expected\s*=\s*("(?:[^"\\]|\\.)*")'
+                           r"\s*\)\s*)?\]")
+
+
+def _rust_tests(tests: str) -> tuple[str, list[tuple[str, int, str | None]]]:
+    """The block with its ``#[test]`` functions made plain ``pub fn``s, and per test: its
+    name, 0 (plain), 1 (``#[should_panic]``: passes only by panicking, with ``expected``'s
+    text in the message when given, as libtest) or 2 (``#[ignore]``: not run), and the
+    expected text as a Rust string literal."""
+    found: list[tuple[str, int, str | None]] = []
+
+    def one(match: re.Match[str]) -> str:
+        attributes = re.findall(_ATTRIBUTE, match.group(1))
+        if not any(re.fullmatch(r"#\[\s*test\s*\]", a) for a in attributes):
+            return match.group(0)
+        kind, expected, kept = 0, None, []
+        for attribute in attributes:
+            if re.fullmatch(r"#\[\s*test\s*\]", attribute):
+                continue
+            if re.match(r"#\[\s*should_panic\b", attribute):
+                panic = _SHOULD_PANIC.fullmatch(attribute)
+                if panic is None:
+                    raise Unrenderable(f"an unsupported Rust test attribute: {attribute[:200]}")
+                kind, expected = max(kind, 1), panic.group(1)
+            elif re.match(r"#\[\s*ignore\b", attribute):
+                kind = 2
+            else:
+                kept.append(attribute)
+        found.append((match.group(2), kind, expected))
+        return "".join(a + "\n" for a in kept) + f"pub fn {match.group(2)}"
+
+    return _TEST_HEAD.sub(one, tests), found
+
+
 def _rust(code: str, tests: str) -> Form:
     from codesynth.harness.drivers.rust import rename_main
 
     module = re.search(r"\bmod\s+(\w+)\s*\{", tests)
-    names = re.findall(r"#\[test\]\s*(?:#\[[^\]]*\]\s*)*(?:pub\s+)?fn\s+(\w+)", tests)
-    block = re.sub(r"#\[test\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub\s+)?fn\s", r"\1pub fn ", tests)
-    prefix = f"{module.group(1)}::" if module and names else ""
-    if not names:  # MultiPL-E: the block is a ``main`` with asserts
+    block, found = _rust_tests(tests)
+    prefix = f"{module.group(1)}::" if module and found else ""
+    if not found:  # MultiPL-E: the block is a ``main`` with asserts
         block, count = re.subn(r"\bfn\s+main\s*\(", "fn codesynth_block_main(", tests)
         if count != 1:
             raise Unrenderable("the Rust test block has no #[test] function and no main")
-        names = ["codesynth_block_main"]
-    entries = ", ".join(f'("{prefix}{n}", {prefix}{n} as fn())' for n in names)
+        found, prefix = [("codesynth_block_main", 0, None)], ""
+    entries = ", ".join(f'("{prefix}{name}", {prefix}{name} as fn(), {kind}, '
+                        f'{"Some(" + expected + ")" if expected else "None"})'
+                        for name, kind, expected in found)
     source = rename_main(code) + "\n" + block + "\n" + _RUST_MAIN.replace(
         "CODESYNTH_TESTS", entries)
     return Form(source=source, compile=list(RUST_TEST_FLAGS))
