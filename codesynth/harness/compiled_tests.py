@@ -16,14 +16,13 @@ verdict needs the ``DONE`` line with this job's nonce, written after the block r
 
 from __future__ import annotations
 
-import json
 import re
 import resource
 import secrets
 import signal as signals
 from typing import Any
 
-from codesynth.harness.calls import ERROR, Call, Untranslatable, parse, same, shown
+from codesynth.harness.calls import ERROR, Call, Untranslatable, parse, result_line, same, shown
 from codesynth.harness.compiled import build_program
 from codesynth.harness.drivers import Form, Unrenderable, driver_form
 from codesynth.harness.evidence import Evidence
@@ -111,12 +110,9 @@ def run_compiled_assert(job: dict[str, Any], evidence: Evidence, session: Any) -
             if run is None:
                 break
             for line in run["results"].splitlines():
-                index, _, body = line.partition("\t")
-                if index.isdigit() and int(index) < len(calls):
-                    try:
-                        results.setdefault(int(index), []).append(json.loads(body))
-                    except ValueError:
-                        results.setdefault(int(index), []).append({ERROR: "unreadable result"})
+                found = result_line(line, len(calls))  # never raises, whatever the line
+                if found is not None:
+                    results.setdefault(found[0], []).append(found[1])
             missing = next((i for i in range(start, len(calls)) if i not in results), None)
             if missing is None:
                 break
@@ -226,15 +222,20 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         reason = "more than one completion line: forged by the program"
     else:
         reason = f"the test block did not complete ({_ending(run)})"
-    tail = (run["stdout"][-600:] or "").strip()
+    unfinished(evidence, run, reason)
+
+
+def unfinished(evidence: Evidence, run: dict[str, Any], reason: str) -> None:
+    """The final verdict of an in-process test run that did not pass: ``timeout`` at the CPU
+    rlimit, ``crashed`` by another signal (an abort or the runner's kill is ``failed``)."""
     status = "failed"
     if run["signal"] == signals.SIGXCPU:
         status = "timeout"
     elif run["signal"] not in (None, signals.SIGABRT, signals.SIGKILL):
         status = "crashed"
     evidence.final(status, phase="tests", reason=reason[:2000], exception={
-        "type": "TestFailure", "message": reason, "traceback": tail, "line": None,
-        "detail": ""})
+        "type": "TestFailure", "message": reason[:2000],
+        "traceback": (run["stdout"][-600:] or "").strip(), "line": None, "detail": ""})
 
 
 def _seconds(text: str) -> float | None:

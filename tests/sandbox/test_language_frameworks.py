@@ -6,28 +6,20 @@ forged framework reports get their status (``harness/drivers/frameworks``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 from codesynth.harness.drivers.frameworks import JUNIT_JAR, framework
 from codesynth.records import Job, Limits, Status
 from codesynth.sandbox.protocol import Sandbox
-from tests.conftest import BACKENDS, in_ci, open_or_skip
-from tests.sandbox.test_languages import _languages_image, needs
+from tests.conftest import in_ci
+from tests.sandbox.test_languages import language_box, needs
 
 LIMITS = Limits(timeout=20.0, cpu_time=8.0, memory_mb=1024, max_processes=64,
                 file_size_mb=8, max_output=4096)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict[str, object] = {}
-    if request.param == "docker":
-        options["image"] = _languages_image()
-    sandbox = open_or_skip(request.param, workers=2, limits=LIMITS, **options)
-    yield sandbox
-    sandbox.close()
+box = language_box(LIMITS)
 
 
 def needs_junit() -> None:

@@ -6,29 +6,19 @@ unicode escapes, C++ programs with macros of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from codesynth.java_source import block_main_class, main_class, unescaped
 from codesynth.records import Job, Limits, Status
 from codesynth.sandbox.protocol import Sandbox
-from tests.conftest import BACKENDS, open_or_skip
 from tests.sandbox.test_language_frameworks import needs_junit
-from tests.sandbox.test_languages import _languages_image, needs
+from tests.sandbox.test_languages import language_box, needs
 
 LIMITS = Limits(timeout=30.0, cpu_time=10.0, memory_mb=1024, max_processes=64,
                 file_size_mb=8, max_output=4096)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def box(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    options: dict[str, object] = {}
-    if request.param == "docker":
-        options["image"] = _languages_image()
-    sandbox = open_or_skip(request.param, workers=2, limits=LIMITS, **options)
-    yield sandbox
-    sandbox.close()
+box = language_box(LIMITS)
 
 
 def native(code: str, tests: str, language: str) -> Job:

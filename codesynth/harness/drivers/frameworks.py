@@ -20,7 +20,6 @@ never read for the verdict (``framework_verdict``, in the judge).
 from __future__ import annotations
 
 import re
-import signal as signals
 from typing import Any
 
 from codesynth.harness.drivers import Form, Unrenderable
@@ -226,7 +225,7 @@ def framework_verdict(evidence: Any, run: dict[str, Any], nonce: str, kind: str)
     counts: at least one test, none failed, as many passed as ``ok`` lines and as tests
     found minus those skipped without running) followed by
     exactly one ``DONE`` with this job's nonce. Printed text is never read for it."""
-    from codesynth.harness.compiled_tests import _ending, _seconds
+    from codesynth.harness.compiled_tests import _ending, _seconds, unfinished
 
     lines = [line.split("\t") for line in run["results"].splitlines()]
     tests = [parts for parts in lines if parts[0] == "TEST" and len(parts) >= 3]
@@ -273,11 +272,4 @@ def framework_verdict(evidence: Any, run: dict[str, Any], nonce: str, kind: str)
         reason = "the report is out of order: forged by the program"
     else:
         reason = f"the tests did not complete ({_ending(run)})"
-    status = "failed"
-    if run["signal"] == signals.SIGXCPU:
-        status = "timeout"
-    elif run["signal"] not in (None, signals.SIGABRT, signals.SIGKILL):
-        status = "crashed"
-    evidence.final(status, phase="tests", reason=reason[:2000], exception={
-        "type": "TestFailure", "message": reason[:2000],
-        "traceback": (run["stdout"][-600:] or "").strip(), "line": None, "detail": ""})
+    unfinished(evidence, run, reason)
