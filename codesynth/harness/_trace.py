@@ -67,8 +67,13 @@ def exception_info(exc: BaseException, filename: str | None = None) -> dict[str,
     if isinstance(remote, str):  # raised in the judged process: its own traceback
         tb_text = f"{tb_text}\nIn the program under test:\n{remote}"
     line: int | None
-    if isinstance(exc, SyntaxError) and exc.lineno is not None and filename == exc.filename:
-        line = exc.lineno
+    # A SyntaxError's fields may come from the program (raised by it, rebuilt in the judge):
+    # only a plain int line of a plain str file name is believed, never compared through
+    # an object the program controls.
+    lineno, where = getattr(exc, "lineno", None), getattr(exc, "filename", None)
+    if isinstance(exc, SyntaxError) and type(lineno) is int and 0 < lineno < 1 << 31 \
+            and type(where) is str and filename == where:
+        line = lineno
     else:
         line = last_line_in(exc.__traceback__, filename) if filename else None
         if line is None and filename and isinstance(remote, str):

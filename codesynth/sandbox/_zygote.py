@@ -39,6 +39,9 @@ _WARM = b'{"warm"'  # a warm-up command; any other is a job's (the zygote never 
 _REPLY_TIMEOUT = 30.0
 
 
+_REAP_GRACE = 0.5  # seconds to wait, per reply, for discarded processes to end
+
+
 class Zygote:
     """The runner's handle on its zygote. ``make`` is the zygote's own side (a function of
     the command that returns the Plans of the judged process and of the judge)."""
@@ -56,11 +59,13 @@ class Zygote:
         reply = json.loads(self.sock.recv(4096) or b"{}")
         self.pid_namespaces = bool(reply.get("pidns"))
         self.fresh = bool(reply.get("fresh"))  # each job its own IPC and mount namespaces
+        self.gone: set[int] = set()  # discarded by the zygote, not reaped yet
 
     def spawn(self, command: dict[str, Any], fds: dict[str, int]) -> int:
         """Hand a job (its ``FDS``) to the processes made for it; the judge's pid (ours)."""
         socket.send_fds(self.sock, [json.dumps(command).encode()], [fds[n] for n in FDS])
         reply = json.loads(self.sock.recv(4096) or b"{}")
+        self._reap(reply.get("gone"))
         if "pid" not in reply:
             raise OSError(f"the zygote failed: {reply.get('error', 'no answer')}")
         return int(reply["pid"])
@@ -80,7 +85,27 @@ class Zygote:
 
     def warm(self, style: str) -> None:
         self.sock.send(json.dumps({"warm": style}).encode())
-        self.sock.recv(4096)
+        self._reap(json.loads(self.sock.recv(4096) or b"{}").get("gone"))
+
+    def _reap(self, gone: Any) -> None:
+        """Reap the processes the zygote made ahead and discarded (ours by CLONE_PARENT):
+        unreaped, each would hold a slot of the worker's pids cgroup from every later job.
+        Killed, they end within milliseconds (the namespace's other process with them): each
+        is waited for up to ``_REAP_GRACE`` in all; one not ended by then is tried again at the
+        next reply."""
+        if isinstance(gone, list):
+            self.gone.update(pid for pid in gone if type(pid) is int and pid > 0)
+        deadline = time.monotonic() + _REAP_GRACE
+        while self.gone:
+            for pid in list(self.gone):
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        self.gone.discard(pid)
+                except ChildProcessError:
+                    self.gone.discard(pid)
+            if not self.gone or time.monotonic() > deadline:
+                return
+            time.sleep(0.001)
 
 
 def start_zygote(runner: Any) -> Zygote:
@@ -118,11 +143,12 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, len(FDS))
             if not message:
                 break
+            gone: list[int] = []  # discarded processes, for the runner to reap
             if message.startswith(_WARM):  # what is ready predates the warm-up: made again
-                _discard(ready)
+                _discard(ready, gone)
                 warm(json.loads(message)["warm"])
                 ready = _prefork(flags, sock, plans)
-                sock.send(b"{}")
+                sock.send(json.dumps({"gone": gone}).encode())
                 continue
             try:
                 if len(fds) != len(FDS):
@@ -132,14 +158,15 @@ def _serve(sock: socket.socket, make: Any, warm: Any) -> None:
                         raise OSError("nothing made ahead")
                     _hand_over(ready, message, fds)
                 except OSError:
-                    _discard(ready)
+                    _discard(ready, gone)
                     ready = _prefork(flags, sock, plans, strict=True)
                     assert ready is not None
                     _hand_over(ready, message, fds)
-                reply = b'{"pid": %d}' % ready[0]
+                reply = b'{"pid": %d}' % ready[0] if not gone else \
+                    json.dumps({"pid": ready[0], "gone": gone}).encode()
             except Exception as exc:  # noqa: BLE001 - the runner reports it
-                _discard(ready)
-                reply = json.dumps({"error": repr(exc)[:500]}).encode()
+                _discard(ready, gone)
+                reply = json.dumps({"error": repr(exc)[:500], "gone": gone}).encode()
             if ready is not None:
                 ready[1].close()
                 ready[2].close()
@@ -187,8 +214,9 @@ def _hand_over(ready: Ready, message: bytes, fds: list[int]) -> None:
     socket.send_fds(ready[1], [message], fds)
 
 
-def _discard(ready: Ready | None) -> None:
+def _discard(ready: Ready | None, gone: list[int]) -> None:
     if ready is not None:
+        gone.append(ready[0])
         ready[1].close()  # it reads end of file and leaves; the runner reaps it
         ready[2].close()
         with contextlib.suppress(OSError):
