@@ -193,7 +193,10 @@ def decide(obs: Observation, expected: list[str] | None = None,
         return {"status": status, "reason": reason, "tests": tests, "exception": exception,
                 "suspicious": suspicious, "limit": limit}
 
-    def at_memory_limit(obs: Observation, stopper: str) -> dict[str, Any]:
+    # a time limit that stopped a job at its memory limit (or after an OOM kill): `memory`
+    held = obs.memory_at_limit or obs.oom_killed
+
+    def at_memory_limit(stopper: str) -> dict[str, Any]:
         what = "a process of the job was OOM-killed" if obs.oom_killed else \
             "the job was at its limit"
         return result("memory", f"memory limit of {obs.memory_limit_mb:g} MB exceeded ({what}"
@@ -217,8 +220,8 @@ def decide(obs: Observation, expected: list[str] | None = None,
     if obs.limit_hit == "wall":
         return result("timeout", f"wall-time limit of {obs.wall_limit:g} s exceeded (not "
                                  f"using the CPU: {obs.cpu_time:.2f} s of CPU time)", "wall")
-    if obs.limit_hit in ("cpu", "backstop") and (obs.memory_at_limit or obs.oom_killed):
-        return at_memory_limit(obs, "CPU-time limit" if obs.limit_hit == "cpu"
+    if obs.limit_hit in ("cpu", "backstop") and held:
+        return at_memory_limit("CPU-time limit" if obs.limit_hit == "cpu"
                                else "wall-time backstop")
     if obs.limit_hit == "cpu":
         return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded", "cpu")
@@ -234,8 +237,8 @@ def decide(obs: Observation, expected: list[str] | None = None,
         if obs.signal in (_signal.SIGXCPU, _signal.SIGKILL) and \
                 obs.cpu_time >= obs.cpu_limit - 0.05 or \
                 obs.signal == _signal.SIGXCPU and obs.cpu_time >= 0.75 * obs.cpu_limit:
-            if obs.memory_at_limit or obs.oom_killed:
-                return at_memory_limit(obs, "CPU-time limit")
+            if held:
+                return at_memory_limit("CPU-time limit")
             return result("timeout", f"CPU-time limit of {obs.cpu_limit:g} s exceeded", "cpu")
         return result("crashed", f"killed by {_signal_name(obs.signal)}")
     if obs.exit_code == HARNESS_FAULT and not (finals or tests or "tests" in phases or any(
