@@ -20,6 +20,8 @@ import subprocess
 import time
 from typing import Any
 
+from codesynth.harness.call_limits import first_call, watch_calls
+from codesynth.harness.cpp_headers import with_pch
 from codesynth.harness.evidence import Evidence
 from codesynth.harness.stdio import (
     PREVIEW_CHARS,
@@ -139,11 +141,8 @@ class Built:
         compile_argv = tuple(form.get("compile") or language.compile or ())
         if compile_argv:
             cpu_before = _children_cpu()
-            argv = language.command(compile_argv, code)
-            if language.name == "cpp":  # its leading standard headers, precompiled
-                from codesynth.harness.cpp_headers import with_pch
-
-                argv = with_pch(argv, code)
+            # a g++ command gets its leading standard headers precompiled (any other: as is)
+            argv = with_pch(language.command(compile_argv, code), code)
             try:
                 done = subprocess.run(argv,
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -197,8 +196,6 @@ class Built:
         _feed(pid, write_fd, data.encode("utf-8", "surrogateescape"))
         stopped = False
         if call_limit:
-            from codesynth.harness.call_limits import first_call, watch_calls
-
             stopped = watch_calls(pid, results_fd, float(call_limit), self.startup,
                                   first_call(data))
         status = _reap_everything(pid, True)
