@@ -250,6 +250,9 @@ def prepare_pch(path: str = SANDBOX_PATH) -> str | None:
 
 
 def _prepare_others(path: str) -> None:
+    from codesynth.harness.drivers import prebuilt
+
+    prebuilt.prepare(path)
     prepare_go_test_cache(path)
     prepare_javac_cds(path)
     prepare_cpp_sets(path)

@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from codesynth.harness.drivers import Form, Unrenderable
+from codesynth.harness.drivers import Form, Unrenderable, prebuilt
 from codesynth.languages import (
     _JVM_FLAGS,
     CPP_NATIVE_COMPILE,
@@ -52,26 +52,6 @@ from codesynth.languages import (
 
 GOPATH = f"/tmp/go:{GO_TEST_GOPATH}"  # Debian's Go libraries (testify) live in the second
 RUST_TEST_FLAGS = list(RUST_NATIVE_COMPILE)
-
-# The wrapper is its own translation unit (``codesynth_wrapper.cpp``): no macro of the
-# program reaches it. It calls the block's ``main`` by a name made per job (random, never in
-# the program's text), so the program can neither define nor redirect it.
-_CPP_WRAPPER = r"""#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-int CODESYNTH_NAME(CODESYNTH_PARAMS);
-int main(int argc, char** argv) {
-  (void)argc; (void)argv;
-  int rc = CODESYNTH_NAME(CODESYNTH_ARGS);
-  char nonce[256] = {0};
-  if (rc != 0 || !fgets(nonce, sizeof nonce, stdin)) return rc ? rc : 3;
-  nonce[strcspn(nonce, "\r\n")] = 0;
-  char line[400];
-  int n = snprintf(line, sizeof line, "TEST\tmain\tok\t\nDONE\t%s\t0\n", nonce);
-  if (n <= 0 || write(3, line, (size_t)n) != n) return 4;
-  return 0;
-}
-"""
 
 _JAVA_WRAPPER = r"""import java.io.*;
 import java.lang.reflect.*;
@@ -99,51 +79,6 @@ public class CodesynthNative {
 }
 """
 
-_RUST_MAIN = r"""
-fn codesynth_panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
-    e.downcast_ref::<&str>().map(|s| s.to_string())
-        .or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default()
-}
-
-fn main() {
-    use std::io::Write;
-    use std::os::unix::io::FromRawFd;
-    let mut out = unsafe { std::fs::File::from_raw_fd(3) };
-    // (name, function, 0 plain | 1 should_panic | 2 ignored, expected panic text)
-    let tests: Vec<(&str, fn(), u8, Option<&str>)> = vec![CODESYNTH_TESTS];
-    let mut failures = 0;
-    for (name, test, kind, expected) in tests {
-        if kind == 2 {
-            let _ = writeln!(out, "TEST\t{}\tskip\t#[ignore]", name);
-            continue;
-        }
-        let verdict: Result<(), String> = match (kind, std::panic::catch_unwind(test)) {
-            (0, Ok(())) => Ok(()),
-            (0, Err(e)) => Err(codesynth_panic_text(&e)),
-            (_, Ok(())) => Err("did not panic (#[should_panic])".to_string()),
-            (_, Err(e)) => {
-                let what = codesynth_panic_text(&e);
-                match expected {
-                    Some(text) if !what.contains(text) => Err(format!(
-                        "panicked with {:?}, not with a message containing {:?}", what, text)),
-                    _ => Ok(()),
-                }
-            }
-        };
-        match verdict {
-            Ok(()) => { let _ = writeln!(out, "TEST\t{}\tok\t", name); }
-            Err(what) => {
-                failures += 1;
-                let _ = writeln!(out, "TEST\t{}\tfail\t{}", name, what.replace('\n', " ").replace('\t', " "));
-            }
-        }
-    }
-    let mut nonce = String::new();
-    let _ = std::io::stdin().read_line(&mut nonce);
-    let _ = writeln!(out, "DONE\t{}\t{}", nonce.trim(), failures);
-    if failures > 0 { std::process::exit(101); }
-}
-"""
 
 
 def native_form(language: str, code: str, tests: str, main_class: str = "Main") -> Form:
@@ -191,7 +126,8 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
 
 def _cpp(text: str) -> Form:
     name = f"codesynth_main_{secrets.token_hex(12)}"
-    renamed, count = re.subn(r"\bint\s+main\s*\(", f"\n#undef {name}\nint {name}(", text)
+    renamed, count = re.subn(r"\bint\s+main\s*\(", f'\n#undef {name}\nextern "C" int {name}(',
+                             text)
     if count != 1:
         raise Unrenderable("the C++ test block must define one `int main(`")
     # ``main`` returns 0 when it falls off its end; a renamed one must say so itself.
@@ -199,14 +135,16 @@ def _cpp(text: str) -> Form:
     if end is None:
         raise Unrenderable("the C++ test block's main has no body")
     renamed = renamed[:end] + "return 0;" + renamed[end:]
-    with_args = re.search(rf"{name}\(\s*int\b", renamed) is not None
-    wrapper = _CPP_WRAPPER.replace("CODESYNTH_NAME", name).replace(
-        "CODESYNTH_PARAMS", "int, char**" if with_args else "").replace(
-        "CODESYNTH_ARGS", "argc, argv" if with_args else "")
-    # As the official harnesses compile it (-O0, nothing added before the program): its
+    # The wrapper (``prebuilt``) is its own translation unit, compiled once per machine where
+    # it could be: no macro of the program reaches it; it calls ``NAME`` through the linker.
+    # As the official harnesses compile the program (-O0, nothing added before it): its
     # leading standard headers come precompiled where a prepared set matches (cpp_headers).
-    return Form(source=renamed, files={"codesynth_wrapper.cpp": wrapper},
-                compile=[*CPP_NATIVE_COMPILE, "codesynth_wrapper.cpp"])
+    link = f"-Wl,--defsym=codesynth_entry={name}"
+    wrapper = prebuilt.available(prebuilt.cpp_wrapper_path())
+    if wrapper is not None:
+        return Form(source=renamed, compile=[*CPP_NATIVE_COMPILE, wrapper, link])
+    return Form(source=renamed, files={"codesynth_wrapper.cpp": prebuilt.CPP_WRAPPER},
+                compile=[*CPP_NATIVE_COMPILE, "codesynth_wrapper.cpp", link])
 
 
 def _body_end(text: str, start: int) -> int | None:
@@ -290,6 +228,14 @@ def _rust(code: str, tests: str) -> Form:
     entries = ", ".join(f'("{prefix}{name}", {prefix}{name} as fn(), {kind}, '
                         f'{"Some(" + expected + ")" if expected else "None"})'
                         for name, kind, expected in found)
-    source = rename_main(code) + "\n" + block + "\n" + _RUST_MAIN.replace(
-        "CODESYNTH_TESTS", entries)
-    return Form(source=source, compile=list(RUST_TEST_FLAGS))
+    runtime = prebuilt.available(prebuilt.rust_runtime_path())
+    if runtime is not None:  # the harness compiled once per machine (see ``prebuilt``)
+        crate = f"codesynth_rt_{secrets.token_hex(12)}"
+        main = f"fn main() {{ ::{crate}::run(&[{entries}]); }}\n"
+        return Form(source=rename_main(code) + "\n" + block + "\n" + main,
+                    compile=[*RUST_TEST_FLAGS, "--extern", f"{crate}={runtime}"])
+    inline = f"codesynth_runtime_{secrets.token_hex(12)}"
+    main = (f"mod {inline} {{{prebuilt.RUST_RUNTIME}}}\n"
+            f"fn main() {{ {inline}::run(&[{entries}]); }}\n")
+    return Form(source=rename_main(code) + "\n" + block + "\n" + main,
+                compile=list(RUST_TEST_FLAGS))
