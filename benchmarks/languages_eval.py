@@ -42,8 +42,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from codesynth.benchmarks.base import Problem  # noqa: E402
-from codesynth.benchmarks.humaneval_x import HumanEvalX  # noqa: E402
-from codesynth.benchmarks.humaneval_x_plain import plain_passes  # noqa: E402
+from codesynth.benchmarks.humaneval_x import HumanEvalX, MultiPLE  # noqa: E402
+from codesynth.benchmarks.humaneval_x_plain import (  # noqa: E402
+    multipl_e_plain_passes,
+    plain_passes,
+)
 from codesynth.languages import BUILTIN, toolchain  # noqa: E402
 from codesynth.records import Limits  # noqa: E402
 from codesynth.sandbox import open_sandbox  # noqa: E402
@@ -53,6 +56,8 @@ COMMENT = {"cpp": "//", "java": "//", "go": "//", "rust": "//", "javascript": "/
 
 
 Work = list[tuple[dict[str, Any], str]]
+MULTIPL_E = {"cpp": "cpp", "java": "java", "rust": "rs", "go": "go_test.go",
+             "javascript": "js", "typescript": "ts"}
 
 
 def samples(language: str, count: int) -> Work:
@@ -71,6 +76,18 @@ def samples(language: str, count: int) -> Work:
     return out
 
 
+def multipl_e_samples(language: str, count: int) -> Work:
+    """MultiPL-E's format (``name, language, prompt, tests``; program = prompt + completion +
+    tests): the fixture's problem with ``count`` distinct copies of its sample."""
+    stem = DATA / f"multipl_e_{MULTIPL_E[language]}"
+    rows = [json.loads(line) for line in Path(f"{stem}.jsonl").read_text().splitlines()]
+    problems = MultiPLE().parse(enumerate(rows, 1), "fixtures")
+    completions = {row["task_id"]: row["completion"] for row in map(
+        json.loads, Path(f"{stem}_samples.jsonl").read_text().splitlines())}
+    return [(problem.row, completions[name] + f"\n{COMMENT.get(language, '//')} sample {i}\n")
+            for name, problem in problems.items() for i in range(count)]
+
+
 def duplicated(language: str, k: int, distinct: int) -> Work:
     """``k`` samples per problem, ``distinct`` different programs among them."""
     variants = samples(language, distinct)
@@ -80,14 +97,15 @@ def duplicated(language: str, k: int, distinct: int) -> Work:
     return out
 
 
-def ours(language: str, work: Work, dedupe: bool = False) -> tuple[float, float]:
+def ours(language: str, work: Work, dedupe: bool = False, multipl_e: bool = False
+         ) -> tuple[float, float]:
     from codesynth.exec_cache import cached
 
-    benchmark = HumanEvalX()
+    benchmark = MultiPLE() if multipl_e else HumanEvalX()
     box = open_sandbox("local", workers=1, limits=Limits(timeout=60.0, memory_mb=1024,
                                                          max_processes=64))
     try:
-        jobs = [benchmark.jobs(Problem(row["task_id"], row["prompt"], row), {
+        jobs = [benchmark.jobs(Problem(row.get("task_id", row.get("name")), row["prompt"], row), {
             "completion": generation}, f"j{i}")[0] for i, (row, generation) in enumerate(work)]
         box.run(benchmarks_warm_job(jobs[0]))  # the runner's start is not per-sample work
         start, cpu = time.perf_counter(), 0.0
@@ -113,10 +131,12 @@ def benchmarks_warm_job(job: Any) -> Any:
     return dataclasses.replace(job, id="warm", code=job.code + "\n// warm-up\n")
 
 
-def plain(language: str, work: Work, gocache: str) -> tuple[float, float]:
+def plain(language: str, work: Work, gocache: str, multipl_e: bool = False
+          ) -> tuple[float, float]:
     start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     for row, generation in work:
-        assert plain_passes(row, generation, gocache), row["task_id"]
+        passes = multipl_e_plain_passes if multipl_e else plain_passes
+        assert passes(row, generation, gocache), row.get("task_id", row.get("name"))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.perf_counter() - start, (after.ru_utime + after.ru_stime
                                          - before.ru_utime - before.ru_stime)
@@ -128,6 +148,8 @@ def main() -> None:
     parser.add_argument("--languages", default="cpp,java,rust,go,javascript")
     parser.add_argument("--k", type=int, default=10, help="pass@k table: samples per problem")
     parser.add_argument("--distinct", type=int, default=3, help="pass@k table: programs")
+    parser.add_argument("--multipl-e", type=int, default=4, dest="multipl_e",
+                        help="MultiPL-E table: distinct samples of its fixture problem (0: skip)")
     args = parser.parse_args()
     gocache = tempfile.mkdtemp(prefix="plain-gocache-")
     print(f"{'language':<11} {'samples':>7} {'ours ms/sample':>15} {'plain ms/sample':>16} "
@@ -156,6 +178,24 @@ def main() -> None:
             work = duplicated(language, args.k, args.distinct)
             theirs, their_cpu = plain(language, work, gocache)
             mine, my_cpu = ours(language, work, dedupe=True)
+            n = len(work)
+            print(f"{language:<11} {n:>7} {1000 * mine / n:>15.0f} {1000 * theirs / n:>16.0f} "
+                  f"{theirs / mine:>6.2f} {1000 * my_cpu / n:>12.0f} "
+                  f"{1000 * their_cpu / n:>13.0f} {their_cpu / max(my_cpu, 1e-9):>9.2f}",
+                  flush=True)
+    if args.multipl_e:
+        print(f"\nMultiPL-E's format: {args.multipl_e} distinct samples, against MultiPL-E's own "
+              "compile-and-run (C++: its prompts include <bits/stdc++.h>)")
+        print(f"{'language':<11} {'samples':>7} {'ours ms/sample':>15} {'plain ms/sample':>16} "
+              f"{'ratio':>6} {'ours CPU ms':>12} {'plain CPU ms':>13} {'CPU ratio':>9}")
+        for language in args.languages.split(","):
+            if language not in MULTIPL_E or toolchain(BUILTIN[language]) is None:
+                continue
+            work = multipl_e_samples(language, args.multipl_e)
+            if language == "go":
+                plain(language, work[:1], gocache, multipl_e=True)
+            theirs, their_cpu = plain(language, work, gocache, multipl_e=True)
+            mine, my_cpu = ours(language, work, multipl_e=True)
             n = len(work)
             print(f"{language:<11} {n:>7} {1000 * mine / n:>15.0f} {1000 * theirs / n:>16.0f} "
                   f"{theirs / mine:>6.2f} {1000 * my_cpu / n:>12.0f} "

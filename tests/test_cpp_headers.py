@@ -122,9 +122,10 @@ def test_the_prepared_pch_is_valid_and_adds_no_names(tmp_path: Path) -> None:
 def test_the_languages_image_makes_the_same_set() -> None:
     dockerfile = (Path(__file__).parent.parent / "sandboxes" / "languages" /
                   "Dockerfile").read_text()
-    header = set_header("humaneval-x", ("-std=c++17", "-O0"))
-    directory, name = header.rsplit("/", 1)
-    assert f"d={directory} " in dockerfile and f"$d/{name}" in dockerfile
-    assert header_text("humaneval-x").replace("\n", "\\n") in dockerfile
-    assert "g++ -std=c++17 -O0 -pipe -x c++-header" in dockerfile
-    assert cpp_headers.SETS == {"humaneval-x": HUMANEVAL_X}  # one set: one RUN line above
+    assert cpp_headers.PREPARED_FLAGS == (("-std=c++17", "-O0"),)  # the flags below
+    for set_name in cpp_headers.SETS:
+        header = set_header(set_name, ("-std=c++17", "-O0"))
+        directory, name = header.rsplit("/", 1)
+        assert f"d={directory} " in dockerfile
+        assert f"'{header_text(set_name)}' > $d/{name}".replace("\n", "\\n") in dockerfile
+        assert f"g++ -std=c++17 -O0 -pipe -x c++-header $d/{name} -o $d/{name}.gch" in dockerfile
