@@ -244,3 +244,30 @@ def test_junit_loop_is_timeout(box: Sandbox) -> None:
         "    @Test\n    void loops() { long n = 0; while (true) n++; }\n}\n"
     e = box.run(junit_job(tests))
     assert e.status is Status.TIMEOUT, e.reason
+
+
+def test_junit_crash_and_memory(box: Sandbox) -> None:
+    # the JVM killed under a test (a write through address 0: the JVM's fatal-error handler
+    # aborts it) never passes on the tests before it: an abort is `failed` in every language
+    # (C++'s failed `assert` is one); a heap exhausted in a test is `memory`, however JUnit
+    # reports the error
+    needs_junit()
+    crash = JUNIT_TESTS.rstrip().removesuffix("}") + """    @Test
+    void crashes() throws Exception {
+        java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+        f.setAccessible(true);
+        ((sun.misc.Unsafe) f.get(null)).putAddress(0, 0);
+    }
+}
+"""
+    e = box.run(junit_job(crash))
+    assert e.status is Status.FAILED and "SIGABRT" in e.reason, (e.status, e.reason)
+    hog = JUNIT_TESTS.rstrip().removesuffix("}") + """    @Test
+    void hogs() {
+        java.util.List<long[]> all = new java.util.ArrayList<>();
+        while (true) all.add(new long[1 << 20]);
+    }
+}
+"""
+    e = box.run(junit_job(hog))
+    assert e.status is Status.MEMORY, (e.status, e.reason)
