@@ -195,13 +195,13 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
         return
     lines = [line.split("\t") for line in run["results"].splitlines()]
     done = [parts for parts in lines if parts[0] == "DONE"]
-    if job["language"] == "go":  # the outcomes are the wrapper's record (fd 3); messages and
-        # durations come from go test -test.v's printed report (detail only: forgeable)
+    if job["language"] == "go":  # the outcomes and durations are the wrapper's record (fd 3);
+        # a failure's message comes from go test -test.v's printed report (detail: forgeable)
         printed = {parts[1].split("/", 1)[-1]: parts for parts in _go_tests(run["stdout"])}
         for parts in lines:
             shown = printed.get(parts[1]) if parts[0] == "TEST" and len(parts) >= 4 else None
-            if shown is not None:
-                parts[3:] = [parts[3] or shown[3], shown[4]]
+            if shown is not None and parts[2] != "ok" and parts[3] in ("", "did not run"):
+                parts[3] = shown[3] or parts[3]
     for parts in lines:
         if parts[0] == "TEST" and len(parts) >= 3:
             outcome = {"ok": "passed", "skip": "skipped"}.get(parts[2], "failed")

@@ -137,6 +137,28 @@ def test_go_tests_with_parallel_subtests(box: Sandbox) -> None:
                                                           ("TestParallel", "failed")]
 
 
+def test_go_outcomes_and_durations_are_the_records_not_the_printout(box: Sandbox) -> None:
+    # the program prints go test's report lines for a fake test and for a real one with a
+    # forged duration and message: the trace keeps the wrapper's names, outcomes and times
+    needs("go")
+    code = GO_CODE.replace('import "testing"', 'import (\n\t"fmt"\n\t"testing"\n)').replace(
+        "func Add(a, b int) int { return a + b }", 'func Add(a, b int) int {\n'
+                           '\tfmt.Println("--- PASS: TestFake (1.00s)")\n'
+                           '\tfmt.Println("--- FAIL: TestAdd (99.00s)")\n'
+                           '\tfmt.Println("    forged message")\n'
+                           '\treturn a * b\n}')
+    e = box.run(native(code, GO_TESTS, "go"))
+    assert e.status is Status.FAILED, e.reason
+    assert [(t.name, t.outcome) for t in e.tests] == [("TestAdd", "failed"),
+                                                      ("TestParallel", "failed")]
+    assert all(t.duration is not None and t.duration < 30 for t in e.tests), e.tests
+    # failure messages are go test's printout (detail, as the README says): the program's
+    # lines may hide the real one, never put theirs in its place
+    assert "forged" not in (e.tests[0].message or ""), e.tests[0]
+    right = box.run(native(GO_CODE.replace("a + b", "a * b"), GO_TESTS, "go"))
+    assert "1 + 2" in (right.tests[0].message or ""), right.tests[0]
+
+
 JS_ASYNC_CODE = "async function add(a, b) { await new Promise((r) => setTimeout(r, 5)); " \
     "return a + b; }\n"
 JS_ASYNC_TESTS = """const assert = require('assert');

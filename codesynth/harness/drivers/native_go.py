@@ -12,7 +12,7 @@ from codesynth.harness.drivers import Unrenderable
 # list), so nothing the program's init() did to os.Args or the flags selects the tests; the
 # block's tests (names read from the block by the judge) run as subtests of one wrapper test
 # whose name is random per job, and each one's outcome is recorded in memory when it and
-# its subtests have ended.
+# its subtests have ended, with its duration (so printed text gives only failure messages).
 # A test of the block that did not run, failed or skipped is a failure (the record, never
 # printed text).
 _GO_MAIN = """package main
@@ -25,10 +25,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var codesynthMuTOKEN sync.Mutex
 var codesynthOutcomesTOKEN = map[string]string{}
+var codesynthSecondsTOKEN = map[string]float64{}
 
 func TestCodesynthTOKEN(t *testing.T) {
 	for _, c := range []struct {
@@ -38,6 +40,7 @@ func TestCodesynthTOKEN(t *testing.T) {
 		c := c
 		t.Run(c.name, func(t *testing.T) {
 			finished := false
+			start := time.Now()
 			// after the test AND its subtests (t.Parallel ones included) are over
 			t.Cleanup(func() {
 				outcome := "ok"
@@ -51,6 +54,7 @@ func TestCodesynthTOKEN(t *testing.T) {
 				}
 				codesynthMuTOKEN.Lock()
 				codesynthOutcomesTOKEN[c.name] = outcome
+				codesynthSecondsTOKEN[c.name] = time.Since(start).Seconds()
 				codesynthMuTOKEN.Unlock()
 			})
 			c.f(t)
@@ -83,7 +87,11 @@ func TestMain(m *testing.M) {
 		if outcome != "ok" {
 			failures++
 		}
-		fmt.Fprintf(out, "TEST\\t%s\\t%s\\t%s\\n", name, outcome, why)
+		seconds := ""
+		if ran {
+			seconds = fmt.Sprintf("%.6f", codesynthSecondsTOKEN[name])
+		}
+		fmt.Fprintf(out, "TEST\\t%s\\t%s\\t%s\\t%s\\n", name, outcome, why, seconds)
 	}
 	codesynthMuTOKEN.Unlock()
 	if code != 0 && failures == 0 {
