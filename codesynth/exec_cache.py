@@ -70,6 +70,8 @@ def job_key(job: Job, limits: Limits, runtime: dict[str, Any]) -> str:
     content = {"code": job.code, "tests": job.tests, "style": job.test_style,
                "entry_point": job.entry_point, "language": job.language,
                "limits": limits.to_dict(), "runtime": runtime}
+    if job.standard is not None:  # (absent otherwise: keys made before it stay valid)
+        content["standard"] = job.standard
     return hashlib.blake2b(canonical_json(content).encode("utf-8", "surrogatepass"),
                            digest_size=20).hexdigest()
 

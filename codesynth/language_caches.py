@@ -154,51 +154,50 @@ def prepare_cpp_sets(path: str = SANDBOX_PATH) -> str | None:
     import subprocess
     import tempfile
 
-    from codesynth.harness.cpp_headers import PREPARED_FLAGS, SETS, header_text, set_header
+    from codesynth.harness.cpp_headers import PREPARED, header_text, set_header
 
     compiler = shutil.which("g++", path=path)
     version = toolchain(CPP, path) if compiler else None
     if compiler is None or version is None:
         return None
     made = None
-    for flags in PREPARED_FLAGS:
-        for name in SETS:
-            header = set_header(name, flags)
-            directory = os.path.dirname(header)
-            stamp = header + ".stamp"
-            try:
-                with open(stamp) as handle, open(header) as text:
-                    if handle.read() == version and text.read() == header_text(name) and \
-                            os.path.exists(header + ".gch"):
-                        made = os.path.dirname(directory)
-                        continue
-            except OSError:
-                pass
-            try:
-                os.makedirs(directory, mode=0o755, exist_ok=True)
-                for part in (os.path.dirname(directory), directory):
-                    os.chmod(part, 0o755)
-                fd, temporary = tempfile.mkstemp(dir=directory, suffix=".h")
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(header_text(name))
-                done = subprocess.run([compiler, *flags, "-pipe", "-x", "c++-header",
-                                       temporary, "-o", temporary + ".gch"],
-                                      capture_output=True, timeout=300, check=False)
-                if done.returncode != 0:
-                    for leftover in (temporary, temporary + ".gch"):
-                        with contextlib.suppress(OSError):
-                            os.unlink(leftover)
+    for name, flags in PREPARED:
+        header = set_header(name, flags)
+        directory = os.path.dirname(header)
+        stamp = header + ".stamp"
+        try:
+            with open(stamp) as handle, open(header) as text:
+                if handle.read() == version and text.read() == header_text(name) and \
+                        os.path.exists(header + ".gch"):
+                    made = os.path.dirname(directory)
                     continue
-                for made_file in (temporary, temporary + ".gch"):
-                    os.chmod(made_file, 0o644)
-                os.replace(temporary + ".gch", header + ".gch")
-                os.replace(temporary, header)
-                with open(stamp, "w") as handle:
-                    handle.write(version)
-                os.chmod(stamp, 0o644)
-                made = os.path.dirname(directory)
-            except (OSError, subprocess.SubprocessError):
+        except OSError:
+            pass
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+            for part in (os.path.dirname(directory), directory):
+                os.chmod(part, 0o755)
+            fd, temporary = tempfile.mkstemp(dir=directory, suffix=".h")
+            with os.fdopen(fd, "w") as handle:
+                handle.write(header_text(name))
+            done = subprocess.run([compiler, *flags, "-pipe", "-x", "c++-header",
+                                   temporary, "-o", temporary + ".gch"],
+                                  capture_output=True, timeout=300, check=False)
+            if done.returncode != 0:
+                for leftover in (temporary, temporary + ".gch"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(leftover)
                 continue
+            for made_file in (temporary, temporary + ".gch"):
+                os.chmod(made_file, 0o644)
+            os.replace(temporary + ".gch", header + ".gch")
+            os.replace(temporary, header)
+            with open(stamp, "w") as handle:
+                handle.write(version)
+            os.chmod(stamp, 0o644)
+            made = os.path.dirname(directory)
+        except (OSError, subprocess.SubprocessError):
+            continue
     return made
 
 

@@ -159,11 +159,15 @@ class Job(_Record):
     test_style: str = "assert"
     entry_point: str | None = None
     language: str = "python"
+    # the language standard the program is compiled for, where the language has one (C++:
+    # ``c++11``...``c++20``, ``gnu++``...); None: codesynth's (C++17). A benchmark's own
+    # harness sets it (HumanEval-X: ``c++11``).
+    standard: str | None = None
 
     def __post_init__(self) -> None:
         """A malformed job is the caller's error (ValueError), never a verdict on a program."""
         problem = job_problem(self.code, self.tests, self.test_style, self.entry_point,
-                              self.language)
+                              self.language) or standard_problem(self.standard, self.language)
         if problem is not None:
             raise InvalidJob(self.id, *problem)
 
@@ -174,6 +178,19 @@ class InvalidJob(ValueError):
     def __init__(self, job_id: str, field: str, detail: str) -> None:
         super().__init__(f"job {job_id!r}: {field} {detail}")
         self.field, self.detail = field, detail
+
+
+STANDARDS = {"cpp": tuple(f"{gnu}++{year}" for gnu in ("c", "gnu")
+                          for year in ("11", "14", "17", "20"))}
+
+
+def standard_problem(standard: Any, language: Any) -> tuple[str, str] | None:
+    if standard is None:
+        return None
+    if standard not in STANDARDS.get(language, ()):
+        known = ", ".join(STANDARDS.get(language, ())) or f"none for {language!r}"
+        return "standard", f"unknown standard {standard!r} (known: {known})"
+    return None
 
 
 def job_problem(code: Any, tests: Any, test_style: Any, entry_point: Any, language: Any

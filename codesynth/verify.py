@@ -33,7 +33,8 @@ def job_from_record(record: dict[str, Any], path: str, line: int | None) -> Job:
         return Job(id=str(record_id), code=record["code"], tests=record["tests"],
                    test_style=record.get("test_style", "assert"),
                    entry_point=record.get("entry_point"),
-                   language=record.get("language", "python"))
+                   language=record.get("language", "python"),
+                   standard=record.get("standard"))
     except InvalidJob as exc:
         raise fail(exc.field, exc.detail) from None
 

@@ -114,8 +114,10 @@ class HumanEvalX(Benchmark):
             return [Job(id=job_id, code=row["prompt"] + sample["completion"], tests=row["test"],
                         test_style="assert")]
         code, test = humaneval_x_program(row, sample["completion"])
+        # its harness compiles C++ with ``g++ -std=c++11`` (MultiPL-E's: C++17, ours)
         return [Job(id=job_id, code=code, tests=test, test_style="native",
-                    language=row["_language"])]
+                    language=row["_language"],
+                    standard="c++11" if row["_language"] == "cpp" else None)]
 
     def row(self, sample: dict[str, Any], executions: list[Execution]) -> dict[str, Any]:
         execution = executions[0]

@@ -59,8 +59,9 @@ def plain_passes(row: dict[str, Any], generation: str, gocache: str,
                             {"completion": generation}, "plain")[0]
     program = job.code + "\n" + row["test"]
     if language == "cpp":
-        return _passes("test.cpp", program, [(["g++", "-std=c++11", "test.cpp", "-o", "test"],
-                                              {}), (["./test"], {})], timeout)
+        libraries = ["-lcrypto", "-lssl"] if "162" in row["task_id"] else []  # MD5 (its rule)
+        return _passes("test.cpp", program, [(["g++", "-std=c++11", "test.cpp", "-o", "test",
+                                               *libraries], {}), (["./test"], {})], timeout)
     if language == "java":
         return _passes("Main.java", program, [(["javac", "Main.java"], {}),
                                               (["java", "-ea", "-cp", ".", "Main"], {})],

@@ -232,6 +232,18 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
                           f"({report['seconds']:.2f} s to build)")
 
 
+def with_standard(form: dict[str, Any], language: Any, standard: str) -> dict[str, Any]:
+    """``form`` with its compile command's (or the language's) ``-std=`` set to
+    ``standard`` (a value ``records.STANDARDS`` allows: the job was checked when made)."""
+    argv = list(form.get("compile") or language.compile or ())
+    if not argv or not re.fullmatch(r"(?:c|gnu)\+\+\d\d", standard):
+        return form
+    argv = [f"-std={standard}" if part.startswith("-std=") else part for part in argv]
+    if f"-std={standard}" not in argv:
+        argv.insert(1, f"-std={standard}")
+    return {**form, "compile": argv}
+
+
 def build_program(job: dict[str, Any], evidence: Evidence, session: Any,
                   form: dict[str, Any] | None = None, code: str | None = None
                   ) -> dict[str, Any] | None:
@@ -242,6 +254,8 @@ def build_program(job: dict[str, Any], evidence: Evidence, session: Any,
     evidence.phase("code")
     request: dict[str, Any] = {"op": "build", "language": job["language"],
                                "code": job["code"] if code is None else code}
+    if type(job.get("standard")) is str:
+        form = with_standard(form or {}, _language(job["language"]), job["standard"])
     if form is not None:
         request["form"] = form
     try:

@@ -31,8 +31,11 @@ HUMANEVAL_X = ("stdlib.h", "algorithm", "math.h", "stdio.h", "vector", "string",
 # parsed as text, ~0.2 s from its PCH).
 MULTIPL_E = ("assert.h", "bits/stdc++.h")
 SETS: dict[str, tuple[str, ...]] = {"humaneval-x": HUMANEVAL_X, "multipl-e": MULTIPL_E}
-# The flag sets a PCH is made for (``-std`` and ``-O`` must match the compile's).
-PREPARED_FLAGS: tuple[tuple[str, ...], ...] = (("-std=c++17", "-O0"),)
+# The flag sets a PCH is made for (``-std`` and ``-O`` must match the compile's), per set:
+# codesynth's C++17 for both; HumanEval-X's harness compiles at C++11 (``Job.standard``).
+PREPARED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("humaneval-x", ("-std=c++17", "-O0")), ("multipl-e", ("-std=c++17", "-O0")),
+    ("humaneval-x", ("-std=c++11", "-O0")))
 
 _INCLUDE = re.compile(r"[ \t]*#[ \t]*include[ \t]*<([A-Za-z0-9_./+-]+)>[ \t]*(?://.*)?")
 _MAX_SCAN = 64 << 10  # characters of the source looked at
