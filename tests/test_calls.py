@@ -236,6 +236,8 @@ def _python_equal(expected: Any, got: Any) -> bool:
 def test_result_lines_decode_without_raising() -> None:
     assert result_line('1\t[1, {"__map__": []}]', 3) == (1, [1, {MAP: []}])
     assert result_line("3\t1", 3) is None and result_line("x\t1", 3) is None
+    # as call_limits.ResultLines counts them: no leading zero ("0" itself is call 0)
+    assert result_line("01\t1", 3) is None and result_line("0\t1", 3) == (0, 1)
     assert result_line("9" * 5000 + "\t1", 3) is None  # beyond int()'s digit limit
     assert result_line("\u00b2\t1", 3) is None  # a digit int() refuses
     assert result_line("0\t" + "[" * 100000 + "]" * 100000, 3) == (0, {ERROR: "unreadable result"})

@@ -369,11 +369,13 @@ def _same_dict(expected: dict[Any, Any], got: Any, tolerance: float | None) -> b
 
 def result_line(line: str, count: int) -> tuple[int, Any] | None:
     """One line of a driver's results (``<index>\\t<json>``): the call's index (ASCII
-    digits, below ``count``) and its result decoded, an ``{ERROR: ...}`` when unreadable or
-    nested too deeply; None for any other line. Never raises."""
+    digits, no leading zero, below ``count``: what the drivers write and what the per-call
+    watcher, ``call_limits.ResultLines``, counts) and its result decoded, an
+    ``{ERROR: ...}`` when unreadable or nested too deeply; None for any other line. Never
+    raises."""
     index, tab, body = line.partition("\t")
     if not tab or not index.isascii() or not index.isdigit() or len(index) > 12 \
-            or int(index) >= count:
+            or (index.startswith("0") and index != "0") or int(index) >= count:
         return None
     try:
         return int(index), json.loads(body)
