@@ -159,6 +159,8 @@ class Runner:
     def _run_once(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
         self.warm_up(job["test_style"])
+        if job.get("language", "python") != "python":
+            self.warm_up("compiled")  # the judge's side of other languages (WARM_MODULES)
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         allowance = startup_cpu(job)
         if allowance:
