@@ -279,9 +279,10 @@ class Execution(_Record):
     flaky: dict[str, Any] | None = None  # runs, statuses, tests whose outcome changed
     cache: str | None = None  # "hit" (the execution cache) or "duplicate" (same run)
     in_process_tests: bool | None = None  # the tests ran in the program's process (native)
+    build: str | None = None  # "warm-javac": compiled by the worker's warm javac, not in the job
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("test_strength", "flaky", "cache",
-                                           "in_process_tests")
+                                           "in_process_tests", "build")
 
     @property
     def passed(self) -> bool:

@@ -95,8 +95,13 @@ def _children_cpu() -> float:
 
 
 def _valid_form(form: Any) -> bool:
-    if type(form) is not dict or set(form) - {"files", "compile", "run", "env"}:
+    if type(form) is not dict or set(form) - {"files", "compile", "run", "env", "classes"}:
         return False
+    if "classes" in form:  # a warm build's class files (harness/java_warm)
+        from codesynth.harness.java_warm import valid_classes
+
+        if not valid_classes(form["classes"]):
+            return False
     files, env = form.get("files", {}), form.get("env", {})
     if type(files) is not dict or type(env) is not dict or any(
             type(k) is not str or type(v) is not str or not k or "/" in k or k.startswith(".")
@@ -139,7 +144,11 @@ class Built:
         report: dict[str, Any] = {"ok": True, "message": "", "line": None, "output": "",
                                   "signal": None, "starved": None}
         compile_argv = tuple(form.get("compile") or language.compile or ())
-        if compile_argv:
+        if "classes" in form:  # built by the worker's warm javac: nothing to compile
+            from codesynth.harness.java_warm import write_classes
+
+            write_classes(form["classes"], workdir)
+        elif compile_argv:
             cpu_before = _children_cpu()
             # a g++ command gets its leading standard headers precompiled (any other: as is)
             argv = with_pch(language.command(compile_argv, code), code)
@@ -258,8 +267,13 @@ def build_program(job: dict[str, Any], evidence: Evidence, session: Any,
         form = with_standard(form or {}, _language(job["language"]), job["standard"])
     if form is not None:
         request["form"] = form
+    from codesynth.harness.java_warm import prepare
+
+    warm = prepare(job, request, evidence)
+    if warm is not None and warm.get("final"):
+        return None
     try:
-        report = session.request(request)[0]
+        report = warm or session.request(request)[0]
     except ProgramGone:
         return None
     except ProtocolBroken:

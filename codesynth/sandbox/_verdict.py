@@ -56,6 +56,7 @@ _SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
     "judged": {"exit": _OPTIONAL_INT, "signal": _OPTIONAL_INT, "reason": (str,),
                "cpu": _OPTIONAL_NUMBER},
     "suspicious": {"test": (str,), "what": (str,)},
+    "build": {"how": (str,), "seconds": (int, float)},  # a warm build (harness/java_warm)
 }
 _EXCEPTION = {"type": (str,), "message": (str,), "traceback": (str,), "line": _OPTIONAL_INT,
               "detail": (str,)}

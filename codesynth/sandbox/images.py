@@ -60,7 +60,8 @@ def _runner_files() -> list[tuple[str, Path]]:
     files = []
     for name in RUNNER_CODE:
         path = PACKAGE / name
-        found = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        found = sorted(p for p in path.rglob("*") if p.suffix in (".py", ".java")) \
+            if path.is_dir() else [path]  # .java: the warm javac's service (_javac_service)
         files += [(f"codesynth/{p.relative_to(PACKAGE).as_posix()}", p) for p in found]
     return files
 

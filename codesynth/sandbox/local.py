@@ -15,6 +15,7 @@ import os
 import sys
 
 from codesynth.errors import SandboxUnavailable
+from codesynth.harness.java_warm import enabled as java_warm_enabled
 from codesynth.records import Limits
 from codesynth.registry import sandboxes
 from codesynth.sandbox import _cgroup
@@ -71,7 +72,7 @@ class LocalSandbox(PooledSandbox):
             cgroups = self._cgroups[index]
         uid = self._uid_base + (index % 256)
         config = {"isolate": self.isolate, "uid": uid, "gid": uid, "cgroups": cgroups,
-                  "paths": _runtime_paths()}
+                  "paths": _runtime_paths(), "java_warm": java_warm_enabled()}
         return RunnerProcess(RunnerProcess.local_command(config))
 
     @property

@@ -22,6 +22,8 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import new_key, parse
+from codesynth.harness.java_warm import BUILD as WARM_BUILD
+from codesynth.harness.java_warm import attach as attach_warm_build
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import (
@@ -35,6 +37,7 @@ from codesynth.sandbox._collect import (
     wait,
 )
 from codesynth.sandbox._enter import enter_container, enter_local
+from codesynth.sandbox._javac_service import JavacService
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, judge_id
 from codesynth.sandbox._jobnet import JobNet
 from codesynth.sandbox._jobspace import JobSpace, rmtree
@@ -84,6 +87,9 @@ class Runner:
         self.keyring = False  # each job joins a new session keyring
         self.evidence: Buffer  # made once we are in our namespaces (see main)
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
+        self.javac: JavacService | None = None  # the warm Java compiler (_javac_service)
+        if config.get("java_warm", True):
+            self.javac = JavacService()
 
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""
@@ -161,6 +167,8 @@ class Runner:
         self.warm_up(job["test_style"])
         if job.get("language", "python") != "python":
             self.warm_up("compiled")  # the judge's side of other languages (WARM_MODULES)
+        if self.javac is not None and job.get("language") == "java":
+            job = attach_warm_build(job, self.javac, float(limits["timeout"]))
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         allowance = startup_cpu(job)
         if allowance:
@@ -202,6 +210,8 @@ class Runner:
             reply["runtime"] = runtime
             if job["test_style"] == "native":  # the tests shared the program's process
                 reply["in_process_tests"] = True
+            if "warm_build" in job and reply.pop("_warm", False):
+                reply["build"] = WARM_BUILD
             return reply
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
             with contextlib.suppress(OSError):
@@ -249,6 +259,7 @@ class Runner:
         out, out_size, err, err_size = outputs(fds, max_output)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         events = parse(self.evidence.take(), key)
+        warm = any(e.get("e") == "build" and e.get("how") == WARM_BUILD for e in events)
         exit_code, signal_number, judged_cpu = judged_status(events, status)
         cpu_time = max(cpu_time, judged_cpu)
         obs = Observation(
@@ -268,7 +279,10 @@ class Runner:
                 self.net.settle()
             except OSError as exc:
                 tainted = f"could not renew the network namespace: {exc!r}"[:500]
-        extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
+        extra: dict[str, Any] = {"runner_rss_mb": rss_mb() + (
+            self.javac.resident_mb() if self.javac else 0.0)} if self.container else {}
+        if warm:
+            extra["_warm"] = True
         if tainted:
             extra["runner_tainted"] = tainted
         return cap_reply({

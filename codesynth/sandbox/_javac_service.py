@@ -1,0 +1,220 @@
+"""The worker's warm Java compiler: one long-lived JVM, started by the runner, outside jobs.
+
+It runs ``javac_service/CodesynthJavac.java`` (in the JVM's source-launcher mode: nothing is
+written anywhere), which compiles with ``javax.tools`` from sources given by value to class
+files returned by value, with ``-proc:none`` and an empty class path: no code of a job runs
+in it, and it keeps nothing of a request after its reply. One request at a time.
+
+Frames are a 4-byte big-endian length and a payload, both ways. Every request has a deadline
+(the job's build budget). Whatever goes wrong is that request's answer, never the next's:
+past the deadline the JVM is killed (``Timeout``: the record's ``timeout``); a dead JVM, a
+malformed or oversized reply, or a JVM grown past ``MEMORY_MB`` is killed too (``Failed``:
+the job then builds with its own ``javac``, under its own limits, as without this service).
+The next request starts a new JVM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import time
+from dataclasses import dataclass
+
+from codesynth.languages import SANDBOX_PATH
+
+SOURCE = os.path.join(os.path.dirname(__file__), "javac_service", "CodesynthJavac.java")
+HEAP_MB = 256  # -Xmx: a compile bomb's heap ends in OutOfMemoryError and the JVM exits
+MEMORY_MB = 640  # resident memory past which the JVM is restarted after its reply
+REPLY_BYTES = 64 << 20  # the largest reply read (class files)
+START_SECONDS = 30.0
+_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+          "-Xshare:auto", f"-Xmx{HEAP_MB}m", "-Xss8m", "-XX:+ExitOnOutOfMemoryError",
+          "-XX:MaxMetaspaceSize=128m", "-XX:ReservedCodeCacheSize=48m")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    classes: dict[str, bytes]  # binary name -> class file
+
+
+@dataclass(frozen=True)
+class Rejected:
+    output: str  # javac's diagnostics, as its command line prints them
+
+
+@dataclass(frozen=True)
+class Timeout:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    why: str
+
+
+Answer = Compiled | Rejected | Timeout | Failed
+
+
+class _Broken(Exception):
+    pass
+
+
+def _string(data: bytes) -> bytes:
+    return struct.pack(">i", len(data)) + data
+
+
+def encode(options: list[str], sources: dict[str, str]) -> bytes:
+    parts = [struct.pack(">i", len(options)), *(_string(o.encode()) for o in options),
+             struct.pack(">i", len(sources))]
+    for name, text in sources.items():
+        parts += [_string(name.encode()), _string(text.encode("utf-8", "surrogatepass"))]
+    return b"".join(parts)
+
+
+def decode(payload: bytes) -> Compiled | Rejected | Failed:
+    """A reply's payload; ``_Broken`` when it is not one."""
+    at = 0
+
+    def take(size: int) -> bytes:
+        nonlocal at
+        if size < 0 or at + size > len(payload):
+            raise _Broken("a truncated reply")
+        at += size
+        return payload[at - size:at]
+
+    def number() -> int:
+        return int(struct.unpack(">i", take(4))[0])
+
+    kind = number()
+    if kind == 0:
+        classes = {}
+        for _ in range(number()):
+            name = take(number()).decode("utf-8", "replace")
+            classes[name] = take(number())
+        answer: Compiled | Rejected | Failed = Compiled(classes)
+    elif kind == 1:
+        answer = Rejected(take(number()).decode("utf-8", "replace"))
+    elif kind == 2:
+        answer = Failed("javac failed: " + take(number()).decode("utf-8", "replace")[:500])
+    else:
+        raise _Broken(f"an unknown reply kind {kind}")
+    if at != len(payload):
+        raise _Broken("trailing bytes in a reply")
+    return answer
+
+
+class JavacService:
+    """The runner's handle on its warm compiler (started on first use)."""
+
+    def __init__(self, java: str | None = None) -> None:
+        self.java = java or shutil.which("java", path=SANDBOX_PATH)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def available(self) -> bool:
+        return self.java is not None and os.path.exists(SOURCE)
+
+    def compile(self, options: list[str], sources: dict[str, str], deadline: float) -> Answer:
+        """Compile ``sources`` within ``deadline`` seconds (starting the JVM included)."""
+        end = time.monotonic() + deadline
+        try:
+            process = self._started(end)
+            request = encode(options, sources)
+            assert process.stdin is not None and process.stdout is not None
+            _write(process.stdin.fileno(), _string(request), end)
+            size = struct.unpack(">i", _read(process.stdout.fileno(), 4, end))[0]
+            if not 0 < size <= REPLY_BYTES:
+                raise _Broken(f"a reply of {size} bytes")
+            answer = decode(_read(process.stdout.fileno(), size, end))
+        except TimeoutError:
+            self.stop()
+            return Timeout(deadline)
+        except (OSError, _Broken, struct.error, ValueError) as exc:
+            self.stop()
+            return Failed(f"the warm compiler failed: {exc}"[:500])
+        if isinstance(answer, Failed) or self.resident_mb() > MEMORY_MB:
+            self.stop()  # a javac crash or a grown heap: the next request gets a new JVM
+        return answer
+
+    def _started(self, end: float) -> subprocess.Popen[bytes]:
+        if self.process is not None and self.process.poll() is None:
+            return self.process
+        self.stop()
+        if self.java is None:
+            raise _Broken("java is not installed")
+        self.process = subprocess.Popen(
+            [self.java, *_FLAGS, SOURCE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
+            env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"})
+        self.starts += 1
+        assert self.process.stdout is not None
+        try:  # a slow start is ours, not the job's: it builds with its own javac
+            ready = _read(self.process.stdout.fileno(), 4,
+                          min(end, time.monotonic() + START_SECONDS))
+        except TimeoutError:
+            raise _Broken("the warm compiler did not start in time") from None
+        if ready != b"\0\0\0\0":
+            raise _Broken("the warm compiler did not start")
+        return self.process
+
+    def resident_mb(self) -> float:
+        if self.process is None:
+            return 0.0
+        try:
+            with open(f"/proc/{self.process.pid}/statm") as handle:
+                pages = int(handle.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            process.kill()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError, ChildProcessError):
+            process.wait(timeout=5)
+
+
+def _wait(fd: int, events: int, end: float) -> None:
+    left = end - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    poller = select.poll()
+    poller.register(fd, events)
+    if not poller.poll(left * 1000):
+        raise TimeoutError
+
+
+def _read(fd: int, size: int, end: float) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        _wait(fd, select.POLLIN, end)
+        chunk = os.read(fd, min(size - len(data), 1 << 20))
+        if not chunk:
+            raise _Broken("the warm compiler exited")
+        data += chunk
+    return bytes(data)
+
+
+def _write(fd: int, data: bytes, end: float) -> None:
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    while view:
+        _wait(fd, select.POLLOUT, end)
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
