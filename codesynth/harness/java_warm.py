@@ -71,15 +71,20 @@ def javac_request(language: str, code: str, form: dict[str, Any] | None
     files = {**java.support_files, **form.get("files", {})}
     if code or not form.get("files"):
         files[java.source_name(code)] = code
-    argv = java.command(tuple(form.get("compile") or java.compile or ()), code)
-    if not argv or argv[0] != "javac":
+    template = tuple(form.get("compile") or java.compile or ())
+    if not template or template[0] != "javac":
         return None
+    # Each name found once (Language.command scans the source for every part it formats).
+    names = {"source": java.source_name(code), "main": java.main_name(code),
+             "entry": java.entry_name(code)}
+    try:
+        argv = [part.format(**names) for part in template[1:] if not part.startswith("-J")]
+    except (KeyError, IndexError, ValueError):
+        return None  # a placeholder we do not mirror
     options: list[str] = []
     sources: dict[str, str] = {}
-    parts = iter(argv[1:])
+    parts = iter(argv)
     for part in parts:
-        if part.startswith("-J"):
-            continue
         if part == "-d":
             if next(parts, None) != ".":
                 return None
@@ -110,9 +115,13 @@ def outcome(answer: Any, key: str, seconds: float) -> dict[str, Any] | None:
         return {"digest": key, "seconds": seconds, "classes": {
             name: base64.b64encode(data).decode() for name, data in answer.classes.items()}}
     if isinstance(answer, Rejected):
+        from codesynth.harness.compiled import _language
+
+        if not _language("java").located_error(answer.output):
+            return None  # javac crashed (a StackOverflowError...): the job's javac says how
         return {"digest": key, "seconds": seconds, "output": answer.output}
     if isinstance(answer, Timeout):
-        return {"digest": key, "seconds": seconds, "timeout": True}
+        return {"digest": key, "seconds": answer.seconds, "timeout": True}
     return None  # Failed: the job builds with its own javac
 
 
@@ -172,7 +181,9 @@ def prepare(job: dict[str, Any], request: dict[str, Any], evidence: Any
     return None
 
 
-MAX_INPUT_CHARS = 1 << 20  # larger programs and tests build in the job, under its limits
+# Larger programs and tests build in the job, under its limits: the runner reads a program
+# (its class names) before the job's clock runs, and must not spend long on any.
+MAX_INPUT_CHARS = 256 << 10
 
 
 def attach(job: dict[str, Any], service: Any, deadline: float) -> dict[str, Any]:

@@ -33,7 +33,7 @@ MEMORY_MB = 640  # resident memory past which the JVM is restarted after its rep
 REPLY_BYTES = 64 << 20  # the largest reply read (class files)
 START_SECONDS = 30.0
 _FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-          "-Xshare:auto", f"-Xmx{HEAP_MB}m", "-Xss8m", "-XX:+ExitOnOutOfMemoryError",
+          "-Xshare:auto", f"-Xmx{HEAP_MB}m", "-XX:+ExitOnOutOfMemoryError",
           "-XX:MaxMetaspaceSize=128m", "-XX:ReservedCodeCacheSize=48m")
 
 
@@ -120,10 +120,11 @@ class JavacService:
         return self.java is not None and os.path.exists(SOURCE)
 
     def compile(self, options: list[str], sources: dict[str, str], deadline: float) -> Answer:
-        """Compile ``sources`` within ``deadline`` seconds (starting the JVM included)."""
-        end = time.monotonic() + deadline
+        """Compile ``sources`` within ``deadline`` seconds (from when the JVM is up: its
+        start, bounded by ``START_SECONDS``, is ours, not the job's)."""
         try:
-            process = self._started(end)
+            process = self._started()
+            end = time.monotonic() + deadline
             request = encode(options, sources)
             assert process.stdin is not None and process.stdout is not None
             _write(process.stdin.fileno(), _string(request), end)
@@ -141,7 +142,7 @@ class JavacService:
             self.stop()  # a javac crash or a grown heap: the next request gets a new JVM
         return answer
 
-    def _started(self, end: float) -> subprocess.Popen[bytes]:
+    def _started(self) -> subprocess.Popen[bytes]:
         if self.process is not None and self.process.poll() is None:
             return self.process
         self.stop()
@@ -154,8 +155,7 @@ class JavacService:
         self.starts += 1
         assert self.process.stdout is not None
         try:  # a slow start is ours, not the job's: it builds with its own javac
-            ready = _read(self.process.stdout.fileno(), 4,
-                          min(end, time.monotonic() + START_SECONDS))
+            ready = _read(self.process.stdout.fileno(), 4, time.monotonic() + START_SECONDS)
         except TimeoutError:
             raise _Broken("the warm compiler did not start in time") from None
         if ready != b"\0\0\0\0":

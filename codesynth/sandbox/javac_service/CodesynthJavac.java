@@ -127,7 +127,7 @@ public class CodesynthJavac {
                 } catch (IOException bad) {
                     reply[0] = null;
                 }
-            }, "compile", 256L << 20);
+            }, "compile", 0L);  // the JVM's default stack, as javac's own main thread
             worker.start();
             worker.join();
             held[0] = null;
