@@ -32,9 +32,11 @@ HEAP_MB = 256  # -Xmx: a compile bomb's heap ends in OutOfMemoryError and the JV
 MEMORY_MB = 640  # resident memory past which the JVM is restarted after its reply
 REPLY_BYTES = 64 << 20  # the largest reply read (class files)
 START_SECONDS = 30.0
+START_THREADS = 64  # room the JVM needs in the worker's pids cgroup to start
 _FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
           "-Xshare:auto", f"-Xmx{HEAP_MB}m", "-XX:+ExitOnOutOfMemoryError",
-          "-XX:MaxMetaspaceSize=128m", "-XX:ReservedCodeCacheSize=48m")
+          "-XX:MaxMetaspaceSize=128m", "-XX:ReservedCodeCacheSize=48m",
+          "-XX:-UseDynamicNumberOfCompilerThreads")  # a steady thread count (see threads)
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,16 @@ class JavacService:
         except (OSError, ValueError, IndexError):
             return 0.0
         return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+    def threads(self) -> int:
+        """The JVM's threads now (0 when none runs): the runner adds them to the worker's
+        pids limit, so they never shrink a job's process budget."""
+        if self.process is None:
+            return 0
+        try:
+            return len(os.listdir(f"/proc/{self.process.pid}/task"))
+        except OSError:
+            return 0
 
     def stop(self) -> None:
         process, self.process = self.process, None

@@ -37,7 +37,7 @@ from codesynth.sandbox._collect import (
     wait,
 )
 from codesynth.sandbox._enter import enter_container, enter_local
-from codesynth.sandbox._javac_service import JavacService
+from codesynth.sandbox._javac_service import START_THREADS, JavacService
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, judge_id
 from codesynth.sandbox._jobnet import JobNet
 from codesynth.sandbox._jobspace import JobSpace, rmtree
@@ -168,6 +168,10 @@ class Runner:
         if job.get("language", "python") != "python":
             self.warm_up("compiled")  # the judge's side of other languages (WARM_MODULES)
         if self.javac is not None and job.get("language") == "java":
+            if isinstance(self.cgroup, JobCgroup) and not self.javac.threads():
+                # the JVM starts in the worker's pids cgroup: room for its threads
+                self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"])
+                                  + START_THREADS)
             job = attach_warm_build(job, self.javac, float(limits["timeout"]))
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         allowance = startup_cpu(job)
@@ -187,7 +191,9 @@ class Runner:
         if job["test_style"] == "pytest":
             command["workdir"] = scratch or "/tmp"
         if isinstance(self.cgroup, JobCgroup):
-            self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"]))
+            # + the warm javac's threads: it lives in the worker's pids cgroup, not the job's
+            self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"])
+                              + (self.javac.threads() if self.javac else 0))
             self.cgroup.reset_peak()
         before = self.cgroup.snapshot() if self.cgroup else (0, 0)
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()

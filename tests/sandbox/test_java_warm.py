@@ -200,3 +200,35 @@ def test_a_service_killed_mid_request_is_survived() -> None:
         assert _services_below(os.getpid()) not in ([], [service])
     finally:
         sandbox.close()
+
+
+FORKS = """import os, time
+n = 0
+try:
+    while n < 100:
+        if os.fork() == 0:
+            time.sleep(5)
+            os._exit(0)
+        n += 1
+except OSError:
+    pass
+print(n)
+"""
+
+
+def test_the_services_threads_never_shrink_a_jobs_process_budget() -> None:
+    """The JVM lives in the worker's pids cgroup (local backend): a job after it may still
+    make as many processes as one before it, and the JVM starts under a small budget."""
+    needs("java")
+    limits = dataclasses.replace(LIMITS, max_processes=32, memory_mb=512)
+    sandbox = open_or_skip("local", workers=1, limits=limits)
+    forks = Job(id="f", code=FORKS, tests=[{"input": "", "output": "?"}], test_style="stdio")
+    try:
+        before = sandbox.run(forks).tests[0].message
+        java = sandbox.run(stdio(CORRECT["java"]))
+        assert java.status is Status.PASSED and java.build == WARM, java.reason
+        after = sandbox.run(forks).tests[0].message
+        assert before == after and before is not None and "got '30\\n'" in before, (before,
+                                                                                   after)
+    finally:
+        sandbox.close()
