@@ -216,7 +216,7 @@ class Runner:
             reply["runtime"] = runtime
             if job["test_style"] == "native":  # the tests shared the program's process
                 reply["in_process_tests"] = True
-            if "warm_build" in job and reply.pop("_warm", False):
+            if reply.pop("_warm", False) and "warm_build" in job:
                 reply["build"] = WARM_BUILD
             return reply
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
