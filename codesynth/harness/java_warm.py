@@ -186,18 +186,25 @@ def prepare(job: dict[str, Any], request: dict[str, Any], evidence: Any
 MAX_INPUT_CHARS = 256 << 10
 
 
-def attach(job: dict[str, Any], service: Any, deadline: float) -> dict[str, Any]:
-    """In the runner, before the job starts: ``job`` with its warm build, when it has one."""
+def attach(job: dict[str, Any], service: Any, limits: dict[str, Any]
+           ) -> tuple[dict[str, Any], float]:
+    """In the runner, before the job starts: ``job`` with its warm build, when it has one,
+    and the CPU seconds that build took (the job's: the runner takes them off its budget).
+    The build gets the job's own limits: past its CPU limit it is ``timeout``; one whose
+    compiler outgrew the job's memory limit goes back to the job's own javac, which meets
+    that limit in the job (``memory``), as without this service."""
     if len(job.get("code", "")) + len(str(job.get("tests", ""))) > MAX_INPUT_CHARS:
-        return job
+        return job, 0.0
     try:
         found = planned(job)
         request = javac_request("java", found[1], found[0]) if found else None
     except Exception:  # noqa: BLE001 - the judge meets the same problem and reports it
-        return job
+        return job, 0.0
     if request is None or not service.available():
-        return job
+        return job, 0.0
+    cpu = float(limits.get("cpu_time") or limits["timeout"])
     start = time.perf_counter()
-    answer = service.compile(*request, deadline)
+    answer = service.compile(*request, cpu=cpu, memory_mb=int(limits["memory_mb"]),
+                             wall=max(cpu, float(limits["timeout"])))
     made = outcome(answer, digest(*request), time.perf_counter() - start)
-    return job if made is None else {**job, "warm_build": made}
+    return (job, 0.0) if made is None else ({**job, "warm_build": made}, service.used_cpu)

@@ -22,6 +22,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -117,16 +118,25 @@ class JavacService:
         self.java = java or shutil.which("java", path=SANDBOX_PATH)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.used_cpu = 0.0  # CPU seconds the last request took (the JVM's, all threads)
+        self.home: str | None = None  # the JVM's empty working directory and class path
 
     def available(self) -> bool:
         return self.java is not None and os.path.exists(SOURCE)
 
-    def compile(self, options: list[str], sources: dict[str, str], deadline: float) -> Answer:
-        """Compile ``sources`` within ``deadline`` seconds (from when the JVM is up: its
-        start, bounded by ``START_SECONDS``, is ours, not the job's)."""
+    def compile(self, options: list[str], sources: dict[str, str], cpu: float,
+                memory_mb: int = 1 << 30, wall: float | None = None) -> Answer:
+        """Compile ``sources`` within the job's limits: ``cpu`` seconds of the JVM's CPU
+        (``Timeout`` past them), ``wall`` seconds (default ``cpu``; from when the JVM is up:
+        its start, bounded by ``START_SECONDS``, is ours, not the job's), and a peak resident
+        size of ``memory_mb`` (past it: ``Failed``, so the job's own javac meets the limit
+        itself). ``used_cpu`` says what the request took."""
+        self.used_cpu = 0.0
         try:
             process = self._started()
-            end = time.monotonic() + deadline
+            before = _cpu(process.pid)
+            _reset_peak(process.pid)
+            end = time.monotonic() + (cpu if wall is None else wall)
             request = encode(options, sources)
             assert process.stdin is not None and process.stdout is not None
             _write(process.stdin.fileno(), _string(request), end)
@@ -134,14 +144,23 @@ class JavacService:
             if not 0 < size <= REPLY_BYTES:
                 raise _Broken(f"a reply of {size} bytes")
             answer = decode(_read(process.stdout.fileno(), size, end))
+            self.used_cpu = max(0.0, _cpu(process.pid) - before)
         except TimeoutError:
+            self.used_cpu = max(0.0, _cpu(self.process.pid) - before) \
+                if self.process is not None else 0.0
             self.stop()
-            return Timeout(deadline)
+            return Timeout(cpu if wall is None else wall)
         except (OSError, _Broken, struct.error, ValueError) as exc:
             self.stop()
             return Failed(f"the warm compiler failed: {exc}"[:500])
+        peak = _peak_mb(process.pid)
         if isinstance(answer, Failed) or self.resident_mb() > MEMORY_MB:
             self.stop()  # a javac crash or a grown heap: the next request gets a new JVM
+        if self.used_cpu > cpu:
+            return Timeout(self.used_cpu)
+        if peak > memory_mb:
+            return Failed(f"the warm compiler peaked at {peak:.0f} MB, past the job's "
+                          f"{memory_mb} MB")
         return answer
 
     def _started(self) -> subprocess.Popen[bytes]:
@@ -150,10 +169,16 @@ class JavacService:
         self.stop()
         if self.java is None:
             raise _Broken("java is not installed")
+        # An empty directory of ours as the JVM's working directory and whole class path:
+        # javac looks for plugins (``com.sun.source.util.Plugin``, which ``-proc:none`` does
+        # not stop) through the JVM's own class path, which is otherwise its working
+        # directory.
+        if self.home is None or not os.path.isdir(self.home):
+            self.home = tempfile.mkdtemp(prefix="codesynth-javac-")
         self.process = subprocess.Popen(
-            [self.java, *_FLAGS, SOURCE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
-            env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"})
+            [self.java, *_FLAGS, "-cp", self.home, SOURCE], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.home,
+            start_new_session=True, env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"})
         self.starts += 1
         assert self.process.stdout is not None
         try:  # a slow start is ours, not the job's: it builds with its own javac
@@ -198,6 +223,33 @@ class JavacService:
                     stream.close()
         with contextlib.suppress(subprocess.TimeoutExpired, OSError, ChildProcessError):
             process.wait(timeout=5)
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds the process has used (all its threads), 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _reset_peak(pid: int) -> None:
+    """Start the process's peak resident size (VmHWM) again from its current size."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def _peak_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def _wait(fd: int, events: int, end: float) -> None:

@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 from codesynth.errors import SandboxUnavailable, UserError
-from codesynth.harness.java_warm import enabled as java_warm_enabled
 from codesynth.records import Limits
 from codesynth.registry import sandboxes
 from codesynth.sandbox import images
@@ -159,7 +158,7 @@ class DockerSandbox(PooledSandbox):
             tmpfs={"/sandbox": f"{scratch},mode=0770", "/tmp": f"{scratch},mode=1777",
                    "/dev/shm": f"{scratch},mode=1777"})
         config = {"isolate": True, "mode": "container", "describe": HARDENING,
-                  "uid": uid, "gid": uid, "java_warm": java_warm_enabled()}
+                  "uid": uid, "gid": uid}
         return {
             "image": self.image,
             "command": ["python3", "-I", "-c", BOOT, RUNNER_ROOT, json.dumps(config)],

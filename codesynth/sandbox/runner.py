@@ -87,8 +87,11 @@ class Runner:
         self.keyring = False  # each job joins a new session keyring
         self.evidence: Buffer  # made once we are in our namespaces (see main)
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
-        self.javac: JavacService | None = None  # the warm Java compiler (_javac_service)
-        if config.get("java_warm", True):
+        # the warm Java compiler (_javac_service): on the local backend only, where it lives
+        # outside every job's memory cgroup; in a container it would share the one cgroup
+        # (and its charged pages) with the jobs, whose limit is the container's
+        self.javac: JavacService | None = None
+        if config.get("java_warm", True) and config.get("mode") != "container":
             self.javac = JavacService()
 
     def enter(self, config: dict[str, Any]) -> None:
@@ -164,6 +167,7 @@ class Runner:
 
     def _run_once(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
+        warm_cpu = 0.0
         self.warm_up(job["test_style"])
         if job.get("language", "python") != "python":
             self.warm_up("compiled")  # the judge's side of other languages (WARM_MODULES)
@@ -172,7 +176,10 @@ class Runner:
                 # the JVM starts in the worker's pids cgroup: room for its threads
                 self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"])
                                   + START_THREADS)
-            job = attach_warm_build(job, self.javac, float(limits["timeout"]))
+            job, warm_cpu = attach_warm_build(job, self.javac, limits)
+            if warm_cpu:  # the build's CPU is the job's, as its own javac's would be
+                limits = {**limits, "cpu_time": max(0.01, float(
+                    limits.get("cpu_time") or limits["timeout"]) - warm_cpu)}
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         allowance = startup_cpu(job)
         if allowance:
@@ -218,6 +225,7 @@ class Runner:
                 reply["in_process_tests"] = True
             if reply.pop("_warm", False) and "warm_build" in job:
                 reply["build"] = WARM_BUILD
+                reply["cpu_time"] = round(float(reply.get("cpu_time") or 0) + warm_cpu, 6)
             return reply
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
             with contextlib.suppress(OSError):
@@ -285,8 +293,7 @@ class Runner:
                 self.net.settle()
             except OSError as exc:
                 tainted = f"could not renew the network namespace: {exc!r}"[:500]
-        extra: dict[str, Any] = {"runner_rss_mb": rss_mb() + (
-            self.javac.resident_mb() if self.javac else 0.0)} if self.container else {}
+        extra: dict[str, Any] = {"runner_rss_mb": rss_mb()} if self.container else {}
         if warm:
             extra["_warm"] = True
         if tainted:
