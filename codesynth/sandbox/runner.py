@@ -22,8 +22,6 @@ import time
 from typing import Any
 
 from codesynth.harness.evidence import new_key, parse
-from codesynth.harness.java_warm import BUILD as WARM_BUILD
-from codesynth.harness.java_warm import attach as attach_warm_build
 from codesynth.sandbox import _linux as L
 from codesynth.sandbox._cgroup import ContainerCgroup, JobCgroup
 from codesynth.sandbox._collect import (
@@ -37,7 +35,6 @@ from codesynth.sandbox._collect import (
     wait,
 )
 from codesynth.sandbox._enter import enter_container, enter_local
-from codesynth.sandbox._javac_service import START_THREADS, JavacService
 from codesynth.sandbox._job import HARNESS_FAULT, WORKDIR, judge_id
 from codesynth.sandbox._jobnet import JobNet
 from codesynth.sandbox._jobspace import JobSpace, rmtree
@@ -54,6 +51,7 @@ from codesynth.sandbox._runner_support import (
 from codesynth.sandbox._seccomp import Filter
 from codesynth.sandbox._verdict import Observation, decide, fault, keep_expected
 from codesynth.sandbox._warm import compiled_tests
+from codesynth.sandbox._warm_java import WarmJava
 from codesynth.sandbox._zygote import Zygote, start_zygote
 
 # Imported once here so that jobs never pay for them (few: each page mapped slows every fork).
@@ -87,12 +85,7 @@ class Runner:
         self.keyring = False  # each job joins a new session keyring
         self.evidence: Buffer  # made once we are in our namespaces (see main)
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
-        # the warm Java compiler (_javac_service): on the local backend only, where it lives
-        # outside every job's memory cgroup; in a container it would share the one cgroup
-        # (and its charged pages) with the jobs, whose limit is the container's
-        self.javac: JavacService | None = None
-        if config.get("java_warm", True) and config.get("mode") != "container":
-            self.javac = JavacService()
+        self.java = WarmJava(config)  # Java's warm compiler (local backend only)
 
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""
@@ -167,19 +160,10 @@ class Runner:
 
     def _run_once(self, job: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
         assert self.zygote is not None
-        warm_cpu = 0.0
         self.warm_up(job["test_style"])
         if job.get("language", "python") != "python":
             self.warm_up("compiled")  # the judge's side of other languages (WARM_MODULES)
-        if self.javac is not None and job.get("language") == "java":
-            if isinstance(self.cgroup, JobCgroup) and not self.javac.threads():
-                # the JVM starts in the worker's pids cgroup: room for its threads
-                self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"])
-                                  + START_THREADS)
-            job, warm_cpu = attach_warm_build(job, self.javac, limits)
-            if warm_cpu:  # the build's CPU is the job's, as its own javac's would be
-                limits = {**limits, "cpu_time": max(0.01, float(
-                    limits.get("cpu_time") or limits["timeout"]) - warm_cpu)}
+        job, limits, warm_cpu = self.java.before(job, limits, self.cgroup)
         job, expected = keep_expected(job)  # stdio: the expected outputs stay with us
         allowance = startup_cpu(job)
         if allowance:
@@ -200,7 +184,7 @@ class Runner:
         if isinstance(self.cgroup, JobCgroup):
             # + the warm javac's threads: it lives in the worker's pids cgroup, not the job's
             self.cgroup.apply(int(limits["memory_mb"]), int(limits["max_processes"])
-                              + (self.javac.threads() if self.javac else 0))
+                              + self.java.threads())
             self.cgroup.reset_peak()
         before = self.cgroup.snapshot() if self.cgroup else (0, 0)
         shared_mb = 0.0 if isinstance(self.cgroup, JobCgroup) else rss_mb()
@@ -223,9 +207,7 @@ class Runner:
             reply["runtime"] = runtime
             if job["test_style"] == "native":  # the tests shared the program's process
                 reply["in_process_tests"] = True
-            if reply.pop("_warm", False) and "warm_build" in job:
-                reply["build"] = WARM_BUILD
-                reply["cpu_time"] = round(float(reply.get("cpu_time") or 0) + warm_cpu, 6)
+            self.java.finish(reply, job, warm_cpu)
             return reply
         except Exception as exc:  # noqa: BLE001 - this job's sandbox_error, a new runner
             with contextlib.suppress(OSError):
@@ -273,7 +255,7 @@ class Runner:
         out, out_size, err, err_size = outputs(fds, max_output)
         faulted = os.WIFEXITED(status) and os.WEXITSTATUS(status) == HARNESS_FAULT
         events = parse(self.evidence.take(), key)
-        warm = any(e.get("e") == "build" and e.get("how") == WARM_BUILD for e in events)
+        warm = self.java.used(events)
         exit_code, signal_number, judged_cpu = judged_status(events, status)
         cpu_time = max(cpu_time, judged_cpu)
         obs = Observation(
