@@ -97,34 +97,6 @@ def duplicated(language: str, k: int, distinct: int) -> Work:
     return out
 
 
-def _warm_javac_cpu() -> float:
-    """CPU seconds used so far by the warm javac JVMs our runners started (they run in the
-    runner, outside the jobs, so ``Execution.cpu_time`` does not count them: we add them)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    total, todo = 0.0, [os.getpid()]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            todo.append(child)
-            try:
-                with open(f"/proc/{child}/cmdline", "rb") as handle:
-                    if b"CodesynthJavac" not in handle.read():
-                        continue
-                with open(f"/proc/{child}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, ValueError, IndexError):
-                continue
-    return total
-
-
 def ours(language: str, work: Work, dedupe: bool = False, multipl_e: bool = False,
          java_warm: bool = True) -> tuple[float, float]:
     from codesynth.exec_cache import cached
@@ -138,7 +110,8 @@ def ours(language: str, work: Work, dedupe: bool = False, multipl_e: bool = Fals
             "completion": generation}, f"j{i}")[0] for i, (row, generation) in enumerate(work)]
         # the runner's start (and its warm javac's) is not per-sample work
         box.run(benchmarks_warm_job(jobs[0]))
-        start, cpu = time.perf_counter(), -_warm_javac_cpu()
+        # (a warm javac build's CPU is in its Execution.cpu_time: the job is charged for it)
+        start, cpu = time.perf_counter(), 0.0
         if dedupe:
             with tempfile.TemporaryDirectory() as empty:
                 front = cached(box, True, Path(empty) / "exec-cache.sqlite")
@@ -148,7 +121,7 @@ def ours(language: str, work: Work, dedupe: bool = False, multipl_e: bool = Fals
         for job, execution in zip(jobs, executions, strict=True):
             assert execution.passed, (job.id, execution.reason)
             cpu += execution.cpu_time if execution.cache is None else 0.0
-        return time.perf_counter() - start, cpu + _warm_javac_cpu()
+        return time.perf_counter() - start, cpu
     finally:
         box.close()
 
@@ -172,6 +145,18 @@ def plain(language: str, work: Work, gocache: str, multipl_e: bool = False
                                          - before.ru_utime - before.ru_stime)
 
 
+HEADER = (f"{'language':<11} {'samples':>7} {'ours ms/sample':>15} {'plain ms/sample':>16} "
+          f"{'ratio':>6} {'ours CPU ms':>12} {'plain CPU ms':>13} {'CPU ratio':>9}")
+
+
+def row(label: str, n: int, mine: tuple[float, float], theirs: tuple[float, float]) -> None:
+    """One line of a table: wall and CPU seconds in all, ours and the plain harness's."""
+    (wall, cpu), (their_wall, their_cpu) = mine, theirs
+    print(f"{label:<11} {n:>7} {1000 * wall / n:>15.0f} {1000 * their_wall / n:>16.0f} "
+          f"{their_wall / wall:>6.2f} {1000 * cpu / n:>12.0f} {1000 * their_cpu / n:>13.0f} "
+          f"{their_cpu / max(cpu, 1e-9):>9.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=4, help="per problem (2 problems)")
@@ -182,59 +167,40 @@ def main() -> None:
                         help="MultiPL-E table: distinct samples of its fixture problem (0: skip)")
     args = parser.parse_args()
     gocache = tempfile.mkdtemp(prefix="plain-gocache-")
-    print(f"{'language':<11} {'samples':>7} {'ours ms/sample':>15} {'plain ms/sample':>16} "
-          f"{'ratio':>6} {'ours CPU ms':>12} {'plain CPU ms':>13} {'CPU ratio':>9}")
-    for language in args.languages.split(","):
-        if toolchain(BUILTIN[language]) is None:
-            print(f"{language:<11} (toolchain absent)")
-            continue
+    languages = []
+    for name in args.languages.split(","):
+        if toolchain(BUILTIN[name]) is None:
+            print(f"{name:<11} (toolchain absent)")
+        else:
+            languages.append(name)
+    print(HEADER)
+    for language in languages:
         work = samples(language, args.samples)
         if language == "go":  # the plain harness's cache warms on its first sample
             plain(language, work[:1], gocache)
-        theirs, their_cpu = plain(language, work, gocache)
-        n = len(work)
+        theirs = plain(language, work, gocache)
         # java: ours with the worker's warm javac, then with javac in each job (both vs plain)
         for label, warm in ((language, True), *((("java/in-job", False),)
                                                  if language == "java" else ())):
-            mine, my_cpu = ours(language, work, java_warm=warm)
-            print(f"{label:<11} {n:>7} {1000 * mine / n:>15.0f} {1000 * theirs / n:>16.0f} "
-                  f"{theirs / mine:>6.2f} {1000 * my_cpu / n:>12.0f} "
-                  f"{1000 * their_cpu / n:>13.0f} {their_cpu / max(my_cpu, 1e-9):>9.2f}",
-                  flush=True)
+            row(label, len(work), ours(language, work, java_warm=warm), theirs)
     if args.k:
         print(f"\npass@k-like: {args.k} samples per problem, {args.distinct} distinct programs"
               " (ours: identical jobs run once; plain: every sample)")
-        print(f"{'language':<11} {'samples':>7} {'ours ms/sample':>15} {'plain ms/sample':>16} "
-              f"{'ratio':>6} {'ours CPU ms':>12} {'plain CPU ms':>13} {'CPU ratio':>9}")
-        for language in args.languages.split(","):
-            if toolchain(BUILTIN[language]) is None:
-                continue
+        print(HEADER)
+        for language in languages:
             work = duplicated(language, args.k, args.distinct)
-            theirs, their_cpu = plain(language, work, gocache)
-            mine, my_cpu = ours(language, work, dedupe=True)
-            n = len(work)
-            print(f"{language:<11} {n:>7} {1000 * mine / n:>15.0f} {1000 * theirs / n:>16.0f} "
-                  f"{theirs / mine:>6.2f} {1000 * my_cpu / n:>12.0f} "
-                  f"{1000 * their_cpu / n:>13.0f} {their_cpu / max(my_cpu, 1e-9):>9.2f}",
-                  flush=True)
+            row(language, len(work), ours(language, work, dedupe=True),
+                plain(language, work, gocache))
     if args.multipl_e:
         print(f"\nMultiPL-E's format: {args.multipl_e} distinct samples, against MultiPL-E's own "
               "compile-and-run (C++: its prompts include <bits/stdc++.h>)")
-        print(f"{'language':<11} {'samples':>7} {'ours ms/sample':>15} {'plain ms/sample':>16} "
-              f"{'ratio':>6} {'ours CPU ms':>12} {'plain CPU ms':>13} {'CPU ratio':>9}")
-        for language in args.languages.split(","):
-            if language not in MULTIPL_E or toolchain(BUILTIN[language]) is None:
-                continue
+        print(HEADER)
+        for language in (name for name in languages if name in MULTIPL_E):
             work = multipl_e_samples(language, args.multipl_e)
             if language == "go":
                 plain(language, work[:1], gocache, multipl_e=True)
-            theirs, their_cpu = plain(language, work, gocache, multipl_e=True)
-            mine, my_cpu = ours(language, work, multipl_e=True)
-            n = len(work)
-            print(f"{language:<11} {n:>7} {1000 * mine / n:>15.0f} {1000 * theirs / n:>16.0f} "
-                  f"{theirs / mine:>6.2f} {1000 * my_cpu / n:>12.0f} "
-                  f"{1000 * their_cpu / n:>13.0f} {their_cpu / max(my_cpu, 1e-9):>9.2f}",
-                  flush=True)
+            row(language, len(work), ours(language, work, multipl_e=True),
+                plain(language, work, gocache, multipl_e=True))
     os.system(f"rm -rf {gocache}")  # noqa: S605 - our own temporary directory
 
 
