@@ -24,9 +24,12 @@ import struct
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from codesynth.languages import SANDBOX_PATH
+from codesynth.sandbox import _linux as L
 
 SOURCE = os.path.join(os.path.dirname(__file__), "javac_service", "CodesynthJavac.java")
 HEAP_MB = 256  # -Xmx: a compile bomb's heap ends in OutOfMemoryError and the JVM exits
@@ -114,8 +117,10 @@ def decode(payload: bytes) -> Compiled | Rejected | Failed:
 class JavacService:
     """The runner's handle on its warm compiler (started on first use)."""
 
-    def __init__(self, java: str | None = None) -> None:
+    def __init__(self, java: str | None = None, confine: Callable[[], Confinement | None]
+                 = lambda: None) -> None:
         self.java = java or shutil.which("java", path=SANDBOX_PATH)
+        self.confine = confine  # asked at each start: how to confine the JVM, if at all
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.used_cpu = 0.0  # CPU seconds the last request took (the JVM's, all threads)
@@ -173,12 +178,20 @@ class JavacService:
         # javac looks for plugins (``com.sun.source.util.Plugin``, which ``-proc:none`` does
         # not stop) through the JVM's own class path, which is otherwise its working
         # directory.
+        confinement = self.confine()
         if self.home is None or not os.path.isdir(self.home):
             self.home = tempfile.mkdtemp(prefix="codesynth-javac-")
+        source = SOURCE
+        if confinement is not None:  # its own copy of the service, readable by its uid
+            source = os.path.join(self.home, os.path.basename(SOURCE))
+            shutil.copyfile(SOURCE, source)
+            os.chmod(source, 0o444)
+            os.chmod(self.home, 0o555)
         self.process = subprocess.Popen(
-            [self.java, *_FLAGS, "-cp", self.home, SOURCE], stdin=subprocess.PIPE,
+            [self.java, *_FLAGS, "-cp", self.home, source], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.home,
-            start_new_session=True, env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"})
+            start_new_session=True, env={"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"},
+            preexec_fn=confinement.enter if confinement is not None else None)
         self.starts += 1
         assert self.process.stdout is not None
         try:  # a slow start is ours, not the job's: it builds with its own javac
@@ -223,6 +236,34 @@ class JavacService:
                     stream.close()
         with contextlib.suppress(subprocess.TimeoutExpired, OSError, ChildProcessError):
             process.wait(timeout=5)
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """Where the JVM runs when the runner can put it there (root, no user namespace): a
+    network namespace of its own (empty: not even the runner's), and a uid and gid of its own
+    that no job and no judge has (so none of them can signal it or read its memory, nor it
+    theirs), without supplementary groups; the runner's no-new-privileges is inherited, and
+    the jobs' system-call filter is installed last."""
+
+    uid: int
+    gid: int
+    seccomp: Any = None  # the jobs' filter (``_seccomp.Filter``), or None
+
+    def enter(self) -> None:  # in the child, before exec
+        L.unshare(L.CLONE_NEWNET)
+        os.setgroups([])
+        os.setresgid(self.gid, self.gid, self.gid)
+        os.setresuid(self.uid, self.uid, self.uid)
+        if self.seccomp is not None:
+            self.seccomp.install()
+
+
+def service_id(uid: int) -> int:
+    """The warm JVM's uid (and gid) for a worker whose programs run as ``uid``: in a range
+    apart from the workers' (``local.uid_block``: below 0x10000000) and the judges'
+    (``_job.judge_id``: uid + 0x40000000)."""
+    return uid + 0x20000000
 
 
 def _cpu(pid: int) -> float:

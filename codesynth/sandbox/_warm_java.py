@@ -3,21 +3,37 @@ started on the local backend only, held to each job's limits."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from codesynth.harness.java_warm import BUILD
 from codesynth.harness.java_warm import attach as attach_warm_build
 from codesynth.sandbox._cgroup import JobCgroup
-from codesynth.sandbox._javac_service import START_THREADS, JavacService
+from codesynth.sandbox._javac_service import (
+    START_THREADS,
+    Confinement,
+    JavacService,
+    service_id,
+)
 
 
 class WarmJava:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], runner: Any) -> None:
         # Not in a container: the JVM would share the one memory cgroup (and its charged
         # pages) with the jobs, whose limit is the container's.
+        self.runner = runner
         self.service: JavacService | None = None
         if config.get("java_warm", True) and config.get("mode") != "container":
-            self.service = JavacService()
+            self.service = JavacService(confine=self.confinement)
+
+    def confinement(self) -> Confinement | None:
+        """How the JVM is confined (see ``Confinement``): where the runner is root outside a
+        user namespace (the local backend as root); else it runs as the runner does."""
+        runner = self.runner
+        if not runner.isolate or os.getuid() != 0 or runner.userns:
+            return None
+        ids = service_id(runner.uid)
+        return Confinement(ids, ids, runner.seccomp)
 
     def threads(self) -> int:
         """The JVM's threads: they live in the worker's pids cgroup, not the job's."""

@@ -85,7 +85,7 @@ class Runner:
         self.keyring = False  # each job joins a new session keyring
         self.evidence: Buffer  # made once we are in our namespaces (see main)
         self.isolation = "none (UNSAFE: --unsafe-no-isolation)"
-        self.java = WarmJava(config)  # Java's warm compiler (local backend only)
+        self.java = WarmJava(config, self)  # Java's warm compiler (local backend only)
 
     def enter(self, config: dict[str, Any]) -> None:
         """Enter the namespaces and build the filesystem view (isolated mode only)."""

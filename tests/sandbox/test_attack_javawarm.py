@@ -323,3 +323,36 @@ def test_docker_a_job_that_kills_the_warm_jvm_never_spoils_the_next_jobs_verdict
     assert before.status is Status.PASSED, before.reason
     assert bomb.status is Status.TIMEOUT, bomb.reason
     assert after.status is Status.PASSED, (after.status, after.reason)
+
+
+def test_the_warm_jvm_is_confined_apart_from_runner_jobs_and_judges() -> None:
+    """The JVM parses hostile source: as root without a user namespace (the local backend
+    here), the runner starts it with a uid and gid of its own (never a job's or a judge's),
+    no supplementary groups, an empty network namespace, no new privileges and the jobs'
+    system-call filter."""
+    from tests.sandbox.test_java_warm import _services_below
+
+    needs("java")
+    if os.getuid() != 0:
+        pytest.skip("the runner confines the JVM only as root")
+    others = set(_services_below(os.getpid()))
+    sandbox = open_or_skip("local", workers=1, limits=LIMITS)
+    try:
+        e = sandbox.run(stdio(CORRECT["java"]))
+        assert e.status is Status.PASSED and e.build == WARM, e.reason
+        (jvm,) = set(_services_below(os.getpid())) - others
+        status = dict(line.split(":", 1) for line in
+                      Path(f"/proc/{jvm}/status").read_text().splitlines() if ":" in line)
+        uid = int(status["Uid"].split()[0])
+        runner = int(Path(f"/proc/{jvm}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        runner_uid = int(Path(f"/proc/{runner}/status").read_text().split("Uid:")[1].split()[0])
+        assert uid not in (0, runner_uid) and status["Gid"].split()[0] == str(uid)
+        assert status["Groups"].strip() == ""
+        assert status["NoNewPrivs"].strip() == "1" and status["Seccomp"].strip() == "2"
+        assert os.readlink(f"/proc/{jvm}/ns/net") != os.readlink(f"/proc/{runner}/ns/net")
+        # its uid is none of this worker's jobs' (they run as the runner's config uid) or
+        # judges' (uid + 0x40000000): it sits 0x20000000 above the jobs'
+        from codesynth.sandbox._javac_service import service_id
+        assert uid - service_id(0) < 0x10000000
+    finally:
+        sandbox.close()
