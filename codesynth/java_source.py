@@ -10,6 +10,7 @@ is a closed comment to javac, so it is one here too).
 
 from __future__ import annotations
 
+import bisect
 import re
 
 _TYPE = re.compile(r"\b(?:class|interface|enum|record)\s+([A-Za-z_$][\w$]*)")
@@ -87,44 +88,59 @@ def _blank(code: str) -> str:
     return "".join(out)
 
 
-def _top_level(clean: str) -> list[tuple[str, str, str]]:
-    """(name, modifiers, body) of every type declared at depth 0."""
-    depth_at = []
-    depth = 0
-    for ch in clean:
+def _depths(text: str) -> tuple[list[int], dict[int, int]]:
+    """The brace depth before each character, and where each ``{`` closes (its matching
+    ``}``; an unclosed one is absent). One pass."""
+    depth_at, close_of, stack, depth = [], {}, [], 0
+    for index, char in enumerate(text):
         depth_at.append(depth)
-        depth += (ch == "{") - (ch == "}")
-    found = []
+        if char == "{":
+            stack.append(index)
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if stack:
+                close_of[stack.pop()] = index
+    return depth_at, close_of
+
+
+def _before(positions: list[int], index: int) -> int:
+    """The last of the sorted ``positions`` before ``index``, or -1."""
+    at = bisect.bisect_left(positions, index) - 1
+    return positions[at] if at >= 0 else -1
+
+
+def _top_level(clean: str) -> list[tuple[str, str, str]]:
+    """(name, modifiers, body) of every type declared at depth 0: for each ``{`` at depth 0,
+    the last type keyword before it. Linear in the source (a hostile one, thousands of type
+    keywords before one brace, is read by the runner before its job's clock runs)."""
+    depth_at, close_of = _depths(clean)
+    opens = [index for index, char in enumerate(clean) if char == "{"]
+    separators = [index for index, char in enumerate(clean) if char in ";}"]
+    chosen: dict[int, re.Match[str]] = {}
     for match in _TYPE.finditer(clean):
         if depth_at[match.start()] != 0:
             continue
-        head_start = max(clean.rfind(";", 0, match.start()), clean.rfind("}", 0, match.start()))
-        modifiers = clean[head_start + 1:match.start()]
-        open_at = clean.find("{", match.end())
-        if open_at < 0:
-            continue
-        level, close_at = 0, len(clean)
-        for index in range(open_at, len(clean)):
-            level += (clean[index] == "{") - (clean[index] == "}")
-            if level == 0:
-                close_at = index
-                break
+        at = bisect.bisect_left(opens, match.end())
+        if at < len(opens):
+            chosen[opens[at]] = match  # the last keyword before this brace declares it
+    found = []
+    for open_at, match in sorted(chosen.items()):
+        modifiers = clean[_before(separators, match.start()) + 1:match.start()]
+        close_at = close_of.get(open_at, len(clean))
         found.append((match.group(1), modifiers, clean[open_at + 1:close_at]))
     return found
 
 
 def _has_main(body: str) -> bool:
-    depth = 0
-    depth_at = []
-    for ch in body:
-        depth_at.append(depth)
-        depth += (ch == "{") - (ch == "}")
+    depth_at, _ = _depths(body)
+    separators = [index for index, char in enumerate(body) if char in ";{}"]
+    previous = -1  # (the heads are disjoint: linear however many ``void main(`` there are)
     for match in _MAIN.finditer(body):
-        if depth_at[match.start()] != 0:
-            continue
-        head_start = max(body.rfind(";", 0, match.start()), body.rfind("}", 0, match.start()),
-                         body.rfind("{", 0, match.start()))
-        if re.search(r"\bstatic\b", body[head_start + 1:match.start()]):
+        head_start = max(_before(separators, match.start()), previous)
+        previous = match.end() - 1
+        if depth_at[match.start()] == 0 and re.search(r"\bstatic\b",
+                                                      body[head_start + 1:match.start()]):
             return True
     return False
 

@@ -128,3 +128,13 @@ def test_the_languages_image_makes_the_same_set() -> None:
         block = next(run for run in runs if run.startswith(f"d={directory} "))
         assert f"'{header_text(set_name)}' > $d/{name}".replace("\n", "\\n") in block
         assert f"g++ {' '.join(flags)} -pipe -x c++-header $d/{name} -o $d/{name}.gch" in block
+
+
+def test_a_spliced_line_ends_the_leading_includes() -> None:
+    # a backslash or C++11's trigraph ??/ at a line's end splices the next line onto it (into
+    # a // comment); a splice inside a block comment can close it early: no set is taken
+    for source in ("#include <stdlib.h> // \\\n#include <algorithm>\n",
+                   "// ??/\n#include <algorithm>\n",
+                   "/* a *\\\n/ int x;\n*/\n#include <algorithm>\n",
+                   "#include <stdlib.h>\n#include <algorithm> ??/\n#include <vector>\n"):
+        assert leading_includes(source) in ([], ["stdlib.h"]), source

@@ -44,3 +44,52 @@ def test_a_hostile_source_is_read_in_one_pass() -> None:
     assert unescaped(hostile) == hostile
     source = "public class Main { public static void main(String[] a) {} }\n"
     assert block_main_class(hostile, source) == "Main"
+
+
+def test_hostile_declarations_are_read_in_one_pass() -> None:
+    # thousands of type keywords (or `void main(`) before one brace: each used to rescan
+    # the rest of the source (~11 s of the runner's CPU for 64 KB, before the job's clock)
+    from codesynth.java_source import main_class, public_class
+
+    body = "public static void main(String[] a) {} }\n"
+    hostile = "class A " * 40_000 + "{" + " x" * 100_000 + "}\n" + \
+        "public class Main {\n" + "void main( " * 40_000 + ";\n" + body
+    assert public_class(hostile) == "Main"
+    assert main_class(hostile) == "Main"
+
+
+def by_scanning(clean: str) -> list[tuple[str, str, str]]:
+    """The per-keyword scan this module did before (quadratic), keeping for each opening
+    brace the last keyword before it."""
+    from codesynth.java_source import _TYPE
+
+    depth_at, depth = [], 0
+    for char in clean:
+        depth_at.append(depth)
+        depth += (char == "{") - (char == "}")
+    chosen: dict[int, tuple[str, str, str]] = {}
+    for match in _TYPE.finditer(clean):
+        open_at = clean.find("{", match.end())
+        if depth_at[match.start()] != 0 or open_at < 0:
+            continue
+        head = max(clean.rfind(";", 0, match.start()), clean.rfind("}", 0, match.start()))
+        level, close_at = 0, len(clean)
+        for index in range(open_at, len(clean)):
+            level += (clean[index] == "{") - (clean[index] == "}")
+            if level == 0:
+                close_at = index
+                break
+        chosen[open_at] = (match.group(1), clean[head + 1:match.start()],
+                           clean[open_at + 1:close_at])
+    return [chosen[key] for key in sorted(chosen)]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["class A", "public class B", "enum C", "{", "}", ";",
+                                 "static void main(String[] a)", "void main(", " x "]),
+                max_size=25))
+def test_the_declarations_read_as_by_scanning(parts: list[str]) -> None:
+    from codesynth.java_source import _top_level
+
+    text = " ".join(parts)
+    assert _top_level(text) == by_scanning(text)

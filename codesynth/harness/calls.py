@@ -79,13 +79,37 @@ _FOLD = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
          ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
 
 
+_LARGEST = 1 << 20  # elements (a string: characters) a folded literal may hold in all
+
+
+def _weight(value: Any) -> int:
+    """How many elements (characters, for a string) ``value`` holds, nested ones included."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return 1 + sum(_weight(item) for item in value)
+    if isinstance(value, dict):
+        return 1 + sum(_weight(key) + _weight(item) for key, item in value.items())
+    return 1
+
+
 def _folded(node: ast.expr) -> Any:
-    """A literal, or arithmetic on literals (``2.0 / 3.0``, ``3 * 19``, ``'ab' + 'c'``)."""
+    """A literal, or arithmetic on literals (``2.0 / 3.0``, ``3 * 19``, ``'ab' + 'c'``,
+    ``[0] * 3``). Whatever would hold more than ``_LARGEST`` elements is refused before it is
+    built: tests are read by the runner (outside any job's memory limit) and by the judge."""
     if isinstance(node, ast.BinOp) and type(node.op) in _FOLD:
         left, right = _folded(node.left), _folded(node.right)
-        if isinstance(left, str) and isinstance(right, int) and len(left) * right > 1 << 20 \
-                or isinstance(left, list | tuple | str) and len(left) > 1 << 20:
+        sequence = (str, list, tuple)
+        if isinstance(node.op, ast.Mult) and isinstance(left, int) and isinstance(
+                right, sequence):
+            left, right = right, left  # ``n * [0]`` as ``[0] * n``
+        if isinstance(node.op, ast.Mult) and isinstance(left, sequence) and isinstance(
+                right, int) and _weight(left) * max(right, 0) > _LARGEST \
+                or isinstance(node.op, ast.Add) and isinstance(left, sequence) and \
+                _weight(left) + _weight(right) > _LARGEST:
             raise ValueError("too large")
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):
+            raise ValueError("string formatting is not a literal")  # ``"%0999999999d" % 1``
         return _FOLD[type(node.op)](left, right)
     if isinstance(node, (ast.Tuple, ast.List)):
         items = [_folded(e) for e in node.elts]

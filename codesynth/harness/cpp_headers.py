@@ -51,16 +51,19 @@ def leading_includes(source: str) -> list[str]:
         end = len(text) if end < 0 else end
         line = text[index:end]
         stripped = line.strip()
+        if stripped.endswith("\\") or "??" in line:
+            # a line spliced onto the next (a backslash, or the trigraph ``??/`` that C++11
+            # and C++14 read as one): what follows is not read as its own line, so stop here
+            return names
         if not stripped or stripped.startswith("//"):
-            if stripped.endswith("\\"):
-                return names  # a // comment continued onto the next line: stop here
             index = end + 1
             continue
         if stripped.startswith("/*"):
             close = text.find("*/", index + line.index("/*") + 2)
             if close < 0 or text[close + 2:text.find("\n", close) if "\n" in text[close:]
-                                  else len(text)].strip():
-                return names  # unclosed, or text after the comment on its line
+                                  else len(text)].strip() or "\\" in text[index:close] or \
+                    "??" in text[index:close]:
+                return names  # unclosed, text after it on its line, or a splice inside it
             index = text.find("\n", close)
             index = len(text) if index < 0 else index + 1
             continue

@@ -34,6 +34,7 @@ from codesynth.sandbox import _linux as L
 SOURCE = os.path.join(os.path.dirname(__file__), "javac_service", "CodesynthJavac.java")
 HEAP_MB = 256  # -Xmx: a compile bomb's heap ends in OutOfMemoryError and the JVM exits
 MEMORY_MB = 640  # resident memory past which the JVM is restarted after its reply
+GROWTH_MB = 192  # ... or growth past its size at start (a heap a large build left behind)
 REPLY_BYTES = 64 << 20  # the largest reply read (class files)
 START_SECONDS = 30.0
 START_THREADS = 64  # room the JVM needs in the worker's pids cgroup to start
@@ -124,6 +125,7 @@ class JavacService:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.used_cpu = 0.0  # CPU seconds the last request took (the JVM's, all threads)
+        self.baseline_mb = 0.0  # the JVM's resident size when it was ready
         self.home: str | None = None  # the JVM's empty working directory and class path
 
     def available(self) -> bool:
@@ -140,6 +142,7 @@ class JavacService:
         try:
             process = self._started()
             before = _cpu(process.pid)
+            resident = self.resident_mb()
             _reset_peak(process.pid)
             end = time.monotonic() + (cpu if wall is None else wall)
             request = encode(options, sources)
@@ -158,13 +161,16 @@ class JavacService:
         except (OSError, _Broken, struct.error, ValueError) as exc:
             self.stop()
             return Failed(f"the warm compiler failed: {exc}"[:500])
-        peak = _peak_mb(process.pid)
-        if isinstance(answer, Failed) or self.resident_mb() > MEMORY_MB:
+        # What a fresh javac would have needed: the JVM as it started, plus what this build
+        # added to it (never what earlier builds left in its heap).
+        needed = self.baseline_mb + max(0.0, _peak_mb(process.pid) - resident)
+        if isinstance(answer, Failed) or self.resident_mb() > min(
+                MEMORY_MB, self.baseline_mb + GROWTH_MB):
             self.stop()  # a javac crash or a grown heap: the next request gets a new JVM
         if self.used_cpu > cpu:
             return Timeout(self.used_cpu)
-        if peak > memory_mb:
-            return Failed(f"the warm compiler peaked at {peak:.0f} MB, past the job's "
+        if needed > memory_mb:
+            return Failed(f"the warm compiler needed {needed:.0f} MB, past the job's "
                           f"{memory_mb} MB")
         return answer
 
@@ -200,6 +206,16 @@ class JavacService:
             raise _Broken("the warm compiler did not start in time") from None
         if ready != b"\0\0\0\0":
             raise _Broken("the warm compiler did not start")
+        self.baseline_mb = self.resident_mb()
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError, _Broken, TimeoutError, struct.error):
+            # one small build first, so a job's build after a (re)start costs about what it
+            # costs later (a cold javac's classes and JIT are ours, not the job's)
+            _write(self.process.stdin.fileno(), _string(encode([], {"W.java": _WARM_UP})),
+                   time.monotonic() + START_SECONDS)
+            size = struct.unpack(">i", _read(self.process.stdout.fileno(), 4,
+                                             time.monotonic() + START_SECONDS))[0]
+            _read(self.process.stdout.fileno(), size, time.monotonic() + START_SECONDS)
         return self.process
 
     def resident_mb(self) -> float:
@@ -236,6 +252,19 @@ class JavacService:
                     stream.close()
         with contextlib.suppress(subprocess.TimeoutExpired, OSError, ChildProcessError):
             process.wait(timeout=5)
+
+
+_WARM_UP = """import java.util.*;
+import java.util.stream.*;
+class W {
+    static List<Integer> f(List<Integer> xs, Map<String, Integer> m) {
+        List<Integer> out = new ArrayList<>();
+        for (int x : xs) if (x % 2 == 0) out.add(x * 2);
+        out.sort(Comparator.comparing((Integer v) -> -v));
+        return xs.stream().filter(v -> v > 0).map(v -> v + m.size()).collect(Collectors.toList());
+    }
+}
+"""
 
 
 @dataclass(frozen=True)
