@@ -67,6 +67,12 @@ def test_humaneval_check_uses_the_entry_point_and_folds_constants() -> None:
     ("assert math.isclose(f(1), 1.0, abs_tol=-1)\n", 1, "must be non-negative"),
     ("assert math.isclose(f(1), 'a')\n", 1, "the expected value is not a number"),
     ("import math\n", None, "the tests assert nothing"),
+    # refused before they are built (the runner reads tests outside any job's limits)
+    ("assert f([0] * 4194304) == 1\n", 1, "not a literal"),
+    ("assert f(4194304 * [0]) == 1\n", 1, "not a literal"),
+    ("assert f([[0] * 2048] * 2048) == 1\n", 1, "not a literal"),
+    ("assert f(8000000 * 'a') == 1\n", 1, "not a literal"),
+    ("assert f(1) == '%09999999d' % 1\n", 1, "not a literal"),
 ])
 def test_untranslatable_says_where_and_why(tests: str, line: int | None, what: str) -> None:
     with pytest.raises(Untranslatable, match=what) as caught:
