@@ -34,7 +34,6 @@ from codesynth.sandbox import _linux as L
 SOURCE = os.path.join(os.path.dirname(__file__), "javac_service", "CodesynthJavac.java")
 HEAP_MB = 256  # -Xmx: a compile bomb's heap ends in OutOfMemoryError and the JVM exits
 MEMORY_MB = 640  # resident memory past which the JVM is restarted after its reply
-GROWTH_MB = 192  # ... or growth past its size at start (a heap a large build left behind)
 REPLY_BYTES = 64 << 20  # the largest reply read (class files)
 START_SECONDS = 30.0
 START_THREADS = 64  # room the JVM needs in the worker's pids cgroup to start
@@ -164,9 +163,12 @@ class JavacService:
         # What a fresh javac would have needed: the JVM as it started, plus what this build
         # added to it (never what earlier builds left in its heap).
         needed = self.baseline_mb + max(0.0, _peak_mb(process.pid) - resident)
-        if isinstance(answer, Failed) or self.resident_mb() > min(
-                MEMORY_MB, self.baseline_mb + GROWTH_MB):
-            self.stop()  # a javac crash or a grown heap: the next request gets a new JVM
+        if isinstance(answer, Failed) or self.resident_mb() > MEMORY_MB:
+            # a javac crash or a grown heap: the next request gets a new JVM (and so a colder
+            # one: rare, as a restart after every large build made the next job's build cost
+            # more CPU than before it; what a large build leaves in the heap is not counted
+            # against the next one, above)
+            self.stop()
         if self.used_cpu > cpu:
             return Timeout(self.used_cpu)
         if needed > memory_mb:

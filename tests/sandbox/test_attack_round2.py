@@ -141,8 +141,10 @@ def test_a_heavy_build_never_changes_how_the_next_jobs_are_built() -> None:
     sandbox = open_or_skip("local", workers=1, limits=small)
     try:
         warm = [sandbox.run(innocent) for _ in range(3)]
+        # room for noise, not for the in-job javac (~2x the warm build's CPU): the build
+        # assertion below says which one built it
         tight = dataclasses.replace(small, cpu_time=round(
-            max(e.cpu_time for e in warm[1:]) + 0.05, 2))
+            max(e.cpu_time for e in warm[1:]) + 0.3, 2))
         before = sandbox.run(innocent, tight)
         heavy = sandbox.run(stdio(_heavy_to_build(6000), "heavy"), LIMITS)
         after = sandbox.run(innocent, tight)
