@@ -16,7 +16,7 @@ import time
 from codesynth.records import WALL_BACKSTOP
 
 
-def _cpu_of(pid: int) -> float | None:
+def cpu_of(pid: int) -> float | None:
     """CPU seconds of ``pid`` (all its threads) and of its children it waited for."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -72,7 +72,7 @@ def watch_calls(pid: int, results_fd: int, limit: float, startup: float = 0.0,
     pidfd = os.pidfd_open(pid)
     try:
         offset, lines, seen = 0, ResultLines(first), 0
-        since_wall, since_cpu = time.monotonic(), _cpu_of(pid) or 0.0
+        since_wall, since_cpu = time.monotonic(), cpu_of(pid) or 0.0
         while not select.select([pidfd], [], [], 0.02)[0]:
             for _ in range(16):  # up to 1 MiB a round
                 more = os.pread(results_fd, 1 << 16, offset)
@@ -80,7 +80,7 @@ def watch_calls(pid: int, results_fd: int, limit: float, startup: float = 0.0,
                 lines.feed(more)
                 if len(more) < 1 << 16:
                     break
-            cpu = _cpu_of(pid)
+            cpu = cpu_of(pid)
             if cpu is None:
                 return False
             if lines.count != seen:

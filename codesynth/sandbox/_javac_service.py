@@ -28,8 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from codesynth.harness.call_limits import cpu_of
 from codesynth.languages import SANDBOX_PATH
 from codesynth.sandbox import _linux as L
+from codesynth.sandbox._runner_support import rss_mb
 
 SOURCE = os.path.join(os.path.dirname(__file__), "javac_service", "CodesynthJavac.java")
 HEAP_MB = 256  # -Xmx: a compile bomb's heap ends in OutOfMemoryError and the JVM exits
@@ -138,25 +140,20 @@ class JavacService:
         size of ``memory_mb`` (past it: ``Failed``, so the job's own javac meets the limit
         itself). ``used_cpu`` says what the request took."""
         self.used_cpu = 0.0
+        deadline = cpu if wall is None else wall
         try:
             process = self._started()
-            before = _cpu(process.pid)
+            before = cpu_of(process.pid) or 0.0
             resident = self.resident_mb()
             _reset_peak(process.pid)
-            end = time.monotonic() + (cpu if wall is None else wall)
-            request = encode(options, sources)
-            assert process.stdin is not None and process.stdout is not None
-            _write(process.stdin.fileno(), _string(request), end)
-            size = struct.unpack(">i", _read(process.stdout.fileno(), 4, end))[0]
-            if not 0 < size <= REPLY_BYTES:
-                raise _Broken(f"a reply of {size} bytes")
-            answer = decode(_read(process.stdout.fileno(), size, end))
-            self.used_cpu = max(0.0, _cpu(process.pid) - before)
+            answer = decode(_exchange(process, encode(options, sources),
+                                      time.monotonic() + deadline))
+            self.used_cpu = max(0.0, (cpu_of(process.pid) or 0.0) - before)
         except TimeoutError:
-            self.used_cpu = max(0.0, _cpu(self.process.pid) - before) \
+            self.used_cpu = max(0.0, (cpu_of(self.process.pid) or 0.0) - before) \
                 if self.process is not None else 0.0
             self.stop()
-            return Timeout(cpu if wall is None else wall)
+            return Timeout(deadline)
         except (OSError, _Broken, struct.error, ValueError) as exc:
             self.stop()
             return Failed(f"the warm compiler failed: {exc}"[:500])
@@ -209,26 +206,20 @@ class JavacService:
         if ready != b"\0\0\0\0":
             raise _Broken("the warm compiler did not start")
         self.baseline_mb = self.resident_mb()
-        assert self.process.stdin is not None
         with contextlib.suppress(OSError, _Broken, TimeoutError, struct.error):
             # one small build first, so a job's build after a (re)start costs about what it
             # costs later (a cold javac's classes and JIT are ours, not the job's)
-            _write(self.process.stdin.fileno(), _string(encode([], {"W.java": _WARM_UP})),
-                   time.monotonic() + START_SECONDS)
-            size = struct.unpack(">i", _read(self.process.stdout.fileno(), 4,
-                                             time.monotonic() + START_SECONDS))[0]
-            _read(self.process.stdout.fileno(), size, time.monotonic() + START_SECONDS)
+            _exchange(self.process, encode([], {"W.java": _WARM_UP}),
+                      time.monotonic() + START_SECONDS)
         return self.process
 
     def resident_mb(self) -> float:
         if self.process is None:
             return 0.0
         try:
-            with open(f"/proc/{self.process.pid}/statm") as handle:
-                pages = int(handle.read().split()[1])
+            return rss_mb(self.process.pid)
         except (OSError, ValueError, IndexError):
             return 0.0
-        return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
     def threads(self) -> int:
         """The JVM's threads now (0 when none runs): the runner adds them to the worker's
@@ -297,14 +288,15 @@ def service_id(uid: int) -> int:
     return uid + 0x20000000
 
 
-def _cpu(pid: int) -> float:
-    """CPU seconds the process has used (all its threads), 0 when it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
+def _exchange(process: subprocess.Popen[bytes], request: bytes, end: float) -> bytes:
+    """One framed request to the JVM and its reply's payload, by ``end`` (``TimeoutError``
+    past it; ``_Broken`` for a reply of an impossible size)."""
+    assert process.stdin is not None and process.stdout is not None
+    _write(process.stdin.fileno(), _string(request), end)
+    size = struct.unpack(">i", _read(process.stdout.fileno(), 4, end))[0]
+    if not 0 < size <= REPLY_BYTES:
+        raise _Broken(f"a reply of {size} bytes")
+    return _read(process.stdout.fileno(), size, end)
 
 
 def _reset_peak(pid: int) -> None:

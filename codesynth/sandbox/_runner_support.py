@@ -53,9 +53,10 @@ def harden() -> tuple[Filter, bool, str]:
     return seccomp, True, f"{DESCRIPTION} + keyring(new session keyring per job)"
 
 
-def rss_mb() -> float:
-    """The runner's resident memory: the container's share the job's budget does not pay."""
-    with open("/proc/self/statm") as handle:
+def rss_mb(pid: int | str = "self") -> float:
+    """A process's resident memory (by default the runner's: the container's share the
+    job's budget does not pay)."""
+    with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
