@@ -31,6 +31,7 @@ from codesynth.harness.stdio import (
     run_cases,
 )
 from codesynth.languages import BUILTIN, Language
+from codesynth.records import STANDARDS
 
 _DIAGNOSTICS = 64 << 10  # bytes of the compiler's output kept
 RESULTS_BYTES = 8 << 20  # of a driver's results (and of stdout) sent back to the judge
@@ -243,9 +244,10 @@ def run_compiled_stdio(job: dict[str, Any], evidence: Evidence, session: Any) ->
 
 def with_standard(form: dict[str, Any], language: Any, standard: str) -> dict[str, Any]:
     """``form`` with its compile command's (or the language's) ``-std=`` set to
-    ``standard`` (a value ``records.STANDARDS`` allows: the job was checked when made)."""
+    ``standard``, when ``records.STANDARDS`` allows it for the language (the job was checked
+    when made; the judge asks again rather than pass anything on to the compiler)."""
     argv = list(form.get("compile") or language.compile or ())
-    if not argv or not re.fullmatch(r"(?:c|gnu)\+\+\d\d", standard):
+    if not argv or standard not in STANDARDS.get(language.name, ()):
         return form
     argv = [f"-std={standard}" if part.startswith("-std=") else part for part in argv]
     if f"-std={standard}" not in argv:
