@@ -122,9 +122,19 @@ class Language:
         return self.source.format(main=self.main_name(code))
 
     def command(self, argv: tuple[str, ...], code: str) -> list[str]:
-        return [part.format(source=self.source_name(code), main=self.main_name(code),
-                            entry=self.entry_name(code), max_ram=max_ram(),
-                            javac_cds=javac_cds(), ld=linker()) for part in argv]
+        """``argv`` with its placeholders filled; ``{crates}`` (a whole argument) becomes
+        rustc's arguments for the prebuilt crates (``harness/drivers/crates``), or nothing."""
+        out: list[str] = []
+        for part in argv:
+            if part == "{crates}":
+                from codesynth.harness.drivers.crates import flags
+
+                out += flags()
+                continue
+            out.append(part.format(source=self.source_name(code), main=self.main_name(code),
+                                   entry=self.entry_name(code), max_ram=max_ram(),
+                                   javac_cds=javac_cds(), ld=linker()))
+        return out
 
     def first_error(self, output: str) -> tuple[str, int | None]:
         """The compiler's first message and its line (None when it names none)."""
@@ -221,13 +231,13 @@ GO = Language(
 # gold: ~35 % less compile CPU than a static, 16-unit, bfd link of the same program.
 RUST_NATIVE_COMPILE = ("rustc", "--edition", "2021", "--cfg", "test", "-C", "opt-level=0",
                        "-C", "debuginfo=0", "-C", "strip=debuginfo", "-C", "prefer-dynamic",
-                       "-C", "codegen-units=1", "-C", "link-arg={ld}", "-o", "solution",
-                       "{source}")
+                       "-C", "codegen-units=1", "-C", "link-arg={ld}", "{crates}", "-o",
+                       "solution", "{source}")
 
 RUST = Language(
     name="rust", source="main.rs",
     compile=("rustc", "--edition", "2021", "-O", "-C", "strip=debuginfo",
-             "-C", "link-arg={ld}", "-o", "solution", "{source}"),  # gold: ~11 % less CPU
+             "-C", "link-arg={ld}", "{crates}", "-o", "solution", "{source}"),  # gold: -11 % CPU
     run=("./solution",), binaries=("rustc",), version=("rustc", "--version"),
     error_line=r"^(?P<message>error(?:\[E\d+\])?: .*)\n\s*--> main\.rs:(?P<line>\d+):\d+")
 

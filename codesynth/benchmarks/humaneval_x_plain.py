@@ -7,12 +7,14 @@ codesynth: the difference is on purpose, see the README's multi-language section
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from codesynth.benchmarks.base import Problem
+from codesynth.harness.drivers import crates
 from codesynth.harness.drivers.go import as_main_package
 from codesynth.languages import SANDBOX_PATH
 
@@ -49,9 +51,13 @@ def _go_env(gocache: str, gopath: str) -> dict[str, str]:
 
 
 def plain_passes(row: dict[str, Any], generation: str, gocache: str,
-                 timeout: float = 120.0) -> bool:
+                 timeout: float = 120.0, rust: str = "cargo",
+                 rust_project: str | None = None) -> bool:
     """Whether HumanEval-X's way of running ``generation`` for the problem ``row`` (a row
-    parsed by the ``humaneval-x`` benchmark) exits 0 at every step."""
+    parsed by the ``humaneval-x`` benchmark) exits 0 at every step. Rust: its harness's
+    ``cargo check`` + ``cargo test`` in one Cargo project (``rust_project``; by default in
+    ``gocache``, kept warm like the Go cache), or with ``rust="rustc"`` the
+    cheaper ``rustc --test`` with the same crates and the test binary."""
     from codesynth.benchmarks.humaneval_x import HumanEvalX
 
     language = row["_language"]
@@ -70,11 +76,36 @@ def plain_passes(row: dict[str, Any], generation: str, gocache: str,
         # GOPATH: Debian's testify (/usr/share/gocode)
         return _passes("main_test.go", as_main_package(program), [
             (["go", "test", "."], _go_env(gocache, "{work}/go:/usr/share/gocode"))], timeout)
-    if language == "rust":
+    if language == "rust" and rust == "rustc":
         return _passes("main.rs", program, [
-            (["rustc", "--edition", "2021", "--test", "main.rs", "-o", "test"], {}),
-            (["./test", "--test-threads=1"], {})], timeout)
+            (["rustc", "--edition", "2021", "--test", *crates.flags(), "main.rs", "-o", "test"],
+             {}), (["./test", "--test-threads=1"], {})], timeout)
+    if language == "rust":
+        project = rust_project or os.path.join(gocache, "rust-project")
+        return _cargo_passes(row["task_id"], program, project, timeout)
     return _passes("test.js", program, [(["node", "test.js"], {})], timeout, silent=True)
+
+
+def _cargo_passes(task_id: str, program: str, project: str, timeout: float) -> bool:
+    """HumanEval-X's Rust: one Cargo project depending on rand, regex and md5 (here Debian's
+    sources, offline; see ``harness/drivers/crates``), the program written to
+    ``src/bin/<task>.rs``, then ``cargo check --bin <task>`` and ``cargo test --bin <task>``
+    (both ``--message-format json``); it passes when both exit 0. The project's ``target``
+    stays between samples (its dependencies build on the first one)."""
+    name = task_id.lower().replace("/", "_")
+    env = crates.cargo_project(project, "rust")
+    os.makedirs(os.path.join(project, "src", "bin"), exist_ok=True)
+    Path(project, "src", "bin", f"{name}.rs").write_text(program)
+    for step in ("check", "test"):
+        try:
+            done = subprocess.run(["cargo", step, "--offline", "--bin", name,
+                                   "--message-format", "json"], cwd=project, env=env,
+                                  capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return False
+        if done.returncode != 0:
+            return False
+    return True
 
 
 def multipl_e_plain_passes(row: dict[str, Any], completion: str, gocache: str,

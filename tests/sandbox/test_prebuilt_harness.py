@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from codesynth.harness.drivers import native, prebuilt
+from codesynth.harness.drivers import crates, native, prebuilt
 from codesynth.languages import CPP_NATIVE_COMPILE, RUST_NATIVE_COMPILE, SANDBOX_PATH
 from codesynth.records import Job, Limits, Status
 from codesynth.sandbox.protocol import Sandbox
@@ -84,8 +84,9 @@ def _build_and_run(form: native.Form, source: str, work: Path) -> tuple[int, str
     for name, text in form.files.items():
         (work / name).write_text(text)
     assert form.compile is not None
-    argv = [part.replace("{ld}", "-fuse-ld=bfd").replace("{source}", source)
-            for part in form.compile]
+    argv = [flag for part in form.compile for flag in (
+        crates.flags() if part == "{crates}"
+        else [part.replace("{ld}", "-fuse-ld=bfd").replace("{source}", source)])]
     env = {"PATH": SANDBOX_PATH, "HOME": str(work), "LANG": "C.UTF-8"}
     built = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stdout + built.stderr

@@ -164,7 +164,10 @@ def prepare(path: str = SANDBOX_PATH, root: str = PCH_ROOT) -> list[str]:
         except (OSError, subprocess.SubprocessError):
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-    return made
+    from codesynth.harness.drivers import crates  # HumanEval-X's Rust crates (same rules)
+
+    built = crates.prepare(path, root)
+    return made + ([built] if built else [])
 
 
 if __name__ == "__main__":  # the runner image's build: ``python3 -m ...drivers.prebuilt``
