@@ -54,7 +54,8 @@ WARM_MODULES = {
     "compiled": ("codesynth.harness.compiled_tests", "codesynth.harness.drivers.native",
                  "codesynth.harness.drivers.frameworks", "codesynth.java_source",
                  *(f"codesynth.harness.drivers.{name}" for name in (
-                     "cpp", "go", "java", "javascript", "rust", "native_go", "native_js"))),
+                     "cpp", "go", "java", "javascript", "rust", "native_go", "native_js",
+                     "crates"))),
 }
 
 __all__ = ["STYLES", "WARM_MODULES", "Evidence", "Style"]
