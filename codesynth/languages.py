@@ -248,11 +248,16 @@ RUST = Language(
 # by the JVM (-Xshare:auto).
 JAVAC_CDS = "/var/cache/codesynth/pch/javac-static.jsa"
 JAVAC_FLAGS = (*(f"-J{flag}" for flag in _JVM_FLAGS), "-J{javac_cds}", "-encoding", "UTF-8")
+# javatuples (Debian's libjavatuples-java) on every Java class path: MultiPL-E's Java prompts
+# all import org.javatuples.* and its harness puts the jar on javac's and java's class path
+# (a path that does not exist is ignored by both).
+JAVATUPLES_JAR = "/usr/share/java/javatuples.jar"
+JAVA_CLASS_PATH = f".:{JAVATUPLES_JAR}"
 
 JAVA = Language(
     name="java", source="{main}.java",
-    compile=("javac", *JAVAC_FLAGS, "-d", ".", "{source}"),
-    run=("java", *_JVM_FLAGS, "-cp", ".", "{entry}"), binaries=("javac", "java"),
+    compile=("javac", *JAVAC_FLAGS, "-cp", JAVA_CLASS_PATH, "-d", ".", "{source}"),
+    run=("java", *_JVM_FLAGS, "-cp", JAVA_CLASS_PATH, "{entry}"), binaries=("javac", "java"),
     case_cpu=0.2,  # a JVM starts in ~0.05 s of CPU here (more on a loaded machine)
     env={"MALLOC_ARENA_MAX": "2"},  # each glibc arena reserves 64 MiB of address space
     version=("javac", "-version"), etc=("/etc/java-*",),

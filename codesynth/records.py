@@ -180,8 +180,10 @@ class InvalidJob(ValueError):
         self.field, self.detail = field, detail
 
 
+# the standard (C++) or edition (Rust) a program is compiled for, per language
 STANDARDS = {"cpp": tuple(f"{gnu}++{year}" for gnu in ("c", "gnu")
-                          for year in ("11", "14", "17", "20"))}
+                          for year in ("11", "14", "17", "20")),
+             "rust": ("2015", "2018", "2021")}
 
 
 def standard_problem(standard: Any, language: Any) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Run, squash
@@ -279,6 +279,7 @@ _LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "
     and not re.match(r"[ \t*#>-]*(example\s+|sample\s+)?(input|output)", t, re.I))
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # (a filtered strategy on a busy VM)
 @given(st.lists(st.tuples(st.lists(_LINE, min_size=1, max_size=3),
                           st.lists(_LINE, min_size=1, max_size=3)), min_size=1, max_size=4))
 def test_cases_written_as_blocks_are_read_back(pairs: list[tuple[list[str], list[str]]]

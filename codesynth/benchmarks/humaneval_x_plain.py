@@ -127,7 +127,7 @@ def multipl_e_plain_passes(row: dict[str, Any], completion: str, gocache: str,
             (["go", "test", "problem_test.go"], _go_env(gocache, "{work}/go"))], timeout)
     if language == "rust":
         return _passes("main.rs", program, [
-            (["rustc", "--edition", "2021", "main.rs", "-o", "test"], {}), (["./test"], {})],
+            (["rustc", "main.rs", "-o", "test"], {}), (["./test"], {})],  # (Rust 2015)
             timeout)
     if language == "typescript":
         return _passes("test.ts", program, [

@@ -249,6 +249,12 @@ def with_standard(form: dict[str, Any], language: Any, standard: str) -> dict[st
     argv = list(form.get("compile") or language.compile or ())
     if not argv or standard not in STANDARDS.get(language.name, ()):
         return form
+    if language.name == "rust":  # ``--edition YEAR``
+        if "--edition" in argv and argv.index("--edition") + 1 < len(argv):
+            argv[argv.index("--edition") + 1] = standard
+        else:
+            argv[1:1] = ["--edition", standard]
+        return {**form, "compile": argv}
     argv = [f"-std={standard}" if part.startswith("-std=") else part for part in argv]
     if f"-std={standard}" not in argv:
         argv.insert(1, f"-std={standard}")

@@ -20,6 +20,7 @@ import re
 import resource
 import secrets
 import signal as signals
+import sys
 from typing import Any
 
 from codesynth.harness.calls import ERROR, Call, Untranslatable, parse, result_line, same, shown
@@ -188,6 +189,9 @@ def run_native(job: dict[str, Any], evidence: Evidence, session: Any) -> None:
     if run is None:
         evidence.final("failed", phase="tests", reason=session.broken or "no run report")
         return
+    if run.get("stdout"):  # what the program printed, in the record's stdout (never evidence)
+        sys.stdout.write(run["stdout"])
+        sys.stdout.flush()
     if found:
         from codesynth.harness.drivers.frameworks import framework_verdict
 

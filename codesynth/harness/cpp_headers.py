@@ -26,7 +26,7 @@ from codesynth.languages import PCH_ROOT
 # HumanEval-X's own harness puts these lines before every C++ program (its IMPORT_HELPER;
 # ``benchmarks/humaneval_x.CPP_HEADERS``, which a test keeps equal to this).
 HUMANEVAL_X = ("stdlib.h", "algorithm", "math.h", "stdio.h", "vector", "string", "climits",
-               "cstring", "iostream", "cassert")
+               "cstring", "iostream")
 # MultiPL-E's C++ prompts start with these two (``bits/stdc++.h``: ~1 s of g++ per sample
 # parsed as text, ~0.2 s from its PCH).
 MULTIPL_E = ("assert.h", "bits/stdc++.h")

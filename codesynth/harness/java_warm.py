@@ -22,6 +22,8 @@ import re
 import time
 from typing import Any
 
+from codesynth.languages import JAVA_CLASS_PATH, JAVATUPLES_JAR
+
 BUILD = "warm-javac"  # what the trace says of a build made this way
 STYLES = ("native", "assert", "humaneval", "stdio")
 MAX_CLASS_BYTES = 16 << 20  # more than this goes back to the in-job javac
@@ -88,6 +90,10 @@ def javac_request(language: str, code: str, form: dict[str, Any] | None
         if part == "-d":
             if next(parts, None) != ".":
                 return None
+        elif part == "-cp":  # only the class path every Java build has (javatuples)
+            if next(parts, None) != JAVA_CLASS_PATH:
+                return None
+            options += ["-classpath", JAVATUPLES_JAR]  # (the service's "." is empty)
         elif part in _OPTIONS_WITH_VALUE:
             options += [part, next(parts, "")]
         elif part in _FLAGS:

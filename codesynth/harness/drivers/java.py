@@ -13,7 +13,7 @@ from typing import Any
 
 from codesynth.harness.calls import Plan
 from codesynth.harness.drivers import Form, Unrenderable, resolve
-from codesynth.languages import _JVM_FLAGS, JAVAC_FLAGS
+from codesynth.languages import _JVM_FLAGS, JAVA_CLASS_PATH, JAVAC_FLAGS
 
 _DRIVER = r"""import java.lang.reflect.*;
 import java.util.*;
@@ -200,5 +200,6 @@ def driver(code: str, plan: Plan) -> Form:
     text = _DRIVER.replace("CODESYNTH_CLASSES", ", ".join(string(c) for c in classes)).replace(
         "CODESYNTH_NAMES", ", ".join(string(n) for n in names)).replace("CODESYNTH_ARGS", rows)
     return Form(source=code, files={"CodesynthDriver.java": text},
-                compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}", "CodesynthDriver.java"],
-                run=["java", *_JVM_FLAGS, "-cp", ".", "CodesynthDriver"])
+                compile=["javac", *JAVAC_FLAGS, "-nowarn", "-cp", JAVA_CLASS_PATH, "-d", ".",
+                         "{source}", "CodesynthDriver.java"],
+                run=["java", *_JVM_FLAGS, "-cp", JAVA_CLASS_PATH, "CodesynthDriver"])

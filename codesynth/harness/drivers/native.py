@@ -46,6 +46,7 @@ from codesynth.languages import (
     CPP_NATIVE_COMPILE,
     GO_TEST_CACHE,
     GO_TEST_GOPATH,
+    JAVA_CLASS_PATH,
     JAVAC_FLAGS,
     RUST_NATIVE_COMPILE,
 )
@@ -92,9 +93,9 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
             raise Unrenderable("the Java test block declares no `static void main` of a "
                                "named class")
         return Form(source=code + "\n" + tests, files={"CodesynthNative.java": _JAVA_WRAPPER},
-                    compile=["javac", *JAVAC_FLAGS, "-nowarn", "-d", ".", "{source}",
-                             "CodesynthNative.java"],
-                    run=["java", *_JVM_FLAGS, "-ea", "-cp", ".", "CodesynthNative",
+                    compile=["javac", *JAVAC_FLAGS, "-nowarn", "-cp", JAVA_CLASS_PATH, "-d",
+                             ".", "{source}", "CodesynthNative.java"],
+                    run=["java", *_JVM_FLAGS, "-ea", "-cp", JAVA_CLASS_PATH, "CodesynthNative",
                          entry.replace("{", "{{").replace("}", "}}")])
     if language in ("javascript", "typescript"):
         from codesynth.harness.drivers.native_js import (
@@ -233,7 +234,9 @@ def _rust(code: str, tests: str) -> Form:
     runtime = prebuilt.available(prebuilt.rust_runtime_path())
     if runtime is not None:  # the harness compiled once per machine (see ``prebuilt``)
         crate = f"codesynth_rt_{secrets.token_hex(12)}"
-        main = f"fn main() {{ ::{crate}::run(&[{entries}]); }}\n"
+        # (a path without ``::``: Rust 2015, MultiPL-E's edition, reads ``::x`` as the
+        # crate's own root; no item of the program can have the crate's random name)
+        main = f"fn main() {{ {crate}::run(&[{entries}]); }}\n"
         return Form(source=rename_main(code) + "\n" + block + "\n" + main,
                     compile=[*RUST_TEST_FLAGS, "--extern", f"{crate}={runtime}"])
     inline = f"codesynth_runtime_{secrets.token_hex(12)}"

@@ -15,9 +15,10 @@ set a second time (~65 ms). So both are made here, once per machine, into ``PCH_
   change what the wrapper calls (the linker's ``--defsym`` takes precedence, both gold and
   bfd), and the program cannot name ``NAME``.
 - Rust: ``libcodesynth_rt.rlib``, whose ``run`` runs the tests as libtest would; the job's
-  ``main`` calls it as ``::NAME::run`` with ``--extern NAME=...``, ``NAME`` random per job
-  (a ``::`` path names only extern crates, and the program cannot know ``NAME`` to alias
-  another crate, or itself, to it).
+  ``main`` calls it as ``NAME::run`` with ``--extern NAME=...``, ``NAME`` random per job
+  (no item of the program can have that name, and the program cannot know ``NAME`` to
+  alias another crate, or itself, to it; no leading ``::``, which Rust 2015, MultiPL-E's
+  edition, reads as the program's own root).
 
 Each is keyed by the digest of its text and flags (and, for Rust, of the standard library's
 file names, which change with every rustc build, so a stale rlib is never offered to a new
