@@ -162,10 +162,6 @@ def test_javascript_any_output_fails(run: Run, tmp_path: Path) -> None:
         right, right + "console.log(hasCloseElements([1.0, 2.0], 0.5))\n"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "codesynth runs every Java test block with -ea (MultiPL-E's harness does;"
-    " HumanEval-X's does not): a false `assert` statement in a generation fails here"
-    ' only (README: Fidelity)'))
 def test_java_runs_without_assertions_enabled(run: Run, tmp_path: Path) -> None:
     """Official (execution.py, java branch): ``java -cp DIR Main``, no ``-ea``, so a Java
     ``assert`` in the generation is never evaluated (the test block throws AssertionError

@@ -82,6 +82,13 @@ public class CodesynthNative {
 
 
 
+def _java_assertions(tests: str) -> list[str]:
+    """``-ea`` when the block itself uses ``assert`` statements (MultiPL-E's, whose harness
+    runs ``java -ea``); HumanEval-X's blocks throw ``AssertionError`` themselves and its
+    harness runs without ``-ea``, so an ``assert`` in a program is not checked there."""
+    return ["-ea"] if re.search(r"\bassert\b", tests) else []
+
+
 def native_form(language: str, code: str, tests: str, main_class: str = "Main") -> Form:
     if language == "cpp":
         return _cpp(code + "\n" + tests)
@@ -95,7 +102,8 @@ def native_form(language: str, code: str, tests: str, main_class: str = "Main") 
         return Form(source=code + "\n" + tests, files={"CodesynthNative.java": _JAVA_WRAPPER},
                     compile=["javac", *JAVAC_FLAGS, "-nowarn", "-cp", JAVA_CLASS_PATH, "-d",
                              ".", "{source}", "CodesynthNative.java"],
-                    run=["java", *_JVM_FLAGS, "-ea", "-cp", JAVA_CLASS_PATH, "CodesynthNative",
+                    run=["java", *_JVM_FLAGS, *_java_assertions(tests), "-cp", JAVA_CLASS_PATH,
+                         "CodesynthNative",
                          entry.replace("{", "{{").replace("}", "}}")])
     if language in ("javascript", "typescript"):
         from codesynth.harness.drivers.native_js import (
