@@ -51,9 +51,9 @@ PYTHON_IMPORTS = ("import math", "import re", "import sys", "import copy", "impo
                   "import numpy as np", "import string", "from typing import *",
                   "from collections import *")
 # (numpy where the sandbox's Python has it: without it, every sample would be an error)
-_PYTHON_SETUP = "".join(
-    line + "\n" for line in PYTHON_IMPORTS if "numpy" not in line) + \
-    "try:\n    import numpy\n    import numpy as np\nexcept ImportError:\n    pass\n"
+_PYTHON_SETUP = "".join(line + "\n" for line in PYTHON_IMPORTS if "numpy" not in line) + \
+    "try:\n" + "".join(f"    {line}\n" for line in PYTHON_IMPORTS if "numpy" in line) + \
+    "except ImportError:\n    pass\n"
 
 
 def python_generation(generation: str) -> str:

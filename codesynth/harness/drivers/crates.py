@@ -20,10 +20,9 @@ each, without debug info. Measured with rustc's own pass timings: a program that
 imports them linked in ~70 ms against cargo's debug build of the crates (gold reading their
 many objects), ~35 here; one that uses regex and rand's generics compiled in ~300 ms, ~250
 here (``opt-level`` 1 still shares the crates' generic instances with the program, which
-``opt-level=2`` does not: there it took ~400 ms).
-The directory is keyed by the crates' sources and the
-standard library's file names (a new rustc gets new ones: its crates are never mixed with an
-older build's), and made under a temporary name, then renamed whole.
+``opt-level=2`` does not: there it took ~400 ms). The directory is keyed by the crates'
+sources and the standard library's file names (a new rustc gets new ones: its crates are
+never mixed with an older build's), and made under a temporary name, then renamed whole.
 """
 
 from __future__ import annotations
@@ -34,13 +33,13 @@ import hashlib
 import json
 import os
 
+from codesynth.harness.drivers.prebuilt import rust_std_names
 from codesynth.languages import PCH_ROOT, SANDBOX_PATH
 
 REGISTRY = "/usr/share/cargo/registry"
 # name in the program -> (Debian's source directory prefix, the version asked for)
 CRATES = {"rand": ("rand-0.8", "0.8"), "regex": ("regex-1.", "1"), "md5": ("md5-0.7", "0.7")}
 MANIFEST = "crates.json"
-_RUST_STD = "/usr/lib/rustlib/*/lib/libstd-*"
 _CARGO_TOML = """[package]
 name = "{name}"
 version = "0.1.0"
@@ -48,7 +47,8 @@ edition = "2021"
 
 [dependencies]
 {dependencies}
-[profile.dev]
+"""
+_PROFILE = """[profile.dev]
 debug = 0
 codegen-units = 1
 opt-level = 1
@@ -71,8 +71,8 @@ def _sources(registry: str) -> list[str]:
 
 def crates_dir(root: str = PCH_ROOT, registry: str = REGISTRY) -> str:
     """Where this machine's crates are (or would be) built."""
-    std = sorted(os.path.basename(name) for name in glob.glob(_RUST_STD))
-    key = hashlib.sha256("\0".join([*_sources(registry), *std, _CARGO_TOML,
+    key = hashlib.sha256("\0".join([*_sources(registry), *rust_std_names(),
+                                    _CARGO_TOML + _PROFILE,
                                     repr(sorted(CRATES.items()))]).encode())
     return os.path.join(root, "prebuilt", key.hexdigest()[:16], "crates")
 
@@ -114,7 +114,7 @@ def prepare(path: str = SANDBOX_PATH, root: str = PCH_ROOT, registry: str = REGI
         return target
     cargo, rustc = shutil.which("cargo", path=path), shutil.which("rustc", path=path)
     sources = _sources(registry)
-    if cargo is None or rustc is None or not glob.glob(_RUST_STD) or not all(
+    if cargo is None or rustc is None or not rust_std_names() or not all(
             any(source.startswith(prefix) for source in sources)
             for prefix, _ in CRATES.values()):
         return None
@@ -161,9 +161,8 @@ def cargo_project(work: str, name: str, registry: str = REGISTRY, path: str = SA
     os.makedirs(os.path.join(work, ".cargo"), exist_ok=True)
     dependencies = "".join(f'{crate} = "{version}"\n'
                            for crate, (_, version) in sorted(CRATES.items()))
-    manifest = _CARGO_TOML.format(name=name, dependencies=dependencies)
-    if debug:
-        manifest = manifest[:manifest.index("[profile.dev]")]
+    manifest = _CARGO_TOML.format(name=name, dependencies=dependencies) + (
+        "" if debug else _PROFILE)
     for file, text in (("Cargo.toml", manifest),
                        (".cargo/config.toml", _CARGO_CONFIG.format(registry=registry))):
         with open(os.path.join(work, file), "w", encoding="utf-8") as handle:

@@ -113,10 +113,15 @@ def cpp_wrapper_path(root: str = PCH_ROOT) -> str:
                         "codesynth_wrapper.o")
 
 
+def rust_std_names() -> list[str]:
+    """The file names of the Rust standard library (they change with every rustc build):
+    part of the key of everything compiled against it; none where rustc is absent."""
+    return sorted(os.path.basename(name) for name in glob.glob(_RUST_STD))
+
+
 def rust_runtime_path(root: str = PCH_ROOT) -> str:
-    std = sorted(os.path.basename(name) for name in glob.glob(_RUST_STD))
-    return os.path.join(root, "prebuilt", _key(RUST_RUNTIME, *RUST_RUNTIME_FLAGS, *std),
-                        "libcodesynth_rt.rlib")
+    return os.path.join(root, "prebuilt", _key(RUST_RUNTIME, *RUST_RUNTIME_FLAGS,
+                                               *rust_std_names()), "libcodesynth_rt.rlib")
 
 
 def available(path: str) -> str | None:
@@ -138,7 +143,7 @@ def prepare(path: str = SANDBOX_PATH, root: str = PCH_ROOT) -> list[str]:
     if shutil.which("g++", path=path):
         plans.append((cpp_wrapper_path(root), "codesynth_wrapper.cpp", CPP_WRAPPER,
                       ["g++", *CPP_WRAPPER_FLAGS, "codesynth_wrapper.cpp", "-o", "out"]))
-    if shutil.which("rustc", path=path) and glob.glob(_RUST_STD):
+    if shutil.which("rustc", path=path) and rust_std_names():
         plans.append((rust_runtime_path(root), "codesynth_rt.rs", RUST_RUNTIME,
                       ["rustc", *RUST_RUNTIME_FLAGS, "codesynth_rt.rs", "-o", "out"]))
     for target, source, text, argv in plans:
